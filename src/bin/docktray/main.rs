@@ -1,0 +1,326 @@
+//! `docktray`: the headless command line of the Docktray engine.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use docktray::docker::Client;
+use docktray::engine::LOCAL_HOST;
+use docktray::logs::{LogHub, LogLine, LogQuery, LogStream};
+use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
+use regex::Regex;
+use tokio::sync::watch;
+
+mod render;
+
+/// Watch Docker containers and hosts from the command line.
+///
+/// Docktray reads the local Docker engine (DOCKER_HOST or /var/run/docker.sock) and this machine's resources.
+/// Configuration: ~/.config/docktray/config.toml (see `docktray config --default`).
+///
+/// Exit codes: 0 success, 1 runtime failure (engine unreachable, action refused), 2 bad usage or bad config.
+#[derive(Parser, Debug)]
+#[command(name = "docktray", version, propagate_version = true, max_term_width = 110)]
+struct Cli {
+    /// Use this config file instead of ~/.config/docktray/config.toml.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace). DOCKTRAY_LOG=<filter> also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// One snapshot of hosts and containers: a table, or JSON for scripts (schema: docs/status-json.md).
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a container's logs, optionally following new lines.
+    Logs(LogsArgs),
+    /// Start one or more stopped containers.
+    Start(Targets),
+    /// Stop containers (SIGTERM, then SIGKILL after 10 s).
+    Stop(Targets),
+    /// Restart containers.
+    Restart(Targets),
+    /// Pause all processes of containers.
+    Pause(Targets),
+    /// Resume paused containers.
+    Unpause(Targets),
+    /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
+    Config {
+        /// Print the built-in defaults instead of the effective configuration.
+        #[arg(long)]
+        default: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Targets {
+    /// Container names or ids (a unique id prefix works).
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct LogsArgs {
+    /// Container name or id.
+    container: String,
+    /// Keep printing new lines as they arrive (Ctrl-C to stop); survives container restarts.
+    #[arg(short, long)]
+    follow: bool,
+    /// Only the last N lines (before following).
+    #[arg(short = 'n', long, value_name = "N")]
+    tail: Option<usize>,
+    /// Only lines since a time: a duration ago (`10m`, `2h`), RFC 3339 (`2026-11-23T08:00:00Z`) or Unix seconds.
+    #[arg(long, value_name = "T", value_parser = parse_since)]
+    since: Option<DateTime<Utc>>,
+    /// Only lines matching this regular expression (matched without colour codes).
+    #[arg(long, value_name = "REGEX")]
+    grep: Option<String>,
+    /// Prefix each line with its timestamp.
+    #[arg(short, long)]
+    timestamps: bool,
+}
+
+fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Some(duration) = docktray::util::parse_duration(text) {
+        let delta = chrono::TimeDelta::from_std(duration).map_err(|_| "duration too large".to_owned())?;
+        return Ok(Utc::now() - delta);
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if let Ok(seconds) = text.parse::<i64>() {
+        if let Some(at) = DateTime::from_timestamp(seconds, 0) {
+            return Ok(at);
+        }
+    }
+    Err(format!(
+        "'{text}' is not a time: use a duration ago (10m, 2h), RFC 3339 (2026-11-23T08:00:00Z) or Unix seconds"
+    ))
+}
+
+/// A failure with the exit code it maps to.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        let code = match error.downcast_ref::<Error>() {
+            Some(Error::Config(_)) => 2,
+            _ => 1,
+        };
+        Self { code, error }
+    }
+}
+
+fn usage(error: anyhow::Error) -> Failure {
+    Failure { code: 2, error }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("docktray: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if is_broken_pipe(&failure.error) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("docktray: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// A reader that went away (`docktray status | head`) is not an error worth reporting.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|err| err.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "error",
+        1 => "warn,docktray=info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCKTRAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Config { default: true } = cli.command {
+        print!("{}", toml::to_string_pretty(&Config::default()).context("formatting the defaults")?);
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref()).map_err(|err| Failure::from(anyhow!(Error::from(err))))?;
+    match cli.command {
+        Command::Status { json } => status(config, json).await,
+        Command::Logs(args) => logs(config, args).await,
+        Command::Start(t) => act(config, t, Action::Start).await,
+        Command::Stop(t) => act(config, t, Action::Stop).await,
+        Command::Restart(t) => act(config, t, Action::Restart).await,
+        Command::Pause(t) => act(config, t, Action::Pause).await,
+        Command::Unpause(t) => act(config, t, Action::Unpause).await,
+        Command::Config { .. } => {
+            let path = cli.config.or_else(Config::default_path);
+            match &path {
+                Some(path) if path.exists() => println!("# read from {}", path.display()),
+                Some(path) => println!("# {} does not exist: these are the defaults", path.display()),
+                None => println!("# no config directory on this system: these are the defaults"),
+            }
+            print!("{}", toml::to_string_pretty(&config).context("formatting the configuration")?);
+            Ok(())
+        }
+    }
+}
+
+async fn status(config: Config, json: bool) -> Result<(), Failure> {
+    let engine = Engine::start(config);
+    engine.ready(Duration::from_secs(10)).await;
+    let snapshot = engine.snapshot();
+    engine.shutdown().await;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        let text = serde_json::to_string_pretty(&snapshot).context("formatting JSON")?;
+        writeln!(stdout, "{text}").context("writing to stdout")?;
+    } else {
+        render::status_table(&mut stdout, &snapshot, std::io::stdout().is_terminal())
+            .context("writing to stdout")?;
+    }
+    docker_failure(&snapshot).map_or(Ok(()), |reason| Err(anyhow!(reason).into()))
+}
+
+/// The reason the local engine is unreachable, if it is.
+fn docker_failure(snapshot: &Snapshot) -> Option<String> {
+    snapshot
+        .sources
+        .iter()
+        .find(|s| s.kind == "docker" && s.state == SourceState::Unreachable)
+        .map(|s| {
+            format!(
+                "cannot reach the Docker engine at {}: {}",
+                s.endpoint,
+                s.reason.as_deref().unwrap_or("unknown reason")
+            )
+        })
+}
+
+async fn connect(config: &Config) -> Result<Client, Failure> {
+    Client::connect(LOCAL_HOST, &config.docker_endpoint())
+        .await
+        .map_err(|err| anyhow!(err).into())
+}
+
+async fn act(config: Config, targets: Targets, action: Action) -> Result<(), Failure> {
+    let client = connect(&config).await?;
+    let mut failed = None;
+    for container in &targets.containers {
+        match client.act(container, action).await {
+            Ok(()) => println!("{container}"),
+            Err(err) => {
+                eprintln!("docktray: {err}");
+                failed = Some(err);
+            }
+        }
+    }
+    match failed {
+        None => Ok(()),
+        Some(_) if targets.containers.len() > 1 => Err(anyhow!("some containers could not {}", action.as_str()).into()),
+        Some(err) => Err(Failure {
+            code: 1,
+            error: anyhow!("{} failed", action.as_str()).context(err.to_string()),
+        }),
+    }
+}
+
+async fn logs(config: Config, args: LogsArgs) -> Result<(), Failure> {
+    let grep = args
+        .grep
+        .as_deref()
+        .map(Regex::new)
+        .transpose()
+        .map_err(|err| usage(anyhow!("--grep is not a valid regular expression: {err}")))?;
+    let client = connect(&config).await?;
+    let info = client
+        .inspect(&args.container)
+        .await
+        .map_err(|err| Failure::from(anyhow!(err)))?
+        .ok_or_else(|| Failure::from(anyhow!(Error::NoSuchContainer(args.container.clone()))))?;
+    let query = LogQuery {
+        tail: args.tail,
+        since: args.since,
+        ..LogQuery::default()
+    };
+    let print = |line: &LogLine| -> std::io::Result<()> {
+        if grep.as_ref().is_some_and(|re| !re.is_match(&line.plain)) {
+            return Ok(());
+        }
+        let timestamp = match (args.timestamps, line.timestamp) {
+            (true, Some(at)) => format!("{} ", at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
+            _ => String::new(),
+        };
+        match line.stream {
+            LogStream::Stdout => writeln!(std::io::stdout().lock(), "{timestamp}{}", line.text),
+            LogStream::Stderr => writeln!(std::io::stderr().lock(), "{timestamp}{}", line.text),
+        }
+    };
+    if !args.follow {
+        let lines = LogHub::fetch(&client, &info.id, &query)
+            .await
+            .map_err(|err| Failure::from(anyhow!(err)))?;
+        for line in &lines {
+            print(line).context("writing logs")?;
+        }
+        return Ok(());
+    }
+    let (_keep_client, client_rx) = watch::channel(Some(client));
+    let hub = LogHub::new(client_rx, config.logs.ring_lines.max(args.tail.unwrap_or(0)));
+    let mut subscription = hub
+        .subscribe(&info.id, query)
+        .await
+        .map_err(|err| Failure::from(anyhow!(err)))?;
+    for line in &subscription.history {
+        print(line).context("writing logs")?;
+    }
+    loop {
+        tokio::select! {
+            line = subscription.next() => match line {
+                Some(line) => print(&line).context("writing logs")?,
+                None => return Ok(()),
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}

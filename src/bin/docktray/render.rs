@@ -1,0 +1,179 @@
+//! The human table of `docktray status`. Container names and labels are untrusted: control characters are
+//! replaced so they cannot move the cursor or recolour the terminal.
+
+use std::io::{self, Write};
+
+use docktray::model::{ContainerSnapshot, ServerStats, SourceStatus};
+use docktray::{Snapshot, SourceState};
+
+pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> io::Result<()> {
+    let paint = |code: &str, text: &str| {
+        if colour {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_owned()
+        }
+    };
+    writeln!(out, "SOURCES")?;
+    for source in &snapshot.sources {
+        writeln!(out, "  {}", source_line(source, &paint))?;
+    }
+    for host in &snapshot.hosts {
+        writeln!(out, "  {}", host_line(host))?;
+    }
+    let running = snapshot.containers.iter().filter(|c| c.info.state.has_processes()).count();
+    writeln!(out)?;
+    writeln!(out, "CONTAINERS ({running} running, {} in all)", snapshot.containers.len())?;
+    if snapshot.containers.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<[String; 9]> = snapshot.containers.iter().map(container_row).collect();
+    let header = ["NAME", "PROJECT", "STATE", "CPU %", "MEM", "MEM %", "NET I/O", "BLOCK I/O", "IMAGE"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "  {}", line(&header.map(str::to_owned)))?;
+    for (row, container) in rows.iter().zip(&snapshot.containers) {
+        let text = line(row);
+        let text = match container.info.state {
+            docktray::ContainerState::Running => text,
+            docktray::ContainerState::Exited | docktray::ContainerState::Dead
+                if container.info.exit_code.unwrap_or(0) != 0 =>
+            {
+                paint("31", &text)
+            }
+            _ => paint("2", &text),
+        };
+        writeln!(out, "  {text}")?;
+    }
+    Ok(())
+}
+
+fn source_line(source: &SourceStatus, paint: &impl Fn(&str, &str) -> String) -> String {
+    let state = match source.state {
+        SourceState::Up => paint("32", "up"),
+        SourceState::Connecting => paint("33", "connecting"),
+        SourceState::Unreachable => paint("31", "UNREACHABLE"),
+    };
+    let mut text = format!("{} {} ({}): {state}", source.name, source.kind, source.endpoint);
+    if let Some(version) = &source.engine_version {
+        text.push_str(&format!(", Docker {version}"));
+        if let Some(api) = &source.api_version {
+            text.push_str(&format!(" API {api}"));
+        }
+    }
+    if let Some(method) = source.stats_method {
+        text.push_str(&format!(", stats from {}", serde_plain(&method)));
+    }
+    if let Some(reason) = &source.reason {
+        text.push_str(&format!("\n    {reason}"));
+    }
+    text
+}
+
+fn host_line(host: &ServerStats) -> String {
+    format!(
+        "{} host: CPU {:.1}% of {} cores, memory {:.1}/{:.1} GB ({:.0}%), disk {:.0}/{:.0} GB ({:.0}%), load {:.2} {:.2} {:.2}",
+        clean(&host.server_name),
+        host.cpu.percent,
+        host.cpu.count,
+        host.memory.used_gb,
+        host.memory.total_gb,
+        host.memory.percent,
+        host.disk.used_gb,
+        host.disk.total_gb,
+        host.disk.percent,
+        host.load.one,
+        host.load.five,
+        host.load.fifteen,
+    )
+}
+
+fn container_row(container: &ContainerSnapshot) -> [String; 9] {
+    let info = &container.info;
+    let (cpu, memory, memory_percent, net, block) = match &container.stats {
+        Some(s) => (
+            format!("{:.1}", s.cpu_percent),
+            format!("{} / {}", bytes(s.memory_bytes as f64), bytes(s.memory_limit_bytes as f64)),
+            format!("{:.1}", s.memory_percent),
+            format!("{} / {}", bytes(s.net_rx_bytes as f64), bytes(s.net_tx_bytes as f64)),
+            format!("{} / {}", bytes(s.block_read_bytes as f64), bytes(s.block_write_bytes as f64)),
+        ),
+        None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
+    };
+    let state = match info.health {
+        Some(health) => format!("{} ({})", info.state.as_str(), serde_plain(&health)),
+        None => info.state.as_str().to_owned(),
+    };
+    let state = match (info.state, info.exit_code) {
+        (docktray::ContainerState::Exited, Some(code)) => format!("{state} ({code})"),
+        _ => state,
+    };
+    [
+        clean(&info.name),
+        clean(info.compose_project.as_deref().unwrap_or("-")),
+        state,
+        cpu,
+        memory,
+        memory_percent,
+        net,
+        block,
+        clean(&info.image),
+    ]
+}
+
+/// Serialises a unit enum to its JSON name without quotes.
+fn serde_plain<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default().trim_matches('"').to_owned()
+}
+
+/// Untrusted text for a terminal: control characters become U+FFFD.
+fn clean(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+}
+
+/// Bytes in the units docker stats uses (KiB/MiB/GiB, with B for small values).
+pub fn bytes(value: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = value;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0}{}", UNITS[unit])
+    } else {
+        format!("{value:.2}{}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_units_follow_docker_stats() {
+        assert_eq!(bytes(512.0), "512B");
+        assert_eq!(bytes(64.0 * 1024.0 * 1024.0), "64.00MiB");
+        assert_eq!(bytes(1.5 * 1024.0 * 1024.0 * 1024.0), "1.50GiB");
+    }
+
+    #[test]
+    fn control_characters_are_neutralised() {
+        assert_eq!(clean("a\u{1b}[2Jb"), "a\u{fffd}[2Jb");
+    }
+}

@@ -1,0 +1,380 @@
+//! The TOML configuration: where it lives, its defaults, and validation with messages that name the key,
+//! the bad value and the expected form. Loading never writes the file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::util::{format_duration, parse_duration};
+
+/// Whole configuration. Every field has a default, so a missing file or section means defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// How often container and host metrics are sampled (default `2s`).
+    #[serde(with = "duration_text")]
+    pub interval: Duration,
+    pub docker: DockerConfig,
+    pub logs: LogsConfig,
+    /// Remote Docker hosts over SSH (collected from the SSH hosts release on).
+    pub hosts: Vec<HostConfig>,
+    pub thresholds: Thresholds,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerConfig {
+    /// Engine endpoint such as `unix:///var/run/docker.sock`; empty means `DOCKER_HOST`, then the default socket.
+    pub host: String,
+    /// Full re-list of containers to heal anything the event stream missed (default `60s`).
+    #[serde(with = "duration_text")]
+    pub reconcile_every: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// Lines kept per followed container so a new viewer gets history at once (default 5000).
+    pub ring_lines: usize,
+}
+
+/// A remote Docker host reached over SSH.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    pub name: String,
+    /// `user@host[:port]` or an alias from `~/.ssh/config`.
+    pub destination: String,
+    #[serde(default)]
+    pub identity_file: Option<PathBuf>,
+    #[serde(default = "default_remote_socket")]
+    pub socket: String,
+}
+
+/// Warning and critical levels of one metric, in the metric's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub warning: f64,
+    pub critical: f64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// Alert thresholds (evaluated by the alert engine). Percentages are 0-100; rates are MB/s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    pub container_cpu_percent: Threshold,
+    pub container_memory_percent: Threshold,
+    pub container_net_rx_mb_per_s: Threshold,
+    pub container_net_tx_mb_per_s: Threshold,
+    pub host_cpu_percent: Threshold,
+    pub host_memory_percent: Threshold,
+    pub host_disk_percent: Threshold,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_remote_socket() -> String {
+    "/var/run/docker.sock".to_owned()
+}
+
+const fn level(warning: f64, critical: f64) -> Threshold {
+    Threshold {
+        warning,
+        critical,
+        enabled: true,
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(2),
+            docker: DockerConfig::default(),
+            logs: LogsConfig::default(),
+            hosts: Vec::new(),
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            reconcile_every: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        Self { ring_lines: 5000 }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            container_cpu_percent: level(70.0, 90.0),
+            container_memory_percent: level(80.0, 95.0),
+            container_net_rx_mb_per_s: level(100.0, 500.0),
+            container_net_tx_mb_per_s: level(100.0, 500.0),
+            host_cpu_percent: level(80.0, 95.0),
+            host_memory_percent: level(80.0, 95.0),
+            host_disk_percent: level(80.0, 95.0),
+        }
+    }
+}
+
+impl Thresholds {
+    /// Each threshold with its config key, its upper bound and unit, for validation and display.
+    pub fn entries(&self) -> [(&'static str, Threshold, f64, &'static str); 7] {
+        [
+            ("container_cpu_percent", self.container_cpu_percent, 100.0, "%"),
+            ("container_memory_percent", self.container_memory_percent, 100.0, "%"),
+            ("container_net_rx_mb_per_s", self.container_net_rx_mb_per_s, 1e6, "MB/s"),
+            ("container_net_tx_mb_per_s", self.container_net_tx_mb_per_s, 1e6, "MB/s"),
+            ("host_cpu_percent", self.host_cpu_percent, 100.0, "%"),
+            ("host_memory_percent", self.host_memory_percent, 100.0, "%"),
+            ("host_disk_percent", self.host_disk_percent, 100.0, "%"),
+        ]
+    }
+}
+
+impl Config {
+    /// `$XDG_CONFIG_HOME/docktray/config.toml` (usually `~/.config/docktray/config.toml`).
+    pub fn default_path() -> Option<PathBuf> {
+        dirs::config_dir().map(|dir| dir.join("docktray").join("config.toml"))
+    }
+
+    /// Loads `path`, or the default path when `None`. A missing file gives the defaults; the file is only read.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let explicit = path.is_some();
+        let Some(path) = path.map(Path::to_path_buf).or_else(Self::default_path) else {
+            return Ok(Self::default());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path),
+            // An explicitly named file must exist; the default one is optional.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Parses and validates TOML text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: err.to_string().trim_end().to_owned(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Checks ranges and cross-field rules that types alone cannot express.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, value: String, expected: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_owned(),
+            value,
+            expected: expected.to_owned(),
+        };
+        if self.interval < Duration::from_millis(250) || self.interval > Duration::from_secs(3600) {
+            return Err(invalid(
+                "interval",
+                format!("\"{}\"", format_duration(self.interval)),
+                "a duration between \"250ms\" and \"1h\", such as \"2s\"",
+            ));
+        }
+        if self.docker.reconcile_every < Duration::from_secs(5) {
+            return Err(invalid(
+                "docker.reconcile_every",
+                format!("\"{}\"", format_duration(self.docker.reconcile_every)),
+                "a duration of at least \"5s\", such as \"60s\"",
+            ));
+        }
+        if self.logs.ring_lines == 0 || self.logs.ring_lines > 1_000_000 {
+            return Err(invalid(
+                "logs.ring_lines",
+                self.logs.ring_lines.to_string(),
+                "a whole number of lines from 1 to 1000000, such as 5000",
+            ));
+        }
+        for (index, host) in self.hosts.iter().enumerate() {
+            let key = format!("hosts[{index}]");
+            if host.name.trim().is_empty() || host.name.eq_ignore_ascii_case("local") {
+                return Err(invalid(
+                    &format!("{key}.name"),
+                    format!("\"{}\"", host.name),
+                    "a non-empty name other than \"local\" (the local engine's name)",
+                ));
+            }
+            if self.hosts[..index].iter().any(|other| other.name == host.name) {
+                return Err(invalid(
+                    &format!("{key}.name"),
+                    format!("\"{}\"", host.name),
+                    "a name no other host uses",
+                ));
+            }
+            if host.destination.trim().is_empty() || host.destination.contains(char::is_whitespace) {
+                return Err(invalid(
+                    &format!("{key}.destination"),
+                    format!("\"{}\"", host.destination),
+                    "an SSH destination such as \"user@host\", \"user@host:2222\" or an ~/.ssh/config alias",
+                ));
+            }
+        }
+        for (name, threshold, max, unit) in self.thresholds.entries() {
+            let key = format!("thresholds.{name}");
+            for (part, value) in [("warning", threshold.warning), ("critical", threshold.critical)] {
+                if !value.is_finite() || value <= 0.0 || value > max {
+                    return Err(invalid(
+                        &format!("{key}.{part}"),
+                        value.to_string(),
+                        &format!("a number above 0 and at most {max} ({unit})"),
+                    ));
+                }
+            }
+            if threshold.warning >= threshold.critical {
+                return Err(invalid(
+                    &format!("{key}.warning"),
+                    threshold.warning.to_string(),
+                    &format!("a value below critical ({} {unit})", threshold.critical),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine endpoint to use: config, then `DOCKER_HOST`, then the platform default socket.
+    pub fn docker_endpoint(&self) -> String {
+        if !self.docker.host.trim().is_empty() {
+            return self.docker.host.trim().to_owned();
+        }
+        match std::env::var("DOCKER_HOST") {
+            Ok(host) if !host.trim().is_empty() => host.trim().to_owned(),
+            _ => "unix:///var/run/docker.sock".to_owned(),
+        }
+    }
+}
+
+/// Serde adapter for durations written as text (`"2s"`, `"500ms"`, `"1m"`).
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    use super::{format_duration, parse_duration};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format_duration(*value))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(f64),
+        }
+        let expected = "expected a duration such as \"2s\", \"500ms\" or \"1m\"";
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => parse_duration(&text)
+                .ok_or_else(|| D::Error::custom(format!("invalid duration \"{text}\": {expected}"))),
+            Raw::Number(number) => Err(D::Error::custom(format!(
+                "invalid duration {number} (no unit): {expected}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/tmp/config.toml"))
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let config = parse("").expect("empty config parses");
+        assert_eq!(config, Config::default());
+        assert_eq!(config.interval, Duration::from_secs(2));
+        assert_eq!(config.logs.ring_lines, 5000);
+        assert_eq!(config.thresholds.container_cpu_percent.warning, 70.0);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let config = parse(
+            "interval = \"5s\"\n[logs]\nring_lines = 200\n[[hosts]]\nname = \"nas\"\ndestination = \"me@nas:2222\"\n\
+             [thresholds.host_cpu_percent]\nwarning = 50\ncritical = 60\n",
+        )
+        .expect("valid config");
+        assert_eq!(config.interval, Duration::from_secs(5));
+        assert_eq!(config.logs.ring_lines, 200);
+        assert_eq!(config.hosts[0].socket, "/var/run/docker.sock");
+        assert_eq!(config.thresholds.host_cpu_percent.critical, 60.0);
+    }
+
+    #[test]
+    fn bad_duration_names_key_and_form() {
+        let message = parse("interval = \"fast\"").unwrap_err().to_string();
+        assert!(message.contains("interval"), "{message}");
+        assert!(message.contains("\"fast\""), "{message}");
+        assert!(message.contains("\"2s\""), "{message}");
+        let message = parse("interval = 2").unwrap_err().to_string();
+        assert!(message.contains("no unit"), "{message}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_key_value_and_expected() {
+        let message = parse("interval = \"10ms\"").unwrap_err().to_string();
+        assert!(message.contains("`interval` = \"10ms\""), "{message}");
+        assert!(message.contains("250ms"), "{message}");
+        let message = parse("[logs]\nring_lines = 0").unwrap_err().to_string();
+        assert!(message.contains("logs.ring_lines"), "{message}");
+        let message = parse("[thresholds.container_cpu_percent]\nwarning = 95\ncritical = 90")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("thresholds.container_cpu_percent.warning"), "{message}");
+        assert!(message.contains("below critical"), "{message}");
+        let message = parse("[thresholds.host_disk_percent]\nwarning = 80\ncritical = 150")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("host_disk_percent.critical"), "{message}");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_rejected() {
+        let message = parse("intervall = \"2s\"").unwrap_err().to_string();
+        assert!(message.contains("intervall"), "{message}");
+        let message = parse("[logs]\nring_lines = \"many\"").unwrap_err().to_string();
+        assert!(message.contains("ring_lines"), "{message}");
+        let message = parse("[[hosts]]\nname = \"local\"\ndestination = \"x\"").unwrap_err().to_string();
+        assert!(message.contains("hosts[0].name"), "{message}");
+    }
+
+    #[test]
+    fn missing_default_file_is_fine_but_missing_explicit_file_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.toml");
+        let err = Config::load(Some(&missing)).unwrap_err().to_string();
+        assert!(err.contains("nope.toml"), "{err}");
+    }
+
+    #[test]
+    fn endpoint_prefers_config() {
+        let mut config = Config::default();
+        config.docker.host = "unix:///tmp/x.sock".into();
+        assert_eq!(config.docker_endpoint(), "unix:///tmp/x.sock");
+    }
+}

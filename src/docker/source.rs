@@ -1,0 +1,429 @@
+//! The collector loop of one Docker engine: connect, list once, then keep the container set current from the
+//! event stream (a periodic re-list heals anything missed), and sample every running container each interval.
+//! When the engine goes away the source is marked unreachable with the reason and retried with backoff.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::models::EventMessage;
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use chrono::{TimeZone, Utc};
+use futures_util::{stream, Stream, StreamExt};
+use tokio::sync::watch;
+
+use super::Client;
+use crate::engine::{Entry, Shared, Update, LOCAL_HOST};
+use crate::logs::LogHub;
+use crate::model::{ContainerEvent, ContainerStats, Health, SampleMethod, SourceState, SourceStatus};
+use crate::stats::cgroup::{self, CgroupPaths, Mounts};
+use crate::stats::{api, formula, RawCounters};
+use crate::util::Backoff;
+
+/// Docker event actions that change what we show about a container.
+const WATCHED_ACTIONS: &[&str] = &[
+    "create", "start", "die", "oom", "kill", "destroy", "restart", "health_status", "pause", "unpause", "stop",
+    "rename", "update",
+];
+/// The first CPU figure is computed over this short window so a first snapshot is quick.
+const WARMUP: Duration = Duration::from_millis(100);
+/// API stats requests in flight at once when cgroups cannot be read.
+const API_CONCURRENCY: usize = 8;
+
+/// Runs until `shutdown` turns true; never returns early, never panics on engine failures.
+pub(crate) async fn run(shared: Arc<Shared>, logs: LogHub, mut shutdown: watch::Receiver<bool>) {
+    let endpoint = shared.config.docker_endpoint();
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+    let mut failures = 0u32;
+    let mut status = SourceStatus {
+        name: LOCAL_HOST.to_owned(),
+        kind: "docker".to_owned(),
+        endpoint: endpoint.clone(),
+        state: SourceState::Connecting,
+        reason: None,
+        consecutive_failures: 0,
+        next_retry: None,
+        engine_version: None,
+        api_version: None,
+        stats_method: None,
+        since: Utc::now(),
+    };
+    shared.set_source(status.clone());
+    loop {
+        let outcome = match Client::connect(LOCAL_HOST, &endpoint).await {
+            Ok(client) => {
+                backoff.reset();
+                failures = 0;
+                let mut session = Session::new(shared.clone(), logs.clone(), client);
+                let outcome = session.run(&mut status, &mut shutdown).await;
+                session.end();
+                outcome
+            }
+            Err(crate::Error::DockerUnreachable { reason, .. }) => Err(reason),
+            Err(err) => Err(err.to_string()),
+        };
+        if *shutdown.borrow() {
+            return;
+        }
+        let Err(reason) = outcome else { return };
+        failures = failures.saturating_add(1);
+        let delay = backoff.next_delay();
+        let was_up = status.state != SourceState::Unreachable;
+        if was_up {
+            tracing::warn!(%endpoint, %reason, retry_in = ?delay, "Docker engine unreachable");
+        } else {
+            tracing::debug!(%endpoint, %reason, retry_in = ?delay, "Docker engine still unreachable");
+        }
+        status.state = SourceState::Unreachable;
+        status.reason = Some(reason);
+        status.consecutive_failures = failures;
+        status.next_retry = Some(Utc::now() + delay);
+        if was_up {
+            status.since = Utc::now();
+        }
+        shared.set_source(status.clone());
+        shared.mark_ready(|r| r.docker = true);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// One connected period of an engine.
+struct Session {
+    shared: Arc<Shared>,
+    logs: LogHub,
+    client: Client,
+    mounts: Option<Mounts>,
+    /// Cgroup locations by container id, with the pid they were found for.
+    cgroups: HashMap<String, (u32, Option<CgroupPaths>)>,
+}
+
+impl Session {
+    fn new(shared: Arc<Shared>, logs: LogHub, client: Client) -> Self {
+        // Cgroup files are only ours to read when the engine runs on this machine.
+        let local = client.endpoint.starts_with("unix://") || client.endpoint.starts_with('/');
+        let mounts = local.then(Mounts::discover).and_then(Result::ok).filter(Mounts::usable);
+        Self {
+            shared,
+            logs,
+            client,
+            mounts,
+            cgroups: HashMap::new(),
+        }
+    }
+
+    async fn run(&mut self, status: &mut SourceStatus, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
+        // Subscribe to events before listing, so nothing that happens during the list is missed.
+        let mut events = self.events();
+        self.reconcile().await?;
+        status.state = SourceState::Up;
+        status.reason = None;
+        status.consecutive_failures = 0;
+        status.next_retry = None;
+        status.since = Utc::now();
+        status.engine_version = Some(self.client.engine_version.clone());
+        status.api_version = Some(self.client.api_version.clone());
+        status.stats_method = Some(if self.mounts.is_some() {
+            SampleMethod::Cgroup
+        } else {
+            SampleMethod::Api
+        });
+        self.shared.set_source(status.clone());
+        let _ = self.shared.client.send(Some(self.client.clone()));
+        self.logs.engine_reconnected();
+        tracing::info!(endpoint = %self.client.endpoint, version = %self.client.engine_version, "Docker engine up");
+
+        // Baseline sample now, first figures after a short warm-up, then every interval.
+        self.sweep().await;
+        let interval = self.shared.config.interval;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let reconcile_every = self.shared.config.docker.reconcile_every;
+        let mut reconcile = tokio::time::interval_at(tokio::time::Instant::now() + reconcile_every, reconcile_every);
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(event)) => self.on_event(event).await?,
+                    Some(Err(err)) => return Err(format!("the event stream broke: {err}")),
+                    None => return Err("the engine closed the connection".to_owned()),
+                },
+                _ = ticker.tick() => {
+                    self.sweep().await;
+                    self.shared.mark_ready(|r| r.docker = true);
+                }
+                _ = reconcile.tick() => self.reconcile().await?,
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
+    }
+
+    /// Forgets the connection so actions and logs report the engine as unreachable.
+    fn end(&self) {
+        let _ = self.shared.client.send(None);
+        let mut state = self.shared.write();
+        for entry in state.containers.values_mut() {
+            entry.stats = None;
+            entry.previous = None;
+        }
+    }
+
+    fn events(&self) -> impl Stream<Item = Result<EventMessage, bollard::errors::Error>> + Unpin + 'static {
+        let filters = HashMap::from([("type", vec!["container"])]);
+        let options = EventsOptionsBuilder::new().filters(&filters).build();
+        Box::pin(self.client.docker.events(Some(options)))
+    }
+
+    /// Lists every container and inspects each, replacing the state: containers that vanished are removed
+    /// (no ghosts after a missed event), new ones added, changed ones updated.
+    async fn reconcile(&mut self) -> Result<(), String> {
+        let options = ListContainersOptionsBuilder::new().all(true).build();
+        let listed = self
+            .client
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|err| format!("listing containers failed: {err}"))?;
+        let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+        let client = &self.client;
+        let infos: Vec<_> = stream::iter(ids.iter().cloned())
+            .map(|id| async move { client.inspect(&id).await })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut seen = HashSet::new();
+        let mut changed = Vec::new();
+        for info in infos {
+            // A container removed between the list and its inspect is simply gone.
+            let Some(info) = info.map_err(|err| format!("inspecting containers failed: {err}"))? else {
+                continue;
+            };
+            seen.insert(info.id.clone());
+            changed.push(info);
+        }
+        let removed: Vec<String> = {
+            let mut state = self.shared.write();
+            let removed: Vec<String> = state
+                .containers
+                .iter()
+                .filter(|(id, entry)| entry.info.host == self.client.host && !seen.contains(*id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in &removed {
+                state.containers.remove(id);
+            }
+            for info in &changed {
+                upsert(&mut state.containers, info.clone());
+            }
+            removed
+        };
+        for id in removed {
+            self.cgroups.remove(&id);
+            self.shared.publish(Update::ContainerRemoved {
+                host: self.client.host.clone(),
+                id,
+            });
+        }
+        for info in changed {
+            self.shared.publish(Update::ContainerChanged(Box::new(info)));
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, event: EventMessage) -> Result<(), String> {
+        let Some(actor) = event.actor else { return Ok(()) };
+        let Some(id) = actor.id else { return Ok(()) };
+        let full_action = event.action.unwrap_or_default();
+        let action = full_action.split(':').next().unwrap_or_default().trim().to_owned();
+        if !WATCHED_ACTIONS.contains(&action.as_str()) {
+            return Ok(());
+        }
+        let attributes = actor.attributes.unwrap_or_default();
+        let at = event
+            .time_nano
+            .map(|nanos| Utc.timestamp_nanos(nanos))
+            .or_else(|| event.time.and_then(|secs| Utc.timestamp_opt(secs, 0).single()))
+            .unwrap_or_else(Utc::now);
+        let mut name = attributes.get("name").cloned().unwrap_or_default();
+        let exit_code = attributes.get("exitCode").and_then(|code| code.parse().ok());
+        let health = full_action.split_once(':').and_then(|(_, status)| match status.trim() {
+            "healthy" => Some(Health::Healthy),
+            "unhealthy" => Some(Health::Unhealthy),
+            "starting" => Some(Health::Starting),
+            _ => None,
+        });
+
+        if action == "destroy" {
+            self.remove(&id);
+        } else {
+            match self.client.inspect(&id).await {
+                Ok(Some(mut info)) => {
+                    name = info.name.clone();
+                    if action == "oom" {
+                        info.oom_killed = true;
+                    }
+                    let mut state = self.shared.write();
+                    if matches!(action.as_str(), "start" | "restart" | "die") {
+                        // A new run gets a new cgroup: start its rates from a fresh baseline.
+                        if let Some(entry) = state.containers.get_mut(&id) {
+                            entry.previous = None;
+                            entry.stats = None;
+                        }
+                    }
+                    upsert(&mut state.containers, info.clone());
+                    drop(state);
+                    self.shared.publish(Update::ContainerChanged(Box::new(info)));
+                }
+                Ok(None) => self.remove(&id),
+                Err(err) => return Err(format!("inspecting container {id} failed: {err}")),
+            }
+        }
+        if action == "start" || action == "restart" {
+            self.logs.container_started(&id);
+        }
+        self.shared.publish(Update::Event(ContainerEvent {
+            host: self.client.host.clone(),
+            id,
+            name,
+            action,
+            exit_code,
+            health,
+            at,
+        }));
+        Ok(())
+    }
+
+    fn remove(&mut self, id: &str) {
+        self.cgroups.remove(id);
+        if self.shared.write().containers.remove(id).is_some() {
+            self.shared.publish(Update::ContainerRemoved {
+                host: self.client.host.clone(),
+                id: id.to_owned(),
+            });
+        }
+    }
+
+    /// Samples every container that has processes: from cgroup files where they can be read, else through
+    /// the API. Stores the figures and publishes them in one update.
+    async fn sweep(&mut self) {
+        let targets: Vec<(String, Option<u32>)> = {
+            let state = self.shared.read();
+            state
+                .containers
+                .values()
+                .filter(|e| e.info.host == self.client.host && e.info.state.has_processes())
+                .map(|e| (e.info.id.clone(), e.info.pid))
+                .collect()
+        };
+        let live: HashSet<&String> = targets.iter().map(|(id, _)| id).collect();
+        self.cgroups.retain(|id, _| live.contains(id));
+
+        let mut samples: Vec<(String, RawCounters, SampleMethod)> = Vec::with_capacity(targets.len());
+        let mut via_api = Vec::new();
+        if let Some(mounts) = &self.mounts {
+            // Locate cgroups once per (container, pid); then one blocking sweep over all the files.
+            let mut jobs = Vec::with_capacity(targets.len());
+            for (id, pid) in &targets {
+                let Some(pid) = *pid else {
+                    via_api.push(id.clone());
+                    continue;
+                };
+                let cached = self.cgroups.get(id).filter(|(cached_pid, _)| *cached_pid == pid);
+                let paths = match cached {
+                    Some((_, paths)) => paths.clone(),
+                    None => {
+                        let paths = mounts.locate(pid, id);
+                        self.cgroups.insert(id.clone(), (pid, paths.clone()));
+                        paths
+                    }
+                };
+                match paths {
+                    Some(paths) => jobs.push((id.clone(), pid, paths)),
+                    None => via_api.push(id.clone()),
+                }
+            }
+            let read = tokio::task::spawn_blocking(move || {
+                let now = Instant::now();
+                let host = cgroup::read_host_cpu().ok();
+                jobs.into_iter()
+                    .map(|(id, pid, paths)| {
+                        let counters = host.as_ref().and_then(|host| cgroup::read_counters(&paths, pid, host, now).ok());
+                        (id, counters)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+            for (id, counters) in read {
+                match counters {
+                    Some(counters) => samples.push((id, counters, SampleMethod::Cgroup)),
+                    // The process may have just exited; the API knows better.
+                    None => via_api.push(id),
+                }
+            }
+        } else {
+            via_api.extend(targets.iter().map(|(id, _)| id.clone()));
+        }
+        if !via_api.is_empty() {
+            let client = &self.client;
+            let fetched: Vec<_> = stream::iter(via_api)
+                .map(|id| async move {
+                    let result = api::sample(&client.docker, &id).await;
+                    (id, result)
+                })
+                .buffer_unordered(API_CONCURRENCY)
+                .collect()
+                .await;
+            for (id, result) in fetched {
+                match result {
+                    Ok(counters) => samples.push((id, counters, SampleMethod::Api)),
+                    Err(err) => tracing::debug!(%id, %err, "stats sample failed"),
+                }
+            }
+        }
+
+        let now = Utc::now();
+        let mut published: Vec<(String, ContainerStats)> = Vec::new();
+        {
+            let mut state = self.shared.write();
+            for (id, counters, method) in samples {
+                let Some(entry) = state.containers.get_mut(&id) else { continue };
+                if let Some(previous) = &entry.previous {
+                    let stats = formula::container_stats(previous, &counters, method, now);
+                    entry.stats = Some(stats.clone());
+                    published.push((id, stats));
+                }
+                entry.previous = Some(counters);
+            }
+            // Containers without processes keep no figures.
+            for entry in state.containers.values_mut() {
+                if entry.info.host == self.client.host && !entry.info.state.has_processes() {
+                    entry.stats = None;
+                    entry.previous = None;
+                }
+            }
+        }
+        self.shared.publish(Update::Stats {
+            host: self.client.host.clone(),
+            containers: published,
+        });
+    }
+}
+
+/// Inserts or updates a container's info, keeping its figures.
+fn upsert(containers: &mut HashMap<String, Entry>, info: crate::model::ContainerInfo) {
+    match containers.get_mut(&info.id) {
+        Some(entry) => entry.info = info,
+        None => {
+            containers.insert(
+                info.id.clone(),
+                Entry {
+                    info,
+                    stats: None,
+                    previous: None,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The local host source: CPU, memory, swap, disks, network, load and uptime through `sysinfo`, published in
+//! the normalised server-stats form shared with remote hosts and Webdock VPS servers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
+use tokio::sync::watch;
+
+use crate::engine::{Shared, Update, LOCAL_HOST};
+use crate::model::{CpuUsage, DiskUsage, LoadAverage, NetworkRates, ServerStats, SourceState, SourceStatus, Usage};
+use crate::stats::formula::rate_per_second;
+
+const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+/// sysinfo needs two CPU readings some time apart; the first figures come after this.
+const WARMUP: Duration = Duration::from_millis(100);
+/// Filesystems that are not storage a user fills (kernel, in-memory, container layers, snaps).
+const PSEUDO_FILESYSTEMS: &[&str] = &[
+    "tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "cgroup", "cgroup2", "nsfs", "fuse.lxcfs", "autofs",
+    "ramfs", "efivarfs", "devpts", "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "bpf", "configfs",
+];
+
+/// Reads the local machine's figures; owns the sysinfo handles between samples.
+pub struct HostSampler {
+    system: System,
+    disks: Disks,
+    networks: Networks,
+    previous_net: Option<(Instant, u64, u64)>,
+}
+
+impl HostSampler {
+    /// Opens the sysinfo handles; fails only where the platform gives no system information at all.
+    pub fn new() -> Result<Self, crate::Error> {
+        let host_error = |err: sysinfo::Error| crate::Error::Host(err.to_string());
+        let refresh = RefreshKind::nothing()
+            .with_cpu(CpuRefreshKind::nothing().with_usage())
+            .with_memory(MemoryRefreshKind::everything());
+        Ok(Self {
+            system: System::new_with_specifics(refresh).map_err(host_error)?,
+            disks: Disks::new_with_refreshed_list().map_err(host_error)?,
+            networks: Networks::new_with_refreshed_list().map_err(host_error)?,
+            previous_net: None,
+        })
+    }
+
+    /// Takes one sample. CPU and network figures are over the time since the previous call.
+    pub fn sample(&mut self) -> ServerStats {
+        self.system.refresh_cpu_usage();
+        self.system.refresh_memory();
+        self.disks.refresh(true);
+        self.networks.refresh(true);
+        let now = Instant::now();
+
+        let (rx, tx) = self
+            .networks
+            .iter()
+            .filter(|(name, _)| name.as_os_str() != "lo")
+            .fold((0u64, 0u64), |(rx, tx), (_, data)| {
+                (rx.saturating_add(data.total_received()), tx.saturating_add(data.total_transmitted()))
+            });
+        let network = match self.previous_net {
+            Some((at, prev_rx, prev_tx)) => {
+                let seconds = now.saturating_duration_since(at).as_secs_f64();
+                NetworkRates {
+                    rx_bytes_per_s: rate_per_second(prev_rx, rx, seconds),
+                    tx_bytes_per_s: rate_per_second(prev_tx, tx, seconds),
+                }
+            }
+            None => NetworkRates {
+                rx_bytes_per_s: 0.0,
+                tx_bytes_per_s: 0.0,
+            },
+        };
+        self.previous_net = Some((now, rx, tx));
+
+        // One entry per device: bind mounts of the same filesystem show up under its shortest mount point.
+        let mut by_device: HashMap<String, DiskUsage> = HashMap::new();
+        for disk in self.disks.iter() {
+            let filesystem = disk.file_system().to_string_lossy().into_owned();
+            if disk.total_space() == 0 || PSEUDO_FILESYSTEMS.contains(&filesystem.as_str()) {
+                continue;
+            }
+            let mount = disk.mount_point().to_string_lossy().into_owned();
+            let device = disk.name().to_string_lossy().into_owned();
+            let key = if device.is_empty() { mount.clone() } else { device };
+            let total = disk.total_space() as f64;
+            let used = total - disk.available_space() as f64;
+            let usage = DiskUsage {
+                mount,
+                filesystem,
+                used_gb: round2(used / GB),
+                total_gb: round2(total / GB),
+                percent: round1(percent(used, total)),
+            };
+            match by_device.get(&key) {
+                Some(existing) if existing.mount.len() <= usage.mount.len() => {}
+                _ => {
+                    by_device.insert(key, usage);
+                }
+            }
+        }
+        let mut disks: Vec<DiskUsage> = by_device.into_values().collect();
+        disks.sort_by(|a, b| a.mount.cmp(&b.mount));
+        let disk = disks
+            .iter()
+            .find(|d| d.mount == "/")
+            .or_else(|| disks.iter().max_by(|a, b| a.total_gb.total_cmp(&b.total_gb)))
+            .map(|d| Usage {
+                used_gb: d.used_gb,
+                total_gb: d.total_gb,
+                percent: d.percent,
+            })
+            .unwrap_or(Usage {
+                used_gb: 0.0,
+                total_gb: 0.0,
+                percent: 0.0,
+            });
+
+        let total_memory = self.system.total_memory() as f64;
+        let used_memory = self.system.used_memory() as f64;
+        let total_swap = self.system.total_swap() as f64;
+        let used_swap = self.system.used_swap() as f64;
+        let load = System::load_average().unwrap_or(sysinfo::LoadAvg {
+            one: 0.0,
+            five: 0.0,
+            fifteen: 0.0,
+        });
+        ServerStats {
+            server_name: LOCAL_HOST.to_owned(),
+            source_type: "docker-host".to_owned(),
+            memory: Usage {
+                used_gb: round2(used_memory / GB),
+                total_gb: round2(total_memory / GB),
+                percent: round1(percent(used_memory, total_memory)),
+            },
+            swap: Usage {
+                used_gb: round2(used_swap / GB),
+                total_gb: round2(total_swap / GB),
+                percent: round1(percent(used_swap, total_swap)),
+            },
+            disk,
+            disks,
+            cpu: CpuUsage {
+                count: self.system.cpus().len() as u32,
+                percent: round1(f64::from(self.system.global_cpu_usage())),
+                per_core: self.system.cpus().iter().map(|cpu| round1(f64::from(cpu.usage()))).collect(),
+            },
+            network,
+            load: LoadAverage {
+                one: load.one,
+                five: load.five,
+                fifteen: load.fifteen,
+            },
+            uptime_s: System::uptime().unwrap_or(0),
+            status: "active".to_owned(),
+            timestamp: Utc::now(),
+        }
+    }
+}
+
+fn percent(used: f64, total: f64) -> f64 {
+    if total > 0.0 {
+        (used / total * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    }
+}
+
+fn round1(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Samples the local host every interval until shutdown.
+pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let status = SourceStatus {
+        name: LOCAL_HOST.to_owned(),
+        kind: "host".to_owned(),
+        endpoint: "sysinfo".to_owned(),
+        state: SourceState::Up,
+        reason: None,
+        consecutive_failures: 0,
+        next_retry: None,
+        engine_version: None,
+        api_version: None,
+        stats_method: None,
+        since: Utc::now(),
+    };
+    let mut sampler = match tokio::task::spawn_blocking(|| {
+        let mut sampler = HostSampler::new()?;
+        sampler.sample();
+        Ok::<_, crate::Error>(sampler)
+    })
+    .await
+    .map_err(|err| crate::Error::Host(err.to_string()))
+    .and_then(|result| result)
+    {
+        Ok(sampler) => sampler,
+        Err(err) => {
+            tracing::error!(%err, "host sampler failed to start");
+            shared.mark_ready(|r| r.host = true);
+            return;
+        }
+    };
+    let interval = shared.config.interval;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut announced = false;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let result = tokio::task::spawn_blocking(move || {
+            let stats = sampler.sample();
+            (sampler, stats)
+        })
+        .await;
+        let Ok((returned, stats)) = result else {
+            tracing::error!("host sampling task failed; host figures stop");
+            shared.mark_ready(|r| r.host = true);
+            return;
+        };
+        sampler = returned;
+        shared.write().hosts.insert(stats.server_name.clone(), stats.clone());
+        if !announced {
+            // The host source is sourced from this machine's kernel: up as soon as it has figures.
+            shared.set_source(status.clone());
+            announced = true;
+        }
+        shared.publish(Update::Host(Box::new(stats)));
+        shared.mark_ready(|r| r.host = true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_host_sample_is_sensible() {
+        let mut sampler = HostSampler::new().expect("sysinfo works on Linux");
+        sampler.sample();
+        std::thread::sleep(Duration::from_millis(250));
+        let stats = sampler.sample();
+        assert_eq!(stats.source_type, "docker-host");
+        assert!(stats.cpu.count >= 1);
+        assert_eq!(stats.cpu.per_core.len(), stats.cpu.count as usize);
+        assert!((0.0..=100.0).contains(&stats.cpu.percent));
+        assert!(stats.memory.total_gb > 0.0);
+        assert!(stats.memory.used_gb > 0.0 && stats.memory.used_gb <= stats.memory.total_gb);
+        assert!(stats.disk.total_gb > 0.0, "no disk found: {:?}", stats.disks);
+        assert!(stats.uptime_s > 0);
+        assert!(stats.network.rx_bytes_per_s >= 0.0);
+    }
+}

@@ -1,0 +1,292 @@
+//! The data the engine hands out. These types are the public contract of snapshots, the CLI's JSON
+//! (documented in docs/status-json.md) and, later, the desktop window's IPC.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Lifecycle state of a container, as Docker names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+    Unknown,
+}
+
+impl ContainerState {
+    pub fn parse(text: &str) -> Self {
+        match text.to_ascii_lowercase().as_str() {
+            "created" => Self::Created,
+            "running" => Self::Running,
+            "paused" => Self::Paused,
+            "restarting" => Self::Restarting,
+            "removing" => Self::Removing,
+            "exited" => Self::Exited,
+            "dead" => Self::Dead,
+            _ => Self::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Restarting => "restarting",
+            Self::Removing => "removing",
+            Self::Exited => "exited",
+            Self::Dead => "dead",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the container has processes whose resources we can sample.
+    pub fn has_processes(self) -> bool {
+        matches!(self, Self::Running | Self::Paused | Self::Restarting)
+    }
+}
+
+/// Result of the container's HEALTHCHECK, when it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// A published or exposed port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    pub container_port: u16,
+    pub protocol: String,
+    pub host_ip: Option<String>,
+    pub host_port: Option<u16>,
+}
+
+/// What Docker says about a container: identity, state and metadata (no resource numbers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    /// Name of the host the container runs on (`local` for the local engine).
+    pub host: String,
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub state: ContainerState,
+    /// Docker-style status text, e.g. "Up 5 minutes (healthy)" or "Exited (137) 2 minutes ago".
+    pub status: String,
+    pub health: Option<Health>,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    pub restart_count: u64,
+    pub compose_project: Option<String>,
+    pub compose_service: Option<String>,
+    pub ports: Vec<PortMapping>,
+    pub created: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub labels: BTreeMap<String, String>,
+    /// Main process id on the engine's host; used to read cgroup files when the engine is local.
+    #[serde(skip)]
+    pub pid: Option<u32>,
+}
+
+/// How a container's numbers were obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SampleMethod {
+    /// Read straight from the container's cgroup and network namespace files (local engine).
+    Cgroup,
+    /// Asked the Docker API (`/containers/{id}/stats?one-shot=true`).
+    Api,
+}
+
+/// Resource usage of one running container over the last interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStats {
+    pub sampled_at: DateTime<Utc>,
+    pub method: SampleMethod,
+    /// CPU as `docker stats` shows it: 100 % per busy core, so up to online_cpus x 100.
+    pub cpu_percent: f64,
+    /// CPU as a share of the whole host, 0-100.
+    pub cpu_host_percent: f64,
+    pub online_cpus: u32,
+    /// Memory as `docker stats` shows it: usage minus inactive file cache.
+    pub memory_bytes: u64,
+    /// The container's memory limit, or the host's memory when it has none.
+    pub memory_limit_bytes: u64,
+    pub memory_percent: f64,
+    pub net_rx_bytes: u64,
+    pub net_tx_bytes: u64,
+    pub net_rx_bytes_per_s: f64,
+    pub net_tx_bytes_per_s: f64,
+    pub block_read_bytes: u64,
+    pub block_write_bytes: u64,
+    pub block_read_bytes_per_s: f64,
+    pub block_write_bytes_per_s: f64,
+    pub pids: u64,
+}
+
+/// One container with its latest numbers (none while stopped or before the second sample).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSnapshot {
+    #[serde(flatten)]
+    pub info: ContainerInfo,
+    pub stats: Option<ContainerStats>,
+}
+
+/// Used and total size of memory or a disk, in the normalised server-stats form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub used_gb: f64,
+    pub total_gb: f64,
+    pub percent: f64,
+}
+
+/// One mounted filesystem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiskUsage {
+    pub mount: String,
+    pub filesystem: String,
+    pub used_gb: f64,
+    pub total_gb: f64,
+    pub percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuUsage {
+    pub count: u32,
+    pub percent: f64,
+    pub per_core: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRates {
+    pub rx_bytes_per_s: f64,
+    pub tx_bytes_per_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadAverage {
+    pub one: f64,
+    pub five: f64,
+    pub fifteen: f64,
+}
+
+/// A server's resources in the normalised form the older Dockpeek `/server-stats` endpoint used, so Docker hosts
+/// and (later) Webdock VPS servers look alike. `disk` is the root filesystem (or the largest one); `disks` has all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerStats {
+    pub server_name: String,
+    /// `docker-host` for machines running Docker, `webdock-vps` for Webdock servers.
+    pub source_type: String,
+    pub memory: Usage,
+    pub swap: Usage,
+    pub disk: Usage,
+    pub disks: Vec<DiskUsage>,
+    pub cpu: CpuUsage,
+    pub network: NetworkRates,
+    pub load: LoadAverage,
+    pub uptime_s: u64,
+    /// `active` when the numbers are fresh.
+    pub status: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Reachability of one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    Connecting,
+    Up,
+    Unreachable,
+}
+
+/// Health of one source (a Docker engine, a host), as shown by `docktray status` and later the tray.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub name: String,
+    /// `docker` or `host`.
+    pub kind: String,
+    pub endpoint: String,
+    pub state: SourceState,
+    /// Why the source is unreachable, in words that say how to fix it.
+    pub reason: Option<String>,
+    pub consecutive_failures: u32,
+    pub next_retry: Option<DateTime<Utc>>,
+    pub engine_version: Option<String>,
+    pub api_version: Option<String>,
+    /// How container numbers are sampled on this source (`cgroup` or `api`).
+    pub stats_method: Option<SampleMethod>,
+    pub since: DateTime<Utc>,
+}
+
+/// Everything the engine knows at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub taken_at: DateTime<Utc>,
+    pub sources: Vec<SourceStatus>,
+    pub hosts: Vec<ServerStats>,
+    pub containers: Vec<ContainerSnapshot>,
+}
+
+impl Snapshot {
+    /// Finds a container by exact id, id prefix (at least 4 characters) or name (with or without `/`).
+    pub fn find_container(&self, wanted: &str) -> Option<&ContainerSnapshot> {
+        let wanted = wanted.trim_start_matches('/');
+        self.containers
+            .iter()
+            .find(|c| c.info.name == wanted || c.info.id == wanted)
+            .or_else(|| {
+                if wanted.len() < 4 {
+                    return None;
+                }
+                let mut matches = self.containers.iter().filter(|c| c.info.id.starts_with(wanted));
+                let first = matches.next()?;
+                matches.next().is_none().then_some(first)
+            })
+    }
+}
+
+/// A container lifecycle action the user can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+    Pause,
+    Unpause,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::Pause => "pause",
+            Self::Unpause => "unpause",
+        }
+    }
+}
+
+/// A Docker event about a container, after the engine updated its state from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerEvent {
+    pub host: String,
+    pub id: String,
+    pub name: String,
+    /// Docker's action: create, start, die, oom, kill, destroy, restart, health_status, pause, unpause, stop.
+    pub action: String,
+    pub exit_code: Option<i64>,
+    pub health: Option<Health>,
+    pub at: DateTime<Utc>,
+}
