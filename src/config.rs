@@ -137,10 +137,30 @@ impl Thresholds {
     /// Each threshold with its config key, its upper bound and unit, for validation and display.
     pub fn entries(&self) -> [(&'static str, Threshold, f64, &'static str); 7] {
         [
-            ("container_cpu_percent", self.container_cpu_percent, 100.0, "%"),
-            ("container_memory_percent", self.container_memory_percent, 100.0, "%"),
-            ("container_net_rx_mb_per_s", self.container_net_rx_mb_per_s, 1e6, "MB/s"),
-            ("container_net_tx_mb_per_s", self.container_net_tx_mb_per_s, 1e6, "MB/s"),
+            (
+                "container_cpu_percent",
+                self.container_cpu_percent,
+                100.0,
+                "%",
+            ),
+            (
+                "container_memory_percent",
+                self.container_memory_percent,
+                100.0,
+                "%",
+            ),
+            (
+                "container_net_rx_mb_per_s",
+                self.container_net_rx_mb_per_s,
+                1e6,
+                "MB/s",
+            ),
+            (
+                "container_net_tx_mb_per_s",
+                self.container_net_tx_mb_per_s,
+                1e6,
+                "MB/s",
+            ),
             ("host_cpu_percent", self.host_cpu_percent, 100.0, "%"),
             ("host_memory_percent", self.host_memory_percent, 100.0, "%"),
             ("host_disk_percent", self.host_disk_percent, 100.0, "%"),
@@ -163,7 +183,9 @@ impl Config {
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::parse(&text, &path),
             // An explicitly named file must exist; the default one is optional.
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Self::default()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                Ok(Self::default())
+            }
             Err(source) => Err(ConfigError::Read { path, source }),
         }
     }
@@ -216,14 +238,18 @@ impl Config {
                     "a non-empty name other than \"local\" (the local engine's name)",
                 ));
             }
-            if self.hosts[..index].iter().any(|other| other.name == host.name) {
+            if self.hosts[..index]
+                .iter()
+                .any(|other| other.name == host.name)
+            {
                 return Err(invalid(
                     &format!("{key}.name"),
                     format!("\"{}\"", host.name),
                     "a name no other host uses",
                 ));
             }
-            if host.destination.trim().is_empty() || host.destination.contains(char::is_whitespace) {
+            if host.destination.trim().is_empty() || host.destination.contains(char::is_whitespace)
+            {
                 return Err(invalid(
                     &format!("{key}.destination"),
                     format!("\"{}\"", host.destination),
@@ -233,7 +259,10 @@ impl Config {
         }
         for (name, threshold, max, unit) in self.thresholds.entries() {
             let key = format!("thresholds.{name}");
-            for (part, value) in [("warning", threshold.warning), ("critical", threshold.critical)] {
+            for (part, value) in [
+                ("warning", threshold.warning),
+                ("critical", threshold.critical),
+            ] {
                 if !value.is_finite() || value <= 0.0 || value > max {
                     return Err(invalid(
                         &format!("{key}.{part}"),
@@ -286,8 +315,9 @@ mod duration_text {
         }
         let expected = "expected a duration such as \"2s\", \"500ms\" or \"1m\"";
         match Raw::deserialize(deserializer)? {
-            Raw::Text(text) => parse_duration(&text)
-                .ok_or_else(|| D::Error::custom(format!("invalid duration \"{text}\": {expected}"))),
+            Raw::Text(text) => parse_duration(&text).ok_or_else(|| {
+                D::Error::custom(format!("invalid duration \"{text}\": {expected}"))
+            }),
             Raw::Number(number) => Err(D::Error::custom(format!(
                 "invalid duration {number} (no unit): {expected}"
             ))),
@@ -345,7 +375,10 @@ mod tests {
         let message = parse("[thresholds.container_cpu_percent]\nwarning = 95\ncritical = 90")
             .unwrap_err()
             .to_string();
-        assert!(message.contains("thresholds.container_cpu_percent.warning"), "{message}");
+        assert!(
+            message.contains("thresholds.container_cpu_percent.warning"),
+            "{message}"
+        );
         assert!(message.contains("below critical"), "{message}");
         let message = parse("[thresholds.host_disk_percent]\nwarning = 80\ncritical = 150")
             .unwrap_err()
@@ -357,9 +390,13 @@ mod tests {
     fn unknown_keys_and_wrong_types_are_rejected() {
         let message = parse("intervall = \"2s\"").unwrap_err().to_string();
         assert!(message.contains("intervall"), "{message}");
-        let message = parse("[logs]\nring_lines = \"many\"").unwrap_err().to_string();
+        let message = parse("[logs]\nring_lines = \"many\"")
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("ring_lines"), "{message}");
-        let message = parse("[[hosts]]\nname = \"local\"\ndestination = \"x\"").unwrap_err().to_string();
+        let message = parse("[[hosts]]\nname = \"local\"\ndestination = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("hosts[0].name"), "{message}");
     }
 

@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::host;
 use crate::logs::LogHub;
 use crate::model::{
-    Action, ContainerEvent, ContainerInfo, ContainerSnapshot, ContainerStats, ServerStats, Snapshot, SourceStatus,
+    Action, ContainerEvent, ContainerInfo, ContainerSnapshot, ContainerStats, ServerStats,
+    Snapshot, SourceStatus,
 };
 use crate::stats::RawCounters;
 
@@ -27,8 +28,14 @@ pub const LOCAL_HOST: &str = "local";
 pub enum Update {
     Source(SourceStatus),
     ContainerChanged(Box<ContainerInfo>),
-    ContainerRemoved { host: String, id: String },
-    Stats { host: String, containers: Vec<(String, ContainerStats)> },
+    ContainerRemoved {
+        host: String,
+        id: String,
+    },
+    Stats {
+        host: String,
+        containers: Vec<(String, ContainerStats)>,
+    },
     Host(Box<ServerStats>),
     Event(ContainerEvent),
 }
@@ -70,11 +77,15 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Publishes an update; having no subscriber is normal.
@@ -121,7 +132,11 @@ impl Engine {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let logs = LogHub::new(client_rx, config.logs.ring_lines);
         let tasks = vec![
-            tokio::spawn(docker::source::run(shared.clone(), logs.clone(), shutdown_rx.clone())),
+            tokio::spawn(docker::source::run(
+                shared.clone(),
+                logs.clone(),
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(host::run(shared.clone(), shutdown_rx)),
         ];
         if !config.hosts.is_empty() {

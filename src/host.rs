@@ -10,7 +10,9 @@ use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, S
 use tokio::sync::watch;
 
 use crate::engine::{Shared, Update, LOCAL_HOST};
-use crate::model::{CpuUsage, DiskUsage, LoadAverage, NetworkRates, ServerStats, SourceState, SourceStatus, Usage};
+use crate::model::{
+    CpuUsage, DiskUsage, LoadAverage, NetworkRates, ServerStats, SourceState, SourceStatus, Usage,
+};
 use crate::stats::formula::rate_per_second;
 
 const GB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -18,8 +20,27 @@ const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 const WARMUP: Duration = Duration::from_millis(100);
 /// Filesystems that are not storage a user fills (kernel, in-memory, container layers, snaps).
 const PSEUDO_FILESYSTEMS: &[&str] = &[
-    "tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "cgroup", "cgroup2", "nsfs", "fuse.lxcfs", "autofs",
-    "ramfs", "efivarfs", "devpts", "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "bpf", "configfs",
+    "tmpfs",
+    "devtmpfs",
+    "overlay",
+    "squashfs",
+    "proc",
+    "sysfs",
+    "cgroup",
+    "cgroup2",
+    "nsfs",
+    "fuse.lxcfs",
+    "autofs",
+    "ramfs",
+    "efivarfs",
+    "devpts",
+    "mqueue",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "configfs",
 ];
 
 /// Reads the local machine's figures; owns the sysinfo handles between samples.
@@ -58,7 +79,10 @@ impl HostSampler {
             .iter()
             .filter(|(name, _)| name.as_os_str() != "lo")
             .fold((0u64, 0u64), |(rx, tx), (_, data)| {
-                (rx.saturating_add(data.total_received()), tx.saturating_add(data.total_transmitted()))
+                (
+                    rx.saturating_add(data.total_received()),
+                    tx.saturating_add(data.total_transmitted()),
+                )
             });
         let network = match self.previous_net {
             Some((at, prev_rx, prev_tx)) => {
@@ -84,7 +108,11 @@ impl HostSampler {
             }
             let mount = disk.mount_point().to_string_lossy().into_owned();
             let device = disk.name().to_string_lossy().into_owned();
-            let key = if device.is_empty() { mount.clone() } else { device };
+            let key = if device.is_empty() {
+                mount.clone()
+            } else {
+                device
+            };
             let total = disk.total_space() as f64;
             let used = total - disk.available_space() as f64;
             let usage = DiskUsage {
@@ -106,7 +134,11 @@ impl HostSampler {
         let disk = disks
             .iter()
             .find(|d| d.mount == "/")
-            .or_else(|| disks.iter().max_by(|a, b| a.total_gb.total_cmp(&b.total_gb)))
+            .or_else(|| {
+                disks
+                    .iter()
+                    .max_by(|a, b| a.total_gb.total_cmp(&b.total_gb))
+            })
             .map(|d| Usage {
                 used_gb: d.used_gb,
                 total_gb: d.total_gb,
@@ -145,7 +177,12 @@ impl HostSampler {
             cpu: CpuUsage {
                 count: self.system.cpus().len() as u32,
                 percent: round1(f64::from(self.system.global_cpu_usage())),
-                per_core: self.system.cpus().iter().map(|cpu| round1(f64::from(cpu.usage()))).collect(),
+                per_core: self
+                    .system
+                    .cpus()
+                    .iter()
+                    .map(|cpu| round1(f64::from(cpu.usage())))
+                    .collect(),
             },
             network,
             load: LoadAverage {
@@ -208,7 +245,8 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
         }
     };
     let interval = shared.config.interval;
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
+    let mut ticker =
+        tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut announced = false;
     loop {
@@ -227,7 +265,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             return;
         };
         sampler = returned;
-        shared.write().hosts.insert(stats.server_name.clone(), stats.clone());
+        shared
+            .write()
+            .hosts
+            .insert(stats.server_name.clone(), stats.clone());
         if !announced {
             // The host source is sourced from this machine's kernel: up as soon as it has figures.
             shared.set_source(status.clone());
@@ -254,7 +295,11 @@ mod tests {
         assert!((0.0..=100.0).contains(&stats.cpu.percent));
         assert!(stats.memory.total_gb > 0.0);
         assert!(stats.memory.used_gb > 0.0 && stats.memory.used_gb <= stats.memory.total_gb);
-        assert!(stats.disk.total_gb > 0.0, "no disk found: {:?}", stats.disks);
+        assert!(
+            stats.disk.total_gb > 0.0,
+            "no disk found: {:?}",
+            stats.disks
+        );
         assert!(stats.uptime_s > 0);
         assert!(stats.network.rx_bytes_per_s >= 0.0);
     }

@@ -19,6 +19,6 @@ pub use config::Config;
 pub use engine::{Engine, Update};
 pub use error::{ConfigError, Error};
 pub use model::{
-    Action, ContainerEvent, ContainerInfo, ContainerSnapshot, ContainerState, ContainerStats, Health,
-    ServerStats, Snapshot, SourceState, SourceStatus,
+    Action, ContainerEvent, ContainerInfo, ContainerSnapshot, ContainerState, ContainerStats,
+    Health, ServerStats, Snapshot, SourceState, SourceStatus,
 };

@@ -106,7 +106,9 @@ struct Channel {
 
 impl Channel {
     fn ring(&self) -> MutexGuard<'_, VecDeque<LogLine>> {
-        self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.ring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -168,7 +170,11 @@ impl LogHub {
             return Err(Error::Other("the log hub is shut down".to_owned()));
         }
         let channel = {
-            let mut channels = self.inner.channels.lock().unwrap_or_else(|p| p.into_inner());
+            let mut channels = self
+                .inner
+                .channels
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let channel = channels
                 .entry(container.to_owned())
                 .or_insert_with(|| {
@@ -195,7 +201,9 @@ impl LogHub {
         let (history, receiver) = {
             let ring = channel.ring();
             let matching: Vec<&LogLine> = ring.iter().filter(|line| query.matches(line)).collect();
-            let skip = query.tail.map_or(0, |tail| matching.len().saturating_sub(tail));
+            let skip = query
+                .tail
+                .map_or(0, |tail| matching.len().saturating_sub(tail));
             let history = matching.into_iter().skip(skip).cloned().collect();
             (history, channel.sender.subscribe())
         };
@@ -210,7 +218,9 @@ impl LogHub {
 
     /// Reads logs once without following (exactly the last `tail` lines when given), straight from Docker.
     pub async fn fetch(client: &Client, container: &str, query: &LogQuery) -> Result<Vec<LogLine>> {
-        let tail = query.tail.map_or_else(|| "all".to_owned(), |n| n.to_string());
+        let tail = query
+            .tail
+            .map_or_else(|| "all".to_owned(), |n| n.to_string());
         let mut builder = LogsOptionsBuilder::new()
             .follow(false)
             .stdout(query.stdout)
@@ -239,13 +249,21 @@ impl LogHub {
 
     /// Containers whose logs are being followed right now.
     pub fn followed(&self) -> Vec<String> {
-        let channels = self.inner.channels.lock().unwrap_or_else(|p| p.into_inner());
+        let channels = self
+            .inner
+            .channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         channels.keys().cloned().collect()
     }
 
     /// A container (re)started: its stream resumes now instead of at the next backoff step.
     pub fn container_started(&self, container: &str) {
-        let channels = self.inner.channels.lock().unwrap_or_else(|p| p.into_inner());
+        let channels = self
+            .inner
+            .channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(channel) = channels.get(container) {
             channel.wake.notify_one();
         }
@@ -253,7 +271,11 @@ impl LogHub {
 
     /// The engine connection came back: every stream resumes.
     pub fn engine_reconnected(&self) {
-        let channels = self.inner.channels.lock().unwrap_or_else(|p| p.into_inner());
+        let channels = self
+            .inner
+            .channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         for channel in channels.values() {
             channel.wake.notify_one();
         }
@@ -262,7 +284,13 @@ impl LogHub {
     /// Ends every stream.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        let channels = std::mem::take(&mut *self.inner.channels.lock().unwrap_or_else(|p| p.into_inner()));
+        let channels = std::mem::take(
+            &mut *self
+                .inner
+                .channels
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         for channel in channels.values() {
             channel.wake.notify_one();
         }
@@ -271,9 +299,9 @@ impl LogHub {
 
 fn log_error(container: &str, err: bollard::errors::Error) -> Error {
     match err {
-        bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
-            Error::NoSuchContainer(container.to_owned())
-        }
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        } => Error::NoSuchContainer(container.to_owned()),
         other => Error::Docker(format!("reading logs of {container}: {other}")),
     }
 }
@@ -347,7 +375,9 @@ async fn follow(hub: Arc<HubInner>, channel: Arc<Channel>) {
             builder = builder.since(last.timestamp().clamp(0, i64::from(i32::MAX)) as i32);
         }
         hub.follow_streams_opened.fetch_add(1, Ordering::AcqRel);
-        let mut stream = client.docker.logs(&channel.container, Some(builder.build()));
+        let mut stream = client
+            .docker
+            .logs(&channel.container, Some(builder.build()));
         let mut assembler = LineAssembler::default();
         let mut failed = false;
         loop {
@@ -393,11 +423,18 @@ async fn follow(hub: Arc<HubInner>, channel: Arc<Channel>) {
             break;
         }
         // The stream ends when the container stops: wait for it to start again (or retry after a backoff).
-        let delay = if failed { backoff.next_delay() } else { backoff.next_delay().max(Duration::from_secs(2)) };
+        let delay = if failed {
+            backoff.next_delay()
+        } else {
+            backoff.next_delay().max(Duration::from_secs(2))
+        };
         wait(&channel, delay).await;
     }
     let mut channels = hub.channels.lock().unwrap_or_else(|p| p.into_inner());
-    if channels.get(&channel.container).is_some_and(|current| Arc::ptr_eq(current, &channel)) {
+    if channels
+        .get(&channel.container)
+        .is_some_and(|current| Arc::ptr_eq(current, &channel))
+    {
         channels.remove(&channel.container);
     }
 }
@@ -424,9 +461,9 @@ impl LineAssembler {
     pub fn push(&mut self, output: LogOutput, emit: &mut impl FnMut(LogLine)) {
         let (stream, bytes) = match output {
             LogOutput::StdErr { message } => (LogStream::Stderr, message),
-            LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message } => {
-                (LogStream::Stdout, message)
-            }
+            LogOutput::StdOut { message }
+            | LogOutput::Console { message }
+            | LogOutput::StdIn { message } => (LogStream::Stdout, message),
         };
         let slot = stream as usize;
         let mut data: &[u8] = &bytes;
@@ -508,7 +545,10 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].text, "hello");
         assert_eq!(lines[0].stream, LogStream::Stdout);
-        assert_eq!(lines[0].timestamp.map(|t| t.timestamp_subsec_nanos()), Some(1));
+        assert_eq!(
+            lines[0].timestamp.map(|t| t.timestamp_subsec_nanos()),
+            Some(1)
+        );
         assert_eq!(lines[1].text, "\u{1b}[31moops\u{1b}[0m");
         assert_eq!(lines[1].plain, "oops");
         assert_eq!(lines[1].stream, LogStream::Stderr);
@@ -521,7 +561,9 @@ mod tests {
                 message: Bytes::from_static(b"2026-11-23T07:00:00Z part one "),
             },
             LogOutput::StdOut {
-                message: Bytes::from_static(b"2026-11-23T07:00:00Z part two\n2026-11-23T07:00:01Z next\nlast"),
+                message: Bytes::from_static(
+                    b"2026-11-23T07:00:00Z part two\n2026-11-23T07:00:01Z next\nlast",
+                ),
             },
         ]);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
@@ -538,7 +580,11 @@ mod tests {
     fn ring_is_bounded() {
         let mut ring = VecDeque::new();
         for n in 0..10 {
-            push_ring(&mut ring, parse_line(format!("{n}").as_bytes(), LogStream::Stdout), 3);
+            push_ring(
+                &mut ring,
+                parse_line(format!("{n}").as_bytes(), LogStream::Stdout),
+                3,
+            );
         }
         let texts: Vec<&str> = ring.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, ["7", "8", "9"]);
@@ -548,8 +594,18 @@ mod tests {
     fn query_filters_streams_and_time() {
         let line = parse_line(b"2026-11-23T07:00:00Z x", LogStream::Stderr);
         assert!(LogQuery::default().matches(&line));
-        assert!(!LogQuery { stderr: false, ..LogQuery::default() }.matches(&line));
-        let later = DateTime::parse_from_rfc3339("2026-11-23T08:00:00Z").map(|t| t.with_timezone(&Utc)).ok();
-        assert!(!LogQuery { since: later, ..LogQuery::default() }.matches(&line));
+        assert!(!LogQuery {
+            stderr: false,
+            ..LogQuery::default()
+        }
+        .matches(&line));
+        let later = DateTime::parse_from_rfc3339("2026-11-23T08:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .ok();
+        assert!(!LogQuery {
+            since: later,
+            ..LogQuery::default()
+        }
+        .matches(&line));
     }
 }

@@ -248,7 +248,10 @@ impl Snapshot {
                 if wanted.len() < 4 {
                     return None;
                 }
-                let mut matches = self.containers.iter().filter(|c| c.info.id.starts_with(wanted));
+                let mut matches = self
+                    .containers
+                    .iter()
+                    .filter(|c| c.info.id.starts_with(wanted));
                 let first = matches.next()?;
                 matches.next().is_none().then_some(first)
             })

@@ -177,7 +177,9 @@ mod tests {
             let ceiling = backoff.ceiling();
             assert!(ceiling >= last_ceiling);
             let delay = backoff.next_delay();
-            assert!(delay >= Duration::from_secs(1) && delay <= ceiling.max(Duration::from_secs(1)));
+            assert!(
+                delay >= Duration::from_secs(1) && delay <= ceiling.max(Duration::from_secs(1))
+            );
             last_ceiling = ceiling;
         }
         assert_eq!(backoff.ceiling(), Duration::from_secs(60));

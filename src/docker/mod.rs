@@ -79,26 +79,34 @@ impl Client {
         let result = match action {
             Action::Start => self.docker.start_container(container, None).await,
             Action::Stop => {
-                let options = StopContainerOptionsBuilder::new().t(STOP_GRACE_SECONDS).build();
+                let options = StopContainerOptionsBuilder::new()
+                    .t(STOP_GRACE_SECONDS)
+                    .build();
                 self.docker.stop_container(container, Some(options)).await
             }
             Action::Restart => {
-                let options = RestartContainerOptionsBuilder::new().t(STOP_GRACE_SECONDS).build();
-                self.docker.restart_container(container, Some(options)).await
+                let options = RestartContainerOptionsBuilder::new()
+                    .t(STOP_GRACE_SECONDS)
+                    .build();
+                self.docker
+                    .restart_container(container, Some(options))
+                    .await
             }
             Action::Pause => self.docker.pause_container(container).await,
             Action::Unpause => self.docker.unpause_container(container).await,
         };
         result.map_err(|err| match err {
-            bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
-                Error::NoSuchContainer(container.to_owned())
-            }
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            } => Error::NoSuchContainer(container.to_owned()),
             // 304: already in the wanted state; Docker says so and that is not a failure.
-            bollard::errors::Error::DockerResponseServerError { message, .. } => Error::ActionFailed {
-                action: action.as_str().to_owned(),
-                container: container.to_owned(),
-                message,
-            },
+            bollard::errors::Error::DockerResponseServerError { message, .. } => {
+                Error::ActionFailed {
+                    action: action.as_str().to_owned(),
+                    container: container.to_owned(),
+                    message,
+                }
+            }
             other => Error::ActionFailed {
                 action: action.as_str().to_owned(),
                 container: container.to_owned(),
@@ -111,7 +119,9 @@ impl Client {
     pub async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
         match self.docker.inspect_container(id, None).await {
             Ok(reply) => Ok(Some(info_from_inspect(&self.host, &reply, Utc::now()))),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
             Err(err) => Err(Error::Docker(err.to_string())),
         }
     }
@@ -145,7 +155,10 @@ fn check_socket(path: &str) -> std::result::Result<(), String> {
 
 fn describe_connect_error(err: &bollard::errors::Error) -> String {
     match err {
-        bollard::errors::Error::DockerResponseServerError { status_code, message } => {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => {
             format!("the engine answered {status_code}: {message}")
         }
         other => format!("the engine did not answer: {other}"),
@@ -160,7 +173,11 @@ fn parse_time(text: Option<&str>) -> Option<DateTime<Utc>> {
 }
 
 /// Builds our view of a container from `docker inspect`.
-pub fn info_from_inspect(host: &str, reply: &ContainerInspectResponse, now: DateTime<Utc>) -> ContainerInfo {
+pub fn info_from_inspect(
+    host: &str,
+    reply: &ContainerInspectResponse,
+    now: DateTime<Utc>,
+) -> ContainerInfo {
     let state = reply.state.as_ref();
     let config = reply.config.as_ref();
     let labels: BTreeMap<String, String> = config
@@ -169,14 +186,16 @@ pub fn info_from_inspect(host: &str, reply: &ContainerInspectResponse, now: Date
         .unwrap_or_default();
     let container_state = state
         .and_then(|s| s.status)
-        .map(|status| ContainerState::parse(&status.to_string()))
+        .map(|status| ContainerState::parse(status.as_ref()))
         .unwrap_or(ContainerState::Unknown);
-    let health = state.and_then(|s| s.health.as_ref()).and_then(|h| match h.status {
-        Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
-        Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
-        Some(HealthStatusEnum::UNHEALTHY) => Some(Health::Unhealthy),
-        _ => None,
-    });
+    let health = state
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| match h.status {
+            Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
+            Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
+            Some(HealthStatusEnum::UNHEALTHY) => Some(Health::Unhealthy),
+            _ => None,
+        });
     let started_at = parse_time(state.and_then(|s| s.started_at.as_deref()));
     let finished_at = parse_time(state.and_then(|s| s.finished_at.as_deref()));
     let exit_code = state.and_then(|s| s.exit_code);
@@ -210,18 +229,32 @@ pub fn info_from_inspect(host: &str, reply: &ContainerInspectResponse, now: Date
                 .collect()
         })
         .unwrap_or_default();
-    ports.sort_by(|a, b| (a.container_port, &a.protocol, a.host_port).cmp(&(b.container_port, &b.protocol, b.host_port)));
+    ports.sort_by(|a, b| {
+        (a.container_port, &a.protocol, a.host_port).cmp(&(
+            b.container_port,
+            &b.protocol,
+            b.host_port,
+        ))
+    });
     let mut info = ContainerInfo {
         host: host.to_owned(),
         id: reply.id.clone().unwrap_or_default(),
-        name: reply.name.as_deref().unwrap_or_default().trim_start_matches('/').to_owned(),
+        name: reply
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_owned(),
         image: config.and_then(|c| c.image.clone()).unwrap_or_default(),
         state: container_state,
         status: String::new(),
         health,
-        exit_code: (!matches!(container_state, ContainerState::Running | ContainerState::Created))
-            .then_some(exit_code)
-            .flatten(),
+        exit_code: (!matches!(
+            container_state,
+            ContainerState::Running | ContainerState::Created
+        ))
+        .then_some(exit_code)
+        .flatten(),
         oom_killed: state.and_then(|s| s.oom_killed).unwrap_or(false),
         restart_count: reply.restart_count.unwrap_or(0).max(0) as u64,
         compose_project: labels.get("com.docker.compose.project").cloned(),
@@ -231,7 +264,10 @@ pub fn info_from_inspect(host: &str, reply: &ContainerInspectResponse, now: Date
         started_at,
         finished_at,
         labels,
-        pid: state.and_then(|s| s.pid).filter(|&pid| pid > 0).map(|pid| pid as u32),
+        pid: state
+            .and_then(|s| s.pid)
+            .filter(|&pid| pid > 0)
+            .map(|pid| pid as u32),
     };
     info.status = status_text(&info, now);
     info
@@ -239,7 +275,8 @@ pub fn info_from_inspect(host: &str, reply: &ContainerInspectResponse, now: Date
 
 /// Docker-style status text ("Up 5 minutes (healthy)", "Exited (137) 2 minutes ago").
 pub fn status_text(info: &ContainerInfo, now: DateTime<Utc>) -> String {
-    let ago = |at: Option<DateTime<Utc>>| at.map(|at| human_duration(now.signed_duration_since(at)));
+    let ago =
+        |at: Option<DateTime<Utc>>| at.map(|at| human_duration(now.signed_duration_since(at)));
     let health = match info.health {
         Some(Health::Starting) => " (health: starting)",
         Some(Health::Healthy) => " (healthy)",
@@ -247,9 +284,15 @@ pub fn status_text(info: &ContainerInfo, now: DateTime<Utc>) -> String {
         None => "",
     };
     match info.state {
-        ContainerState::Running => format!("Up {}{health}", ago(info.started_at).unwrap_or_else(|| "now".into())),
+        ContainerState::Running => format!(
+            "Up {}{health}",
+            ago(info.started_at).unwrap_or_else(|| "now".into())
+        ),
         ContainerState::Paused => {
-            format!("Up {} (Paused)", ago(info.started_at).unwrap_or_else(|| "now".into()))
+            format!(
+                "Up {} (Paused)",
+                ago(info.started_at).unwrap_or_else(|| "now".into())
+            )
         }
         ContainerState::Restarting => format!(
             "Restarting ({}) {} ago",
@@ -303,7 +346,9 @@ mod tests {
             "NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}], "443/tcp": null}}
         }))
         .expect("valid inspect");
-        let now = DateTime::parse_from_rfc3339("2026-11-01T10:07:00Z").map(|t| t.with_timezone(&Utc)).expect("time");
+        let now = DateTime::parse_from_rfc3339("2026-11-01T10:07:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time");
         let info = info_from_inspect("local", &reply, now);
         assert_eq!(info.name, "web");
         assert_eq!(info.state, ContainerState::Exited);
@@ -321,8 +366,14 @@ mod tests {
 
     #[test]
     fn status_text_follows_docker() {
-        assert_eq!(human_duration(chrono::TimeDelta::seconds(0)), "Less than a second");
-        assert_eq!(human_duration(chrono::TimeDelta::seconds(90)), "About a minute");
+        assert_eq!(
+            human_duration(chrono::TimeDelta::seconds(0)),
+            "Less than a second"
+        );
+        assert_eq!(
+            human_duration(chrono::TimeDelta::seconds(90)),
+            "About a minute"
+        );
         assert_eq!(human_duration(chrono::TimeDelta::seconds(7300)), "2 hours");
         assert_eq!(human_duration(chrono::TimeDelta::days(3)), "3 days");
     }

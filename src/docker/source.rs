@@ -15,15 +15,28 @@ use tokio::sync::watch;
 use super::Client;
 use crate::engine::{Entry, Shared, Update, LOCAL_HOST};
 use crate::logs::LogHub;
-use crate::model::{ContainerEvent, ContainerStats, Health, SampleMethod, SourceState, SourceStatus};
+use crate::model::{
+    ContainerEvent, ContainerStats, Health, SampleMethod, SourceState, SourceStatus,
+};
 use crate::stats::cgroup::{self, CgroupPaths, Mounts};
 use crate::stats::{api, formula, RawCounters};
 use crate::util::Backoff;
 
 /// Docker event actions that change what we show about a container.
 const WATCHED_ACTIONS: &[&str] = &[
-    "create", "start", "die", "oom", "kill", "destroy", "restart", "health_status", "pause", "unpause", "stop",
-    "rename", "update",
+    "create",
+    "start",
+    "die",
+    "oom",
+    "kill",
+    "destroy",
+    "restart",
+    "health_status",
+    "pause",
+    "unpause",
+    "stop",
+    "rename",
+    "update",
 ];
 /// The first CPU figure is computed over this short window so a first snapshot is quick.
 const WARMUP: Duration = Duration::from_millis(100);
@@ -104,7 +117,10 @@ impl Session {
     fn new(shared: Arc<Shared>, logs: LogHub, client: Client) -> Self {
         // Cgroup files are only ours to read when the engine runs on this machine.
         let local = client.endpoint.starts_with("unix://") || client.endpoint.starts_with('/');
-        let mounts = local.then(Mounts::discover).and_then(Result::ok).filter(Mounts::usable);
+        let mounts = local
+            .then(Mounts::discover)
+            .and_then(Result::ok)
+            .filter(Mounts::usable);
         Self {
             shared,
             logs,
@@ -114,7 +130,11 @@ impl Session {
         }
     }
 
-    async fn run(&mut self, status: &mut SourceStatus, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
+    async fn run(
+        &mut self,
+        status: &mut SourceStatus,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), String> {
         // Subscribe to events before listing, so nothing that happens during the list is missed.
         let mut events = self.events();
         self.reconcile().await?;
@@ -138,10 +158,14 @@ impl Session {
         // Baseline sample now, first figures after a short warm-up, then every interval.
         self.sweep().await;
         let interval = self.shared.config.interval;
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reconcile_every = self.shared.config.docker.reconcile_every;
-        let mut reconcile = tokio::time::interval_at(tokio::time::Instant::now() + reconcile_every, reconcile_every);
+        let mut reconcile = tokio::time::interval_at(
+            tokio::time::Instant::now() + reconcile_every,
+            reconcile_every,
+        );
         loop {
             tokio::select! {
                 event = events.next() => match event {
@@ -169,7 +193,9 @@ impl Session {
         }
     }
 
-    fn events(&self) -> impl Stream<Item = Result<EventMessage, bollard::errors::Error>> + Unpin + 'static {
+    fn events(
+        &self,
+    ) -> impl Stream<Item = Result<EventMessage, bollard::errors::Error>> + Unpin + 'static {
         let filters = HashMap::from([("type", vec!["container"])]);
         let options = EventsOptionsBuilder::new().filters(&filters).build();
         Box::pin(self.client.docker.events(Some(options)))
@@ -196,7 +222,8 @@ impl Session {
         let mut changed = Vec::new();
         for info in infos {
             // A container removed between the list and its inspect is simply gone.
-            let Some(info) = info.map_err(|err| format!("inspecting containers failed: {err}"))? else {
+            let Some(info) = info.map_err(|err| format!("inspecting containers failed: {err}"))?
+            else {
                 continue;
             };
             seen.insert(info.id.clone());
@@ -226,16 +253,24 @@ impl Session {
             });
         }
         for info in changed {
-            self.shared.publish(Update::ContainerChanged(Box::new(info)));
+            self.shared
+                .publish(Update::ContainerChanged(Box::new(info)));
         }
         Ok(())
     }
 
     async fn on_event(&mut self, event: EventMessage) -> Result<(), String> {
-        let Some(actor) = event.actor else { return Ok(()) };
+        let Some(actor) = event.actor else {
+            return Ok(());
+        };
         let Some(id) = actor.id else { return Ok(()) };
         let full_action = event.action.unwrap_or_default();
-        let action = full_action.split(':').next().unwrap_or_default().trim().to_owned();
+        let action = full_action
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         if !WATCHED_ACTIONS.contains(&action.as_str()) {
             return Ok(());
         }
@@ -243,16 +278,24 @@ impl Session {
         let at = event
             .time_nano
             .map(|nanos| Utc.timestamp_nanos(nanos))
-            .or_else(|| event.time.and_then(|secs| Utc.timestamp_opt(secs, 0).single()))
+            .or_else(|| {
+                event
+                    .time
+                    .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
+            })
             .unwrap_or_else(Utc::now);
         let mut name = attributes.get("name").cloned().unwrap_or_default();
-        let exit_code = attributes.get("exitCode").and_then(|code| code.parse().ok());
-        let health = full_action.split_once(':').and_then(|(_, status)| match status.trim() {
-            "healthy" => Some(Health::Healthy),
-            "unhealthy" => Some(Health::Unhealthy),
-            "starting" => Some(Health::Starting),
-            _ => None,
-        });
+        let exit_code = attributes
+            .get("exitCode")
+            .and_then(|code| code.parse().ok());
+        let health = full_action
+            .split_once(':')
+            .and_then(|(_, status)| match status.trim() {
+                "healthy" => Some(Health::Healthy),
+                "unhealthy" => Some(Health::Unhealthy),
+                "starting" => Some(Health::Starting),
+                _ => None,
+            });
 
         if action == "destroy" {
             self.remove(&id);
@@ -273,7 +316,8 @@ impl Session {
                     }
                     upsert(&mut state.containers, info.clone());
                     drop(state);
-                    self.shared.publish(Update::ContainerChanged(Box::new(info)));
+                    self.shared
+                        .publish(Update::ContainerChanged(Box::new(info)));
                 }
                 Ok(None) => self.remove(&id),
                 Err(err) => return Err(format!("inspecting container {id} failed: {err}")),
@@ -319,7 +363,8 @@ impl Session {
         let live: HashSet<&String> = targets.iter().map(|(id, _)| id).collect();
         self.cgroups.retain(|id, _| live.contains(id));
 
-        let mut samples: Vec<(String, RawCounters, SampleMethod)> = Vec::with_capacity(targets.len());
+        let mut samples: Vec<(String, RawCounters, SampleMethod)> =
+            Vec::with_capacity(targets.len());
         let mut via_api = Vec::new();
         if let Some(mounts) = &self.mounts {
             // Locate cgroups once per (container, pid); then one blocking sweep over all the files.
@@ -329,7 +374,10 @@ impl Session {
                     via_api.push(id.clone());
                     continue;
                 };
-                let cached = self.cgroups.get(id).filter(|(cached_pid, _)| *cached_pid == pid);
+                let cached = self
+                    .cgroups
+                    .get(id)
+                    .filter(|(cached_pid, _)| *cached_pid == pid);
                 let paths = match cached {
                     Some((_, paths)) => paths.clone(),
                     None => {
@@ -348,7 +396,9 @@ impl Session {
                 let host = cgroup::read_host_cpu().ok();
                 jobs.into_iter()
                     .map(|(id, pid, paths)| {
-                        let counters = host.as_ref().and_then(|host| cgroup::read_counters(&paths, pid, host, now).ok());
+                        let counters = host
+                            .as_ref()
+                            .and_then(|host| cgroup::read_counters(&paths, pid, host, now).ok());
                         (id, counters)
                     })
                     .collect::<Vec<_>>()
@@ -388,7 +438,9 @@ impl Session {
         {
             let mut state = self.shared.write();
             for (id, counters, method) in samples {
-                let Some(entry) = state.containers.get_mut(&id) else { continue };
+                let Some(entry) = state.containers.get_mut(&id) else {
+                    continue;
+                };
                 if let Some(previous) = &entry.previous {
                     let stats = formula::container_stats(previous, &counters, method, now);
                     entry.stats = Some(stats.clone());

@@ -16,12 +16,17 @@ use crate::error::{Error, Result};
 
 /// Asks the engine for one container's current counters.
 pub async fn sample(docker: &Docker, id: &str) -> Result<RawCounters> {
-    let options = StatsOptionsBuilder::new().stream(false).one_shot(true).build();
+    let options = StatsOptionsBuilder::new()
+        .stream(false)
+        .one_shot(true)
+        .build();
     let mut stream = docker.stats(id, Some(options));
     match stream.next().await {
         Some(Ok(response)) => Ok(counters_from_response(&response, Instant::now())),
         Some(Err(err)) => Err(Error::Docker(err.to_string())),
-        None => Err(Error::Docker(format!("no stats returned for container {id}"))),
+        None => Err(Error::Docker(format!(
+            "no stats returned for container {id}"
+        ))),
     }
 }
 
@@ -32,7 +37,11 @@ pub fn counters_from_response(response: &ContainerStatsResponse, at: Instant) ->
     let online_cpus = cpu
         .and_then(|c| c.online_cpus)
         .filter(|&n| n > 0)
-        .or_else(|| usage.and_then(|u| u.percpu_usage.as_ref()).map(|p| p.len() as u32))
+        .or_else(|| {
+            usage
+                .and_then(|u| u.percpu_usage.as_ref())
+                .map(|p| p.len() as u32)
+        })
         .unwrap_or(1);
     let memory = response.memory_stats.as_ref();
     let empty = HashMap::new();
@@ -42,7 +51,10 @@ pub fn counters_from_response(response: &ContainerStatsResponse, at: Instant) ->
         .as_ref()
         .map(|networks| {
             networks.values().fold((0u64, 0u64), |(rx, tx), n| {
-                (rx.saturating_add(n.rx_bytes.unwrap_or(0)), tx.saturating_add(n.tx_bytes.unwrap_or(0)))
+                (
+                    rx.saturating_add(n.rx_bytes.unwrap_or(0)),
+                    tx.saturating_add(n.tx_bytes.unwrap_or(0)),
+                )
             })
         })
         .unwrap_or((0, 0));
@@ -72,7 +84,11 @@ pub fn counters_from_response(response: &ContainerStatsResponse, at: Instant) ->
         net_tx_bytes,
         block_read_bytes,
         block_write_bytes,
-        pids: response.pids_stats.as_ref().and_then(|p| p.current).unwrap_or(0),
+        pids: response
+            .pids_stats
+            .as_ref()
+            .and_then(|p| p.current)
+            .unwrap_or(0),
     }
 }
 
@@ -98,7 +114,10 @@ mod tests {
         assert_eq!(counters.online_cpus, 2);
         assert_eq!(counters.memory_bytes, 800);
         assert_eq!((counters.net_rx_bytes, counters.net_tx_bytes), (11, 22));
-        assert_eq!((counters.block_read_bytes, counters.block_write_bytes), (7, 9));
+        assert_eq!(
+            (counters.block_read_bytes, counters.block_write_bytes),
+            (7, 9)
+        );
         assert_eq!(counters.pids, 4);
     }
 
@@ -116,6 +135,9 @@ mod tests {
         let counters = counters_from_response(&reply, Instant::now());
         assert_eq!(counters.online_cpus, 4);
         assert_eq!(counters.memory_bytes, 700);
-        assert_eq!((counters.block_read_bytes, counters.block_write_bytes), (3, 5));
+        assert_eq!(
+            (counters.block_read_bytes, counters.block_write_bytes),
+            (3, 5)
+        );
     }
 }

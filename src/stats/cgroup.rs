@@ -58,7 +58,9 @@ impl Mounts {
                 continue;
             };
             let mut right = right.split_whitespace();
-            let (Some(fstype), _source, Some(super_opts)) = (right.next(), right.next(), right.next()) else {
+            let (Some(fstype), _source, Some(super_opts)) =
+                (right.next(), right.next(), right.next())
+            else {
                 continue;
             };
             let mount_point = PathBuf::from(unescape_mount(mount_point));
@@ -69,7 +71,10 @@ impl Mounts {
                 "cgroup" => {
                     for option in super_opts.split(',') {
                         if matches!(option, "cpuacct" | "memory" | "blkio" | "pids") {
-                            mounts.v1.entry(option.to_owned()).or_insert_with(|| mount_point.clone());
+                            mounts
+                                .v1
+                                .entry(option.to_owned())
+                                .or_insert_with(|| mount_point.clone());
                         }
                     }
                 }
@@ -97,7 +102,9 @@ impl Mounts {
         let mut unified = None;
         for line in proc_cgroup.lines() {
             let mut parts = line.splitn(3, ':');
-            let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(_), Some(controllers), Some(path)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
                 continue;
             };
             if controllers.is_empty() {
@@ -156,8 +163,12 @@ fn unescape_mount(text: &str) -> String {
 pub fn read_host_cpu() -> io::Result<HostCpu> {
     let stat = fs::read_to_string("/proc/stat")?;
     let meminfo = fs::read_to_string("/proc/meminfo")?;
-    parse_host_cpu(&stat, &meminfo, clock_ticks())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/stat or /proc/meminfo format"))
+    parse_host_cpu(&stat, &meminfo, clock_ticks()).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "unexpected /proc/stat or /proc/meminfo format",
+        )
+    })
 }
 
 /// Same as [`read_host_cpu`] from file contents. Docker sums the first seven fields of the `cpu` line
@@ -173,7 +184,8 @@ pub fn parse_host_cpu(stat: &str, meminfo: &str, ticks_per_second: u64) -> Optio
                 .filter_map(|field| field.parse::<u64>().ok())
                 .sum();
             system_ticks = Some(ticks);
-        } else if line.starts_with("cpu") && line.as_bytes().get(3).is_some_and(u8::is_ascii_digit) {
+        } else if line.starts_with("cpu") && line.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
+        {
             online_cpus += 1;
         }
     }
@@ -196,8 +208,14 @@ fn clock_ticks() -> u64 {
 }
 
 /// Reads one container's counters. `pid` is its main process (for the network namespace).
-pub fn read_counters(paths: &CgroupPaths, pid: u32, host: &HostCpu, at: Instant) -> io::Result<RawCounters> {
-    let (net_rx_bytes, net_tx_bytes) = parse_net_dev(&fs::read_to_string(format!("/proc/{pid}/net/dev"))?);
+pub fn read_counters(
+    paths: &CgroupPaths,
+    pid: u32,
+    host: &HostCpu,
+    at: Instant,
+) -> io::Result<RawCounters> {
+    let (net_rx_bytes, net_tx_bytes) =
+        parse_net_dev(&fs::read_to_string(format!("/proc/{pid}/net/dev"))?);
     let (cpu_total_ns, memory_bytes, limit, block, pids) = match paths {
         CgroupPaths::V1 {
             cpuacct,
@@ -213,14 +231,27 @@ pub fn read_counters(paths: &CgroupPaths, pid: u32, host: &HostCpu, at: Instant)
                 limit = limit.min(hierarchical);
             }
             let block = read_blkio_v1(blkio);
-            let pids = pids.as_ref().and_then(|dir| read_u64(&dir.join("pids.current")).ok());
-            (cpu, memory_in_use(usage, &stat), limit, block, pids.unwrap_or(0))
+            let pids = pids
+                .as_ref()
+                .and_then(|dir| read_u64(&dir.join("pids.current")).ok());
+            (
+                cpu,
+                memory_in_use(usage, &stat),
+                limit,
+                block,
+                pids.unwrap_or(0),
+            )
         }
         CgroupPaths::V2 { dir } => {
             let cpu_stat = parse_flat_keyed(&fs::read_to_string(dir.join("cpu.stat"))?);
-            let cpu = cpu_stat.get("usage_usec").copied().unwrap_or(0).saturating_mul(1000);
+            let cpu = cpu_stat
+                .get("usage_usec")
+                .copied()
+                .unwrap_or(0)
+                .saturating_mul(1000);
             let usage = read_u64(&dir.join("memory.current"))?;
-            let stat = parse_flat_keyed(&fs::read_to_string(dir.join("memory.stat")).unwrap_or_default());
+            let stat =
+                parse_flat_keyed(&fs::read_to_string(dir.join("memory.stat")).unwrap_or_default());
             // "max" (no limit) does not parse and falls back to the host's memory below.
             let limit = read_u64(&dir.join("memory.max")).unwrap_or(u64::MAX);
             let block = parse_io_stat(&fs::read_to_string(dir.join("io.stat")).unwrap_or_default());
@@ -245,10 +276,12 @@ pub fn read_counters(paths: &CgroupPaths, pid: u32, host: &HostCpu, at: Instant)
 }
 
 fn read_u64(path: &Path) -> io::Result<u64> {
-    fs::read_to_string(path)?
-        .trim()
-        .parse()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a number", path.display())))
+    fs::read_to_string(path)?.trim().parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a number", path.display()),
+        )
+    })
 }
 
 /// `key value` lines (memory.stat, cpu.stat).
@@ -272,7 +305,10 @@ pub fn parse_net_dev(text: &str) -> (u64, u64) {
         if name.trim() == "lo" {
             continue;
         }
-        let values: Vec<u64> = values.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        let values: Vec<u64> = values
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
         if values.len() >= 9 {
             rx = rx.saturating_add(values[0]);
             tx = tx.saturating_add(values[8]);
@@ -283,7 +319,10 @@ pub fn parse_net_dev(text: &str) -> (u64, u64) {
 
 /// v1 block I/O: `io_service_bytes_recursive` (CFQ) when it has device lines, else the throttle file, as runc does.
 fn read_blkio_v1(dir: &Path) -> (u64, u64) {
-    for file in ["blkio.io_service_bytes_recursive", "blkio.throttle.io_service_bytes_recursive"] {
+    for file in [
+        "blkio.io_service_bytes_recursive",
+        "blkio.throttle.io_service_bytes_recursive",
+    ] {
         if let Ok(text) = fs::read_to_string(dir.join(file)) {
             if let Some(totals) = parse_blkio_v1(&text) {
                 return totals;
@@ -300,7 +339,8 @@ pub fn parse_blkio_v1(text: &str) -> Option<(u64, u64)> {
     let mut any = false;
     for line in text.lines() {
         let mut parts = line.split_whitespace();
-        let (Some(device), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(device), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next())
+        else {
             continue;
         };
         if !device.contains(':') {
@@ -367,7 +407,9 @@ mod tests {
 
     #[test]
     fn v2_systemd_driver_path() {
-        let mounts = Mounts::parse("35 24 0:31 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+        let mounts = Mounts::parse(
+            "35 24 0:31 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
+        );
         let proc_cgroup = format!("0::/system.slice/docker-{ID}.scope\n");
         assert_eq!(
             mounts.locate_in(&proc_cgroup, ID),
@@ -380,8 +422,14 @@ mod tests {
     #[test]
     fn a_process_outside_the_container_is_not_matched() {
         let mounts = Mounts::parse("35 24 0:31 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
-        assert_eq!(mounts.locate_in("0::/user.slice/session-1.scope\n", ID), None);
-        assert_eq!(v1_mounts().locate_in("5:cpu,cpuacct:/\n8:memory:/\n", ID), None);
+        assert_eq!(
+            mounts.locate_in("0::/user.slice/session-1.scope\n", ID),
+            None
+        );
+        assert_eq!(
+            v1_mounts().locate_in("5:cpu,cpuacct:/\n8:memory:/\n", ID),
+            None
+        );
     }
 
     #[test]
@@ -407,7 +455,8 @@ mod tests {
 
     #[test]
     fn blkio_v1_and_io_stat_v2() {
-        let v1 = "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:16 Read 100\n8:16 Write 0\nTotal 12388\n";
+        let v1 =
+            "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:16 Read 100\n8:16 Write 0\nTotal 12388\n";
         assert_eq!(parse_blkio_v1(v1), Some((4196, 8192)));
         assert_eq!(parse_blkio_v1("Total 0\n"), None);
         let v2 = "8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=5 wbytes=7 rios=1 wios=1\n";

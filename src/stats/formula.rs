@@ -60,7 +60,10 @@ pub fn container_stats(
     method: SampleMethod,
     sampled_at: DateTime<Utc>,
 ) -> ContainerStats {
-    let seconds = current.at.saturating_duration_since(previous.at).as_secs_f64();
+    let seconds = current
+        .at
+        .saturating_duration_since(previous.at)
+        .as_secs_f64();
     let (cpu_percent, cpu_host_percent) = cpu_percent(previous, current);
     let memory_percent = if current.memory_limit_bytes > 0 {
         current.memory_bytes as f64 / current.memory_limit_bytes as f64 * 100.0
@@ -82,8 +85,16 @@ pub fn container_stats(
         net_tx_bytes_per_s: rate_per_second(previous.net_tx_bytes, current.net_tx_bytes, seconds),
         block_read_bytes: current.block_read_bytes,
         block_write_bytes: current.block_write_bytes,
-        block_read_bytes_per_s: rate_per_second(previous.block_read_bytes, current.block_read_bytes, seconds),
-        block_write_bytes_per_s: rate_per_second(previous.block_write_bytes, current.block_write_bytes, seconds),
+        block_read_bytes_per_s: rate_per_second(
+            previous.block_read_bytes,
+            current.block_read_bytes,
+            seconds,
+        ),
+        block_write_bytes_per_s: rate_per_second(
+            previous.block_write_bytes,
+            current.block_write_bytes,
+            seconds,
+        ),
         pids: current.pids,
     }
 }
@@ -123,7 +134,10 @@ mod tests {
 
     #[test]
     fn memory_v2_subtracts_inactive_file() {
-        let stats = HashMap::from([("inactive_file".to_owned(), 10_000_000), ("file".to_owned(), 50_000_000)]);
+        let stats = HashMap::from([
+            ("inactive_file".to_owned(), 10_000_000),
+            ("file".to_owned(), 50_000_000),
+        ]);
         assert_eq!(memory_in_use(80_000_000, &stats), 70_000_000);
     }
 
@@ -139,7 +153,11 @@ mod tests {
         let start = Instant::now();
         let previous = counters(start, 1_000_000_000, 100_000_000_000);
         // Half a core busy on a 2-CPU host over 1 s: container +0.5 s, system +2 s of CPU time.
-        let current = counters(start + Duration::from_secs(1), 1_500_000_000, 102_000_000_000);
+        let current = counters(
+            start + Duration::from_secs(1),
+            1_500_000_000,
+            102_000_000_000,
+        );
         let (docker, host) = cpu_percent(&previous, &current);
         assert!((docker - 50.0).abs() < 1e-9, "{docker}");
         assert!((host - 25.0).abs() < 1e-9, "{host}");
@@ -149,7 +167,10 @@ mod tests {
     fn cpu_is_zero_without_system_progress_and_capped() {
         let start = Instant::now();
         let previous = counters(start, 0, 100);
-        assert_eq!(cpu_percent(&previous, &counters(start, 10, 100)), (0.0, 0.0));
+        assert_eq!(
+            cpu_percent(&previous, &counters(start, 10, 100)),
+            (0.0, 0.0)
+        );
         let (docker, host) = cpu_percent(&previous, &counters(start, 10_000, 200));
         assert_eq!((docker, host), (200.0, 100.0));
     }

@@ -24,7 +24,12 @@ mod render;
 ///
 /// Exit codes: 0 success, 1 runtime failure (engine unreachable, action refused), 2 bad usage or bad config.
 #[derive(Parser, Debug)]
-#[command(name = "docktray", version, propagate_version = true, max_term_width = 110)]
+#[command(
+    name = "docktray",
+    version,
+    propagate_version = true,
+    max_term_width = 110
+)]
 struct Cli {
     /// Use this config file instead of ~/.config/docktray/config.toml.
     #[arg(long, global = true, value_name = "PATH")]
@@ -96,7 +101,8 @@ struct LogsArgs {
 
 fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
     if let Some(duration) = docktray::util::parse_duration(text) {
-        let delta = chrono::TimeDelta::from_std(duration).map_err(|_| "duration too large".to_owned())?;
+        let delta =
+            chrono::TimeDelta::from_std(duration).map_err(|_| "duration too large".to_owned())?;
         return Ok(Utc::now() - delta);
     }
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
@@ -181,10 +187,14 @@ fn init_tracing(verbose: u8) {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Config { default: true } = cli.command {
-        print!("{}", toml::to_string_pretty(&Config::default()).context("formatting the defaults")?);
+        print!(
+            "{}",
+            toml::to_string_pretty(&Config::default()).context("formatting the defaults")?
+        );
         return Ok(());
     }
-    let config = Config::load(cli.config.as_deref()).map_err(|err| Failure::from(anyhow!(Error::from(err))))?;
+    let config = Config::load(cli.config.as_deref())
+        .map_err(|err| Failure::from(anyhow!(Error::from(err))))?;
     match cli.command {
         Command::Status { json } => status(config, json).await,
         Command::Logs(args) => logs(config, args).await,
@@ -197,10 +207,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let path = cli.config.or_else(Config::default_path);
             match &path {
                 Some(path) if path.exists() => println!("# read from {}", path.display()),
-                Some(path) => println!("# {} does not exist: these are the defaults", path.display()),
+                Some(path) => println!(
+                    "# {} does not exist: these are the defaults",
+                    path.display()
+                ),
                 None => println!("# no config directory on this system: these are the defaults"),
             }
-            print!("{}", toml::to_string_pretty(&config).context("formatting the configuration")?);
+            print!(
+                "{}",
+                toml::to_string_pretty(&config).context("formatting the configuration")?
+            );
             Ok(())
         }
     }
@@ -257,7 +273,9 @@ async fn act(config: Config, targets: Targets, action: Action) -> Result<(), Fai
     }
     match failed {
         None => Ok(()),
-        Some(_) if targets.containers.len() > 1 => Err(anyhow!("some containers could not {}", action.as_str()).into()),
+        Some(_) if targets.containers.len() > 1 => {
+            Err(anyhow!("some containers could not {}", action.as_str()).into())
+        }
         Some(err) => Err(Failure {
             code: 1,
             error: anyhow!("{} failed", action.as_str()).context(err.to_string()),
@@ -288,7 +306,10 @@ async fn logs(config: Config, args: LogsArgs) -> Result<(), Failure> {
             return Ok(());
         }
         let timestamp = match (args.timestamps, line.timestamp) {
-            (true, Some(at)) => format!("{} ", at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
+            (true, Some(at)) => format!(
+                "{} ",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+            ),
             _ => String::new(),
         };
         match line.stream {
@@ -306,7 +327,10 @@ async fn logs(config: Config, args: LogsArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let (_keep_client, client_rx) = watch::channel(Some(client));
-    let hub = LogHub::new(client_rx, config.logs.ring_lines.max(args.tail.unwrap_or(0)));
+    let hub = LogHub::new(
+        client_rx,
+        config.logs.ring_lines.max(args.tail.unwrap_or(0)),
+    );
     let mut subscription = hub
         .subscribe(&info.id, query)
         .await

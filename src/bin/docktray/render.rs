@@ -21,14 +21,32 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
     for host in &snapshot.hosts {
         writeln!(out, "  {}", host_line(host))?;
     }
-    let running = snapshot.containers.iter().filter(|c| c.info.state.has_processes()).count();
+    let running = snapshot
+        .containers
+        .iter()
+        .filter(|c| c.info.state.has_processes())
+        .count();
     writeln!(out)?;
-    writeln!(out, "CONTAINERS ({running} running, {} in all)", snapshot.containers.len())?;
+    writeln!(
+        out,
+        "CONTAINERS ({running} running, {} in all)",
+        snapshot.containers.len()
+    )?;
     if snapshot.containers.is_empty() {
         return Ok(());
     }
     let rows: Vec<[String; 9]> = snapshot.containers.iter().map(container_row).collect();
-    let header = ["NAME", "PROJECT", "STATE", "CPU %", "MEM", "MEM %", "NET I/O", "BLOCK I/O", "IMAGE"];
+    let header = [
+        "NAME",
+        "PROJECT",
+        "STATE",
+        "CPU %",
+        "MEM",
+        "MEM %",
+        "NET I/O",
+        "BLOCK I/O",
+        "IMAGE",
+    ];
     let mut widths = header.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -68,7 +86,10 @@ fn source_line(source: &SourceStatus, paint: &impl Fn(&str, &str) -> String) -> 
         SourceState::Connecting => paint("33", "connecting"),
         SourceState::Unreachable => paint("31", "UNREACHABLE"),
     };
-    let mut text = format!("{} {} ({}): {state}", source.name, source.kind, source.endpoint);
+    let mut text = format!(
+        "{} {} ({}): {state}",
+        source.name, source.kind, source.endpoint
+    );
     if let Some(version) = &source.engine_version {
         text.push_str(&format!(", Docker {version}"));
         if let Some(api) = &source.api_version {
@@ -107,10 +128,22 @@ fn container_row(container: &ContainerSnapshot) -> [String; 9] {
     let (cpu, memory, memory_percent, net, block) = match &container.stats {
         Some(s) => (
             format!("{:.1}", s.cpu_percent),
-            format!("{} / {}", bytes(s.memory_bytes as f64), bytes(s.memory_limit_bytes as f64)),
+            format!(
+                "{} / {}",
+                bytes(s.memory_bytes as f64),
+                bytes(s.memory_limit_bytes as f64)
+            ),
             format!("{:.1}", s.memory_percent),
-            format!("{} / {}", bytes(s.net_rx_bytes as f64), bytes(s.net_tx_bytes as f64)),
-            format!("{} / {}", bytes(s.block_read_bytes as f64), bytes(s.block_write_bytes as f64)),
+            format!(
+                "{} / {}",
+                bytes(s.net_rx_bytes as f64),
+                bytes(s.net_tx_bytes as f64)
+            ),
+            format!(
+                "{} / {}",
+                bytes(s.block_read_bytes as f64),
+                bytes(s.block_write_bytes as f64)
+            ),
         ),
         None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
     };
@@ -137,12 +170,17 @@ fn container_row(container: &ContainerSnapshot) -> [String; 9] {
 
 /// Serialises a unit enum to its JSON name without quotes.
 fn serde_plain<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default().trim_matches('"').to_owned()
+    serde_json::to_string(value)
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned()
 }
 
 /// Untrusted text for a terminal: control characters become U+FFFD.
 fn clean(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// Bytes in the units docker stats uses (KiB/MiB/GiB, with B for small values).

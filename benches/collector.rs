@@ -1,0 +1,630 @@
+//! Collector cost benchmark: docktray's engine against `docker stats`, on the real engine of the test
+//! environment (DOCKER_HOST). Run it with `scripts/bench.sh` (or `make bench`); results are in docs/benchmarks.md.
+//!
+//! For each N (default 10 and 50) it starts N idle containers and measures, over windows of WINDOW_SECS (default
+//! 60) seconds each, in this order:
+//!   1. idle baseline: CPU of dockerd + containerd + containerd-shim* with nothing watching;
+//!   2. docktray: the engine in this process (2 s interval), its own CPU (getrusage RUSAGE_SELF, after start-up)
+//!      and the Docker processes' CPU above the idle baseline;
+//!   3. `docker stats --format '{{json .}}'` (streaming, to /dev/null): the CLI's CPU plus the same extra;
+//!   4. idle baseline again (the baseline used is the mean of 1 and 4; both are printed);
+//!   5. first full snapshot: Engine::start -> ready() -> snapshot(), median of 5, against the wall time of
+//!      `docker stats --no-stream` (median of 3); memory per container compared between the two.
+//!
+//! Environment: DOCKER_HOST and DOCKTRAY_TEST_IMAGE (scripts/test-env.sh env), WINDOW_SECS (default 60),
+//! BENCH_N (default "10,50"), DOCKER_CLI (default `docker` on PATH).
+//! Every container it creates is labelled docktray.test=1 and docktray.bench=1 and removed at the end.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use docktray::{Config, Engine};
+
+const INTERVAL: Duration = Duration::from_secs(2);
+/// Start-up excluded from the CPU windows: the engine's window opens this long after ready(), the
+/// `docker stats` window this long after the CLI was spawned (it has to open one stream per container).
+const ENGINE_SETTLE: Duration = Duration::from_secs(1);
+const DOCKER_STATS_SETTLE: Duration = Duration::from_secs(4);
+const SNAPSHOT_RUNS: usize = 5;
+const NO_STREAM_RUNS: usize = 3;
+const LABELS: [&str; 4] = ["--label", "docktray.test=1", "--label", "docktray.bench=1"];
+
+fn main() -> Result<()> {
+    // `cargo bench` passes `--bench`; nothing else is taken from the command line.
+    let window = Duration::from_secs(env_parse("WINDOW_SECS", 60)?);
+    let counts: Vec<usize> = std::env::var("BENCH_N")
+        .unwrap_or_else(|_| "10,50".to_owned())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .context("BENCH_N must be a comma-separated list of counts")
+        })
+        .collect::<Result<_>>()?;
+    let docker_host =
+        std::env::var("DOCKER_HOST").context("DOCKER_HOST is not set: run via scripts/bench.sh")?;
+    let image = std::env::var("DOCKTRAY_TEST_IMAGE")
+        .context("DOCKTRAY_TEST_IMAGE is not set: run via scripts/bench.sh")?;
+    let cli = Cli {
+        program: std::env::var("DOCKER_CLI").unwrap_or_else(|_| "docker".to_owned()),
+    };
+    eprintln!(
+        "collector bench: DOCKER_HOST={docker_host}, window {}s, N={counts:?}",
+        window.as_secs()
+    );
+    let versions = cli.output(&[
+        "version",
+        "--format",
+        "engine {{.Server.Version}} (API {{.Server.APIVersion}}), CLI {{.Client.Version}}",
+    ])?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut containers = Containers {
+        cli: cli.clone(),
+        ids: Vec::new(),
+    };
+    let mut results = Vec::new();
+    for &n in &counts {
+        containers.grow_to(n, &image)?;
+        // Let the new containers' start-up work in the engine die down before measuring anything.
+        std::thread::sleep(Duration::from_secs(5));
+        results.push(runtime.block_on(measure(&cli, &containers, window))?);
+    }
+    drop(runtime);
+    containers.remove_all();
+
+    print_report(&versions, window, &results);
+    Ok(())
+}
+
+/// Everything measured for one N.
+struct Measured {
+    n: usize,
+    running_total: usize,
+    baseline_before: f64,
+    baseline_after: f64,
+    /// Whole-machine busy % (of all cores) in each window: baseline, docktray, docker stats, baseline.
+    host_busy: [f64; 4],
+    docktray_own: f64,
+    docktray_engine: f64,
+    docktray_sweeps: usize,
+    stats_own: f64,
+    stats_engine: f64,
+    first_snapshot_ms: Vec<f64>,
+    snapshot_complete: bool,
+    no_stream_ms: Vec<f64>,
+    memory_compared: usize,
+    memory_max_deviation: f64,
+    memory_worst: String,
+}
+
+impl Measured {
+    fn baseline(&self) -> f64 {
+        (self.baseline_before + self.baseline_after) / 2.0
+    }
+}
+
+async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result<Measured> {
+    let n = containers.ids.len();
+    let running_total = cli.output(&["ps", "-q"])?.lines().count();
+    eprintln!(
+        "N={n} ({running_total} running on the engine): idle baseline, {}s",
+        window.as_secs()
+    );
+    let host0 = host_cpu();
+    let baseline_before = engine_cpu_over(window).await;
+    let busy_baseline_before = host_busy(host0, host_cpu());
+
+    // docktray, steady state.
+    eprintln!("N={n}: docktray engine, {}s", window.as_secs());
+    let engine = Engine::start(bench_config());
+    ensure!(
+        engine.ready(Duration::from_secs(30)).await,
+        "the engine was not ready within 30 s"
+    );
+    tokio::time::sleep(ENGINE_SETTLE).await;
+    let host0 = host_cpu();
+    let engine_before = engine_cpu();
+    let self_before = self_cpu();
+    tokio::time::sleep(window).await;
+    let self_after = self_cpu();
+    let engine_after = engine_cpu();
+    let busy_docktray = host_busy(host0, host_cpu());
+    let snapshot = engine.snapshot();
+    engine.shutdown().await;
+    let docktray_own = self_after - self_before;
+    let docktray_engine_total = cpu_delta(&engine_before, &engine_after);
+    let docktray_sweeps = (window.as_secs_f64() / INTERVAL.as_secs_f64()).round() as usize;
+    ensure!(
+        count_sampled(&snapshot, &containers.ids) == n,
+        "docktray did not sample every benchmark container during the window"
+    );
+
+    // docker stats, streaming, same window.
+    eprintln!("N={n}: docker stats (streaming), {}s", window.as_secs());
+    let mut child = cli
+        .command(&["stats", "--format", "{{json .}}"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting docker stats")?;
+    let pid = child.id();
+    let outcome = async {
+        tokio::time::sleep(DOCKER_STATS_SETTLE).await;
+        let host0 = host_cpu();
+        let engine_before = engine_cpu();
+        let own_before = pid_cpu(pid).context("reading docker stats' /proc/<pid>/stat")?;
+        tokio::time::sleep(window).await;
+        let own_after = pid_cpu(pid).context("docker stats exited during the window")?;
+        let engine_after = engine_cpu();
+        let busy = host_busy(host0, host_cpu());
+        Ok::<_, anyhow::Error>((
+            own_after - own_before,
+            cpu_delta(&engine_before, &engine_after),
+            busy,
+        ))
+    }
+    .await;
+    stop(&mut child);
+    let (stats_own, stats_engine_total, busy_stats) = outcome?;
+
+    // Let the engine wind down the closed stats streams before measuring it idle again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    eprintln!("N={n}: idle baseline again, {}s", window.as_secs());
+    let host0 = host_cpu();
+    let baseline_after = engine_cpu_over(window).await;
+    let busy_baseline_after = host_busy(host0, host_cpu());
+
+    // First full snapshot.
+    eprintln!("N={n}: first snapshot x{SNAPSHOT_RUNS}, docker stats --no-stream x{NO_STREAM_RUNS}");
+    let mut first_snapshot_ms = Vec::new();
+    let mut snapshot_complete = true;
+    for _ in 0..SNAPSHOT_RUNS {
+        let started = Instant::now();
+        let engine = Engine::start(bench_config());
+        let ready = engine.ready(Duration::from_secs(30)).await;
+        let snapshot = engine.snapshot();
+        let elapsed = started.elapsed();
+        engine.shutdown().await;
+        ensure!(ready, "the engine was not ready within 30 s");
+        first_snapshot_ms.push(elapsed.as_secs_f64() * 1000.0);
+        snapshot_complete &= count_sampled(&snapshot, &containers.ids) == n;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut no_stream_ms = Vec::new();
+    let mut no_stream_output = String::new();
+    for _ in 0..NO_STREAM_RUNS {
+        let started = Instant::now();
+        no_stream_output = cli.output(&["stats", "--no-stream", "--format", "{{json .}}"])?;
+        no_stream_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    // Memory: docktray (a fresh snapshot) against the last `docker stats --no-stream`, per benchmark container.
+    let engine = Engine::start(bench_config());
+    ensure!(
+        engine.ready(Duration::from_secs(30)).await,
+        "the engine was not ready within 30 s"
+    );
+    let snapshot = engine.snapshot();
+    engine.shutdown().await;
+    let (memory_compared, memory_max_deviation, memory_worst) =
+        compare_memory(&snapshot, &no_stream_output, &containers.ids)?;
+
+    Ok(Measured {
+        n,
+        running_total,
+        baseline_before,
+        baseline_after,
+        host_busy: [
+            busy_baseline_before,
+            busy_docktray,
+            busy_stats,
+            busy_baseline_after,
+        ],
+        docktray_own,
+        docktray_engine: docktray_engine_total,
+        docktray_sweeps,
+        stats_own,
+        stats_engine: stats_engine_total,
+        first_snapshot_ms,
+        snapshot_complete,
+        no_stream_ms,
+        memory_compared,
+        memory_max_deviation,
+        memory_worst,
+    })
+}
+
+fn bench_config() -> Config {
+    Config {
+        interval: INTERVAL,
+        ..Default::default()
+    }
+}
+
+/// How many of `ids` have figures in the snapshot.
+fn count_sampled(snapshot: &docktray::Snapshot, ids: &[String]) -> usize {
+    snapshot
+        .containers
+        .iter()
+        .filter(|c| ids.contains(&c.info.id) && c.stats.is_some())
+        .count()
+}
+
+/// Compares docktray's memory figure of each benchmark container with `docker stats --no-stream`'s.
+/// Returns (containers compared, max relative deviation, description of the worst one).
+fn compare_memory(
+    snapshot: &docktray::Snapshot,
+    no_stream: &str,
+    ids: &[String],
+) -> Result<(usize, f64, String)> {
+    let mut docker: HashMap<String, u64> = HashMap::new();
+    for line in no_stream.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value =
+            serde_json::from_str(line).context("parsing docker stats JSON")?;
+        let name = row["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_owned();
+        let usage = row["MemUsage"].as_str().unwrap_or_default();
+        let used = usage.split('/').next().unwrap_or_default().trim();
+        docker.insert(
+            name,
+            parse_size(used).with_context(|| format!("parsing MemUsage {usage:?}"))?,
+        );
+    }
+    let mut compared = 0;
+    let mut worst = (0.0f64, String::new());
+    for container in snapshot
+        .containers
+        .iter()
+        .filter(|c| ids.contains(&c.info.id))
+    {
+        let name = container.info.name.trim_start_matches('/');
+        let stats = container
+            .stats
+            .as_ref()
+            .with_context(|| format!("{name}: no docktray figures"))?;
+        let theirs = *docker
+            .get(name)
+            .with_context(|| format!("{name}: not in docker stats --no-stream"))?;
+        let ours = stats.memory_bytes;
+        let deviation = (ours as f64 - theirs as f64).abs() / (theirs as f64).max(1.0);
+        compared += 1;
+        if deviation >= worst.0 {
+            worst = (
+                deviation,
+                format!("{name}: docktray {ours} B, docker stats {theirs} B"),
+            );
+        }
+    }
+    ensure!(
+        compared == ids.len(),
+        "compared {compared} of {} containers",
+        ids.len()
+    );
+    Ok((compared, worst.0, worst.1))
+}
+
+/// Parses docker's human sizes ("396KiB", "1.23MiB", "0B"; binary units, as `docker stats` prints memory).
+fn parse_size(text: &str) -> Result<u64> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .with_context(|| format!("bad size {text:?}"))?;
+    let factor = match unit.trim() {
+        "B" | "" => 1.0,
+        "KiB" | "kB" | "KB" => 1024.0,
+        "MiB" | "MB" => 1024.0 * 1024.0,
+        "GiB" | "GB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" | "TB" => 1024.0f64.powi(4),
+        other => bail!("unknown size unit {other:?} in {text:?}"),
+    };
+    Ok((number * factor).round() as u64)
+}
+
+// ---- CPU accounting -------------------------------------------------------------------------------------------
+
+/// CPU seconds (user + system) used by this process so far, all threads including finished ones.
+fn self_cpu() -> f64 {
+    // SAFETY: getrusage only writes into the struct we hand it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage failed");
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
+}
+
+/// (comm, utime + stime in seconds) of a process, from /proc/<pid>/stat.
+fn proc_stat(pid: u32) -> Option<(String, f64)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may itself hold spaces or parentheses.
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text[open + 1..close].to_owned();
+    let fields: Vec<&str> = text[close + 2..].split_whitespace().collect();
+    // After "pid (comm) ": state is field 3 of stat(5); utime and stime are fields 14 and 15.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((comm, (utime + stime) / clock_ticks()))
+}
+
+fn pid_cpu(pid: u32) -> Option<f64> {
+    proc_stat(pid).map(|(_, cpu)| cpu)
+}
+
+fn is_engine_process(comm: &str) -> bool {
+    comm == "dockerd" || comm == "containerd" || comm.starts_with("containerd-shim")
+}
+
+/// CPU seconds so far of every dockerd, containerd and containerd-shim* process, by pid.
+fn engine_cpu() -> BTreeMap<u32, f64> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some((comm, cpu)) = proc_stat(pid) {
+            if is_engine_process(&comm) {
+                out.insert(pid, cpu);
+            }
+        }
+    }
+    out
+}
+
+/// CPU seconds used between two readings; a process that appeared in between counts in full.
+fn cpu_delta(before: &BTreeMap<u32, f64>, after: &BTreeMap<u32, f64>) -> f64 {
+    after
+        .iter()
+        .map(|(pid, cpu)| cpu - before.get(pid).copied().unwrap_or(0.0))
+        .filter(|delta| *delta >= 0.0)
+        .sum()
+}
+
+/// (busy, total) jiffies of the whole machine from the `cpu` line of /proc/stat.
+fn host_cpu() -> (u64, u64) {
+    let text = fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0, 0);
+    };
+    let values: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = values.iter().take(8).sum();
+    let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// Whole-machine busy % (of all cores) between two readings: shows whether anything else ran meanwhile.
+fn host_busy(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let busy = after.0.saturating_sub(before.0) as f64;
+    let total = after.1.saturating_sub(before.1) as f64;
+    if total > 0.0 {
+        busy / total * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// Engine CPU seconds over `window` with nothing watching.
+async fn engine_cpu_over(window: Duration) -> f64 {
+    let before = engine_cpu();
+    tokio::time::sleep(window).await;
+    cpu_delta(&before, &engine_cpu())
+}
+
+// ---- Docker CLI and containers --------------------------------------------------------------------------------
+
+#[derive(Clone)]
+struct Cli {
+    program: String,
+}
+
+impl Cli {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(args);
+        command
+    }
+
+    fn output(&self, args: &[&str]) -> Result<String> {
+        let output = self
+            .command(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {} {}", self.program, args.join(" ")))?;
+        ensure!(
+            output.status.success(),
+            "{} {} failed: {}",
+            self.program,
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+}
+
+/// The benchmark's containers; removed on drop (also when the bench fails or panics).
+struct Containers {
+    cli: Cli,
+    ids: Vec<String>,
+}
+
+impl Containers {
+    fn grow_to(&mut self, n: usize, image: &str) -> Result<()> {
+        eprintln!(
+            "starting {} idle containers (total {n})",
+            n.saturating_sub(self.ids.len())
+        );
+        let run = std::process::id();
+        while self.ids.len() < n {
+            let name = format!("dtbench-{run}-{}", self.ids.len());
+            let mut args = vec!["run", "-d", "--name", &name];
+            args.extend(LABELS);
+            args.extend([image, "sh", "-c", "sleep 1000000"]);
+            let id = self.cli.output(&args)?;
+            self.ids.push(id);
+        }
+        let running = self.cli.output(&[
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            "label=docktray.bench=1",
+            "--filter",
+            "status=running",
+        ])?;
+        for id in &self.ids {
+            ensure!(
+                running.lines().any(|line| line == id),
+                "container {id} is not running"
+            );
+        }
+        Ok(())
+    }
+
+    fn remove_all(&mut self) {
+        if self.ids.is_empty() {
+            return;
+        }
+        let mut args = vec!["rm", "-f", "-v"];
+        args.extend(self.ids.iter().map(String::as_str));
+        if let Err(err) = self.cli.output(&args) {
+            eprintln!("warning: removing benchmark containers: {err:#}");
+        }
+        self.ids.clear();
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        self.remove_all();
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn env_parse(name: &str, default: u64) -> Result<u64> {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .with_context(|| format!("{name}={value:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
+// ---- Report ---------------------------------------------------------------------------------------------------
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 0 {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
+fn list(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_report(versions: &str, window: Duration, results: &[Measured]) {
+    let secs = window.as_secs_f64();
+    let pct = |cpu_s: f64| cpu_s / secs * 100.0;
+    println!();
+    println!(
+        "## Collector benchmark ({versions}; {}-s windows, 2-s interval)",
+        window.as_secs()
+    );
+    println!();
+    println!("CPU as % of one core. \"engine\" = dockerd + containerd + containerd-shim* above their idle baseline.");
+    println!();
+    println!("| N | docktray CPU % (own + engine) | docker stats CPU % (own + engine) | ratio | first snapshot ms | docker stats --no-stream ms | ratio |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in results {
+        let base = r.baseline();
+        let dt_engine = r.docktray_engine - base;
+        let ds_engine = r.stats_engine - base;
+        let dt = pct(r.docktray_own + dt_engine);
+        let ds = pct(r.stats_own + ds_engine);
+        let snap = median(&r.first_snapshot_ms);
+        let no_stream = median(&r.no_stream_ms);
+        println!(
+            "| {} | {:.2} ({:.2} + {:.2}) | {:.2} ({:.2} + {:.2}) | {:.0}x | {:.0} | {:.0} | {:.0}x |",
+            r.n,
+            dt,
+            pct(r.docktray_own),
+            pct(dt_engine),
+            ds,
+            pct(r.stats_own),
+            pct(ds_engine),
+            ds / dt,
+            snap,
+            no_stream,
+            no_stream / snap,
+        );
+    }
+    println!();
+    println!("| N | running on engine | engine idle baseline % (before / after) | engine total % with docktray | engine total % with docker stats | docktray own CPU ms per 2-s tick | machine busy % of all cores (idle / docktray / docker stats / idle) | first snapshots ms | all sampled | --no-stream runs ms | memory: compared, max deviation |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in results {
+        println!(
+            "| {} | {} | {:.2} ({:.2} / {:.2}) | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {}, {:.2} % ({}) |",
+            r.n,
+            r.running_total,
+            pct(r.baseline()),
+            pct(r.baseline_before),
+            pct(r.baseline_after),
+            pct(r.docktray_engine),
+            pct(r.stats_engine),
+            r.docktray_own * 1000.0 / r.docktray_sweeps.max(1) as f64,
+            r.host_busy.iter().map(|b| format!("{b:.1}")).collect::<Vec<_>>().join(" / "),
+            list(&r.first_snapshot_ms),
+            if r.snapshot_complete { "yes" } else { "NO" },
+            list(&r.no_stream_ms),
+            r.memory_compared,
+            r.memory_max_deviation * 100.0,
+            r.memory_worst,
+        );
+    }
+}

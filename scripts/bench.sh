@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Collector benchmark: docktray's engine against `docker stats` on a real Docker engine (benches/collector.rs).
+#   make bench                               environment up -> bench -> environment down
+#   scripts/bench.sh                         against the already running test environment
+#   WINDOW_SECS=10 BENCH_N=10 scripts/bench.sh   quick trial (defaults: 60 and "10,50")
+# Builds in release mode (the bench profile) and prints a Markdown table; a copy of the output goes to
+# target/bench/collector.md. Results and method: docs/benchmarks.md.
+# Every container it makes is labelled docktray.test=1 and docktray.bench=1; they are removed at the end,
+# also on failure or Ctrl-C.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here/.."
+
+if [[ -z "${DOCKER_HOST:-}" || -z "${DOCKTRAY_TEST_IMAGE:-}" ]]; then
+  eval "$("$here/test-env.sh" env)" \
+    || { echo "bench.sh: no test environment: run 'scripts/test-env.sh up' or 'make bench'" >&2; exit 1; }
+fi
+export DOCKER_CLI="${DOCKER_CLI:-$(command -v docker || true)}"
+[[ -n "$DOCKER_CLI" ]] || { echo "bench.sh: no docker CLI on PATH (set DOCKER_CLI)" >&2; exit 1; }
+
+cleanup() {
+  local ids
+  ids="$(DOCKER_CONTEXT='' "$DOCKER_CLI" ps -aq --filter label=docktray.bench=1 2>/dev/null || true)"
+  # shellcheck disable=SC2086
+  [[ -z "$ids" ]] || DOCKER_CONTEXT='' "$DOCKER_CLI" rm -f -v $ids >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Build first, so compiling is never inside a measurement window.
+cargo bench --bench collector --no-run
+mkdir -p target/bench
+DOCKER_CONTEXT='' cargo bench --bench collector | tee target/bench/collector.md
