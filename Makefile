@@ -9,7 +9,8 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 # Flags for `cargo test` before `--`, and args for the test harness after it.
-CARGO_TEST_FLAGS ?= --workspace --all-targets
+# Not --all-targets: that would also run the benchmarks (harness = false) as tests.
+CARGO_TEST_FLAGS ?= --workspace --lib --bins --tests
 TEST_ARGS ?= --test-threads=2
 CLIPPY_ARGS ?= --workspace --all-targets -- -D warnings
 
