@@ -12,7 +12,8 @@
 //!      `docker stats --no-stream` (median of 3); memory per container compared between the two.
 //!
 //! Environment: DOCKER_HOST and DOCKTRAY_TEST_IMAGE (scripts/test-env.sh env), WINDOW_SECS (default 60),
-//! BENCH_N (default "10,50"), DOCKER_CLI (default `docker` on PATH).
+//! BENCH_N (default "10,50"), DOCKER_CLI (default `docker` on PATH), BENCH_MODE=engine (profiling aid: only run
+//! the engine for one window with the largest N, e.g. under `perf record`).
 //! Every container it creates is labelled docktray.test=1 and docktray.bench=1 and removed at the end.
 
 use std::collections::{BTreeMap, HashMap};
@@ -69,6 +70,22 @@ fn main() -> Result<()> {
         cli: cli.clone(),
         ids: Vec::new(),
     };
+    if std::env::var("BENCH_MODE").is_ok_and(|mode| mode == "engine") {
+        // Profiling aid (e.g. under `perf record`): only the engine, for one window, with the largest N.
+        containers.grow_to(counts.iter().copied().max().unwrap_or(0), &image)?;
+        std::thread::sleep(Duration::from_secs(5));
+        let own = runtime.block_on(async {
+            let engine = Engine::start(bench_config());
+            ensure!(engine.ready(Duration::from_secs(30)).await, "the engine was not ready within 30 s");
+            let before = self_cpu();
+            tokio::time::sleep(window).await;
+            let own = self_cpu() - before;
+            engine.shutdown().await;
+            Ok(own)
+        })?;
+        println!("engine only: {own:.3} CPU s in {} s", window.as_secs());
+        return Ok(());
+    }
     let mut results = Vec::new();
     for &n in &counts {
         containers.grow_to(n, &image)?;

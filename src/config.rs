@@ -1,6 +1,7 @@
 //! The TOML configuration: where it lives, its defaults, and validation with messages that name the key,
 //! the bad value and the expected form. Loading never writes the file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,6 +22,11 @@ pub struct Config {
     /// Remote Docker hosts over SSH (collected from the SSH hosts release on).
     pub hosts: Vec<HostConfig>,
     pub thresholds: Thresholds,
+    pub alerts: AlertSettings,
+    /// Thresholds for particular containers (by name, compose service or label) or hosts.
+    pub overrides: Vec<Override>,
+    pub notifications: NotificationSettings,
+    pub history: HistorySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +67,145 @@ pub struct Threshold {
     pub critical: f64,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// How long the level must hold before it is raised or cleared; `alerts.hold` when absent.
+    #[serde(default, with = "optional_duration_text", skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Duration>,
+}
+
+/// A partial threshold in an override: what is given replaces the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdOverride {
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub enabled: Option<bool>,
+    #[serde(default, with = "optional_duration_text", skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Duration>,
+}
+
+impl Threshold {
+    /// This threshold with an override's fields applied.
+    pub fn with(self, change: &ThresholdOverride) -> Self {
+        Self {
+            warning: change.warning.unwrap_or(self.warning),
+            critical: change.critical.unwrap_or(self.critical),
+            enabled: change.enabled.unwrap_or(self.enabled),
+            hold: change.hold.or(self.hold),
+        }
+    }
+}
+
+/// Which targets an override applies to. Exactly one selector is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Container name (exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Compose service name (label `com.docker.compose.service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Container label: `key=value`, or `key` for any value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Host name (`local` for this machine): applies to the host's own metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Metric name -> changed fields, e.g. `container_cpu_percent = { critical = 99 }`.
+    pub thresholds: BTreeMap<String, ThresholdOverride>,
+}
+
+/// How alerts are raised and cleared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// A level must hold this long before it is raised, and the value stay low this long before it clears.
+    #[serde(with = "duration_text")]
+    pub hold: Duration,
+    /// An alert clears only below the warning threshold minus this share of it (10 = 10 %).
+    pub hysteresis_percent: f64,
+    /// A still-active alert is notified again only after this long.
+    #[serde(with = "duration_text")]
+    pub cooldown: Duration,
+    /// This many restarts ...
+    pub restart_loop_count: u32,
+    /// ... within this window make a restart loop.
+    #[serde(with = "duration_text")]
+    pub restart_loop_window: Duration,
+}
+
+/// Desktop notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    pub enabled: bool,
+    /// `info`, `warning` or `critical`: lower levels are not notified (resolutions of notified alerts are).
+    pub min_level: String,
+    /// `HH:MM-HH:MM` local time during which nothing is shown (may span midnight); empty for none.
+    pub quiet_hours: String,
+    /// Alerts arriving within this window are grouped into one notification when there are several.
+    #[serde(with = "duration_text")]
+    pub group_window: Duration,
+}
+
+/// The local metrics history (SQLite).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistorySettings {
+    pub enabled: bool,
+    /// Database file; empty for `$XDG_DATA_HOME/docktray/history.sqlite`.
+    pub path: String,
+    /// Samples at the collection interval are kept this long ...
+    #[serde(with = "duration_text")]
+    pub raw_retention: Duration,
+    /// ... one-minute rollups (min, avg, max) this long ...
+    #[serde(with = "duration_text")]
+    pub rollup_retention: Duration,
+    /// ... and alerts this long.
+    #[serde(with = "duration_text")]
+    pub alert_retention: Duration,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            hold: Duration::from_secs(10),
+            hysteresis_percent: 10.0,
+            cooldown: Duration::from_secs(15 * 60),
+            restart_loop_count: 3,
+            restart_loop_window: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_level: "warning".to_owned(),
+            quiet_hours: String::new(),
+            group_window: Duration::from_millis(1500),
+        }
+    }
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: String::new(),
+            raw_retention: Duration::from_secs(48 * 3600),
+            rollup_retention: Duration::from_secs(30 * 86400),
+            alert_retention: Duration::from_secs(30 * 86400),
+        }
+    }
+}
+
+/// Parses `HH:MM-HH:MM` into start and end times.
+pub fn parse_quiet_hours(text: &str) -> Option<(chrono::NaiveTime, chrono::NaiveTime)> {
+    let (start, end) = text.trim().split_once('-')?;
+    let parse = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").ok();
+    Some((parse(start)?, parse(end)?))
 }
 
 /// Alert thresholds (evaluated by the alert engine). Percentages are 0-100; rates are MB/s.
@@ -89,6 +234,7 @@ const fn level(warning: f64, critical: f64) -> Threshold {
         warning,
         critical,
         enabled: true,
+        hold: None,
     }
 }
 
@@ -100,6 +246,10 @@ impl Default for Config {
             logs: LogsConfig::default(),
             hosts: Vec::new(),
             thresholds: Thresholds::default(),
+            alerts: AlertSettings::default(),
+            overrides: Vec::new(),
+            notifications: NotificationSettings::default(),
+            history: HistorySettings::default(),
         }
     }
 }
@@ -134,6 +284,16 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
+    /// The threshold of a metric by its config name.
+    pub fn get(&self, metric: &str) -> Option<Threshold> {
+        self.entries().into_iter().find(|(name, ..)| *name == metric).map(|(_, threshold, ..)| threshold)
+    }
+
+    /// The unit of a metric by its config name.
+    pub fn unit(&self, metric: &str) -> Option<&'static str> {
+        self.entries().into_iter().find(|(name, ..)| *name == metric).map(|(.., unit)| unit)
+    }
+
     /// Each threshold with its config key, its upper bound and unit, for validation and display.
     pub fn entries(&self) -> [(&'static str, Threshold, f64, &'static str); 7] {
         [
@@ -258,25 +418,64 @@ impl Config {
             }
         }
         for (name, threshold, max, unit) in self.thresholds.entries() {
-            let key = format!("thresholds.{name}");
-            for (part, value) in [
-                ("warning", threshold.warning),
-                ("critical", threshold.critical),
-            ] {
-                if !value.is_finite() || value <= 0.0 || value > max {
+            check_threshold(&format!("thresholds.{name}"), threshold, max, unit).map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
+        }
+        for (index, rule) in self.overrides.iter().enumerate() {
+            let key = format!("overrides[{index}]");
+            let selectors = [&rule.container, &rule.service, &rule.label, &rule.host];
+            let given = selectors.iter().filter(|s| s.is_some()).count();
+            if given != 1 || selectors.iter().any(|s| s.as_deref().is_some_and(|v| v.trim().is_empty())) {
+                return Err(invalid(
+                    &key,
+                    format!("{given} selectors"),
+                    "exactly one non-empty selector: container = \"NAME\", service = \"NAME\", label = \"KEY=VALUE\" or host = \"NAME\"",
+                ));
+            }
+            for (metric, change) in &rule.thresholds {
+                let metric_key = format!("{key}.thresholds.{metric}");
+                let Some((_, base, max, unit)) = self.thresholds.entries().into_iter().find(|(name, ..)| name == metric) else {
+                    let known: Vec<&str> = self.thresholds.entries().iter().map(|(name, ..)| *name).collect();
+                    return Err(invalid(&metric_key, "(unknown metric)".to_owned(), &format!("one of {}", known.join(", "))));
+                };
+                let host_metric = metric.starts_with("host_");
+                if host_metric != rule.host.is_some() {
                     return Err(invalid(
-                        &format!("{key}.{part}"),
-                        value.to_string(),
-                        &format!("a number above 0 and at most {max} ({unit})"),
+                        &metric_key,
+                        "(wrong kind of target)".to_owned(),
+                        "host_* metrics under a `host` override, container_* metrics under container, service or label",
                     ));
                 }
+                check_threshold(&metric_key, base.with(change), max, unit).map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
             }
-            if threshold.warning >= threshold.critical {
-                return Err(invalid(
-                    &format!("{key}.warning"),
-                    threshold.warning.to_string(),
-                    &format!("a value below critical ({} {unit})", threshold.critical),
-                ));
+        }
+        let alerts = &self.alerts;
+        if !(0.0..=50.0).contains(&alerts.hysteresis_percent) || !alerts.hysteresis_percent.is_finite() {
+            return Err(invalid("alerts.hysteresis_percent", alerts.hysteresis_percent.to_string(), "a percentage from 0 to 50, such as 10"));
+        }
+        if alerts.hold > Duration::from_secs(3600) {
+            return Err(invalid("alerts.hold", format!("\"{}\"", format_duration(alerts.hold)), "a duration up to \"1h\", such as \"10s\""));
+        }
+        if alerts.restart_loop_count < 2 {
+            return Err(invalid("alerts.restart_loop_count", alerts.restart_loop_count.to_string(), "a whole number of at least 2, such as 3"));
+        }
+        if alerts.restart_loop_window < Duration::from_secs(10) {
+            return Err(invalid("alerts.restart_loop_window", format!("\"{}\"", format_duration(alerts.restart_loop_window)), "a duration of at least \"10s\", such as \"5m\""));
+        }
+        let notifications = &self.notifications;
+        if crate::alerts::Level::parse(&notifications.min_level).is_none_or(|level| level == crate::alerts::Level::Resolved) {
+            return Err(invalid("notifications.min_level", format!("\"{}\"", notifications.min_level), "\"info\", \"warning\" or \"critical\""));
+        }
+        if !notifications.quiet_hours.trim().is_empty() && parse_quiet_hours(&notifications.quiet_hours).is_none() {
+            return Err(invalid("notifications.quiet_hours", format!("\"{}\"", notifications.quiet_hours), "local times \"HH:MM-HH:MM\", such as \"22:00-07:00\", or \"\" for none"));
+        }
+        let history = &self.history;
+        for (key, value, min) in [
+            ("history.raw_retention", history.raw_retention, Duration::from_secs(600)),
+            ("history.rollup_retention", history.rollup_retention, Duration::from_secs(3600)),
+            ("history.alert_retention", history.alert_retention, Duration::from_secs(3600)),
+        ] {
+            if value < min {
+                return Err(invalid(key, format!("\"{}\"", format_duration(value)), &format!("a duration of at least \"{}\", such as \"48h\" or \"30d\"", format_duration(min))));
             }
         }
         Ok(())
@@ -291,6 +490,44 @@ impl Config {
             Ok(host) if !host.trim().is_empty() => host.trim().to_owned(),
             _ => "unix:///var/run/docker.sock".to_owned(),
         }
+    }
+}
+
+/// Checks one threshold; on failure returns (key, value, expected).
+fn check_threshold(key: &str, threshold: Threshold, max: f64, unit: &str) -> Result<(), (String, String, String)> {
+    for (part, value) in [("warning", threshold.warning), ("critical", threshold.critical)] {
+        if !value.is_finite() || value <= 0.0 || value > max {
+            return Err((format!("{key}.{part}"), value.to_string(), format!("a number above 0 and at most {max} ({unit})")));
+        }
+    }
+    if threshold.warning >= threshold.critical {
+        return Err((
+            format!("{key}.warning"),
+            threshold.warning.to_string(),
+            format!("a value below critical ({} {unit})", threshold.critical),
+        ));
+    }
+    if threshold.hold.is_some_and(|hold| hold > Duration::from_secs(3600)) {
+        return Err((format!("{key}.hold"), format!("{:?}", threshold.hold), "a duration up to \"1h\"".to_owned()));
+    }
+    Ok(())
+}
+
+/// Serde adapter for optional durations written as text.
+mod optional_duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => super::duration_text::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        super::duration_text::deserialize(deserializer).map(Some)
     }
 }
 

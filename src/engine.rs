@@ -38,6 +38,8 @@ pub enum Update {
     },
     Host(Box<ServerStats>),
     Event(ContainerEvent),
+    /// An alert changed (raised, escalated, resolved ...): what the tray, notifier, window and CLI react to.
+    Alert(Box<crate::alerts::AlertTransition>),
 }
 
 /// One container's entry in the live state.

@@ -5,6 +5,7 @@
 //! - [`Config`] loads and validates the TOML configuration;
 //! - [`Engine`] runs the collectors and gives [`Snapshot`]s, pushed [`Update`]s, logs and container actions.
 
+pub mod alerts;
 pub mod config;
 pub mod docker;
 pub mod engine;

@@ -1,0 +1,47 @@
+//! The one level the tray shows: the worst active, unacknowledged alert; grey when nothing can be reached.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Alert, Level};
+use crate::model::{SourceState, SourceStatus};
+
+/// Tray colour: green, yellow, red, or grey when no watched source is reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverallLevel {
+    Ok,
+    Warning,
+    Critical,
+    Unreachable,
+}
+
+impl OverallLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Folds alerts and sources into the tray level. The local machine's own figures (the `host` source read
+/// from this kernel) are always there, so only watched sources (Docker engines, remote hosts, VPS accounts)
+/// count for reachability.
+pub fn overall_level(alerts: &[Alert], sources: &[SourceStatus]) -> OverallLevel {
+    let watched: Vec<&SourceStatus> = sources.iter().filter(|s| s.kind != "host").collect();
+    if !watched.is_empty() && watched.iter().all(|s| s.state != SourceState::Up) {
+        return OverallLevel::Unreachable;
+    }
+    let worst = alerts
+        .iter()
+        .filter(|alert| alert.is_active() && !alert.acknowledged)
+        .map(|alert| alert.level)
+        .max();
+    match worst {
+        Some(Level::Critical) => OverallLevel::Critical,
+        Some(Level::Warning) => OverallLevel::Warning,
+        _ => OverallLevel::Ok,
+    }
+}
