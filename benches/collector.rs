@@ -119,6 +119,26 @@ struct Measured {
     memory_compared: usize,
     memory_max_deviation: f64,
     memory_worst: String,
+    breakdown: Breakdown,
+}
+
+/// Where docktray's own CPU goes per tick: each part timed alone on one thread (RUSAGE_THREAD), outside the
+/// engine, over BREAKDOWN_ROUNDS rounds.
+struct Breakdown {
+    /// /proc/stat + every container's cgroup files and /proc/<pid>/net/dev (the container sweep).
+    container_sweep_ms: f64,
+    /// Of which reading /proc/<pid>/net/dev.
+    net_dev_ms: f64,
+    /// Of which reading memory.stat.
+    memory_stat_ms: f64,
+    /// The whole host sampler (docktray::host::HostSampler::sample).
+    host_sample_ms: f64,
+    /// Its parts through sysinfo: Networks::refresh, Disks::refresh, CPU + memory.
+    host_networks_ms: f64,
+    host_disks_ms: f64,
+    host_cpu_memory_ms: f64,
+    interfaces: usize,
+    mounts: usize,
 }
 
 impl Measured {
@@ -233,6 +253,11 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
     let (memory_compared, memory_max_deviation, memory_worst) =
         compare_memory(&snapshot, &no_stream_output, &containers.ids)?;
 
+    eprintln!("N={n}: per-tick cost breakdown");
+    let ids = containers.ids.clone();
+    let pids = cli.output(&[&["inspect", "--format", "{{.Id}} {{.State.Pid}}"][..], &ids.iter().map(String::as_str).collect::<Vec<_>>()].concat())?;
+    let breakdown = tokio::task::spawn_blocking(move || breakdown(&pids)).await??;
+
     Ok(Measured {
         n,
         running_total,
@@ -255,6 +280,7 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
         memory_compared,
         memory_max_deviation,
         memory_worst,
+        breakdown,
     })
 }
 
@@ -350,6 +376,87 @@ fn parse_size(text: &str) -> Result<u64> {
     Ok((number * factor).round() as u64)
 }
 
+const BREAKDOWN_ROUNDS: u32 = 20;
+
+/// CPU milliseconds per call of `f`, on this thread.
+fn per_round(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    f()?; // warm caches and sysinfo's lists
+    let before = thread_cpu();
+    for _ in 0..BREAKDOWN_ROUNDS {
+        f()?;
+    }
+    Ok((thread_cpu() - before) * 1000.0 / f64::from(BREAKDOWN_ROUNDS))
+}
+
+/// `inspect` lines "ID PID" -> the cost of each part of one tick.
+fn breakdown(id_pids: &str) -> Result<Breakdown> {
+    use docktray::stats::cgroup::{self, CgroupPaths, Mounts};
+    let mounts = Mounts::discover()?;
+    let mut targets = Vec::new();
+    for line in id_pids.lines() {
+        let (id, pid) = line.split_once(' ').context("inspect output")?;
+        let pid: u32 = pid.trim().parse()?;
+        let paths = mounts.locate(pid, id).with_context(|| format!("no cgroup found for {id}"))?;
+        targets.push((pid, paths));
+    }
+    let container_sweep_ms = per_round(|| {
+        let host = cgroup::read_host_cpu()?;
+        let now = Instant::now();
+        for (pid, paths) in &targets {
+            std::hint::black_box(cgroup::read_counters(paths, *pid, &host, now)?);
+        }
+        Ok(())
+    })?;
+    let net_dev_ms = per_round(|| {
+        for (pid, _) in &targets {
+            std::hint::black_box(cgroup::parse_net_dev(&fs::read_to_string(format!("/proc/{pid}/net/dev"))?));
+        }
+        Ok(())
+    })?;
+    let memory_stat_ms = per_round(|| {
+        for (_, paths) in &targets {
+            let dir = match paths {
+                CgroupPaths::V1 { memory, .. } => memory,
+                CgroupPaths::V2 { dir } => dir,
+            };
+            std::hint::black_box(cgroup::parse_flat_keyed(&fs::read_to_string(dir.join("memory.stat"))?));
+        }
+        Ok(())
+    })?;
+    let mut sampler = docktray::host::HostSampler::new()?;
+    let host_sample_ms = per_round(|| {
+        std::hint::black_box(sampler.sample());
+        Ok(())
+    })?;
+    let mut networks = sysinfo::Networks::new_with_refreshed_list()?;
+    let host_networks_ms = per_round(|| {
+        networks.refresh(true);
+        Ok(())
+    })?;
+    let mut disks = sysinfo::Disks::new_with_refreshed_list()?;
+    let host_disks_ms = per_round(|| {
+        disks.refresh(true);
+        Ok(())
+    })?;
+    let mut system = sysinfo::System::new()?;
+    let host_cpu_memory_ms = per_round(|| {
+        system.refresh_cpu_usage();
+        system.refresh_memory();
+        Ok(())
+    })?;
+    Ok(Breakdown {
+        container_sweep_ms,
+        net_dev_ms,
+        memory_stat_ms,
+        host_sample_ms,
+        host_networks_ms,
+        host_disks_ms,
+        host_cpu_memory_ms,
+        interfaces: networks.iter().count(),
+        mounts: fs::read_to_string("/proc/self/mounts").map(|m| m.lines().count()).unwrap_or(0),
+    })
+}
+
 // ---- CPU accounting -------------------------------------------------------------------------------------------
 
 /// CPU seconds (user + system) used by this process so far, all threads including finished ones.
@@ -357,6 +464,16 @@ fn self_cpu() -> f64 {
     // SAFETY: getrusage only writes into the struct we hand it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage failed");
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// CPU seconds used by the calling thread so far.
+fn thread_cpu() -> f64 {
+    // SAFETY: as in self_cpu.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
     assert_eq!(rc, 0, "getrusage failed");
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
@@ -642,6 +759,29 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
             r.memory_compared,
             r.memory_max_deviation * 100.0,
             r.memory_worst,
+        );
+    }
+    println!();
+    println!(
+        "Per-tick CPU of docktray's own work, each part timed alone on one thread (ms per 2-s tick; {BREAKDOWN_ROUNDS} rounds):"
+    );
+    println!();
+    println!("| N | container sweep (cgroup files + /proc/<pid>/net/dev) | of which net/dev | of which memory.stat | host sampler | sysinfo networks | sysinfo disks | sysinfo CPU + memory | interfaces | mounts |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in results {
+        let b = &r.breakdown;
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            r.n,
+            b.container_sweep_ms,
+            b.net_dev_ms,
+            b.memory_stat_ms,
+            b.host_sample_ms,
+            b.host_networks_ms,
+            b.host_disks_ms,
+            b.host_cpu_memory_ms,
+            b.interfaces,
+            b.mounts,
         );
     }
 }
