@@ -76,7 +76,10 @@ fn main() -> Result<()> {
         std::thread::sleep(Duration::from_secs(5));
         let own = runtime.block_on(async {
             let engine = Engine::start(bench_config());
-            ensure!(engine.ready(Duration::from_secs(30)).await, "the engine was not ready within 30 s");
+            ensure!(
+                engine.ready(Duration::from_secs(30)).await,
+                "the engine was not ready within 30 s"
+            );
             let before = self_cpu();
             tokio::time::sleep(window).await;
             let own = self_cpu() - before;
@@ -255,7 +258,13 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
 
     eprintln!("N={n}: per-tick cost breakdown");
     let ids = containers.ids.clone();
-    let pids = cli.output(&[&["inspect", "--format", "{{.Id}} {{.State.Pid}}"][..], &ids.iter().map(String::as_str).collect::<Vec<_>>()].concat())?;
+    let pids = cli.output(
+        &[
+            &["inspect", "--format", "{{.Id}} {{.State.Pid}}"][..],
+            &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    )?;
     let breakdown = tokio::task::spawn_blocking(move || breakdown(&pids)).await??;
 
     Ok(Measured {
@@ -396,7 +405,9 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
     for line in id_pids.lines() {
         let (id, pid) = line.split_once(' ').context("inspect output")?;
         let pid: u32 = pid.trim().parse()?;
-        let paths = mounts.locate(pid, id).with_context(|| format!("no cgroup found for {id}"))?;
+        let paths = mounts
+            .locate(pid, id)
+            .with_context(|| format!("no cgroup found for {id}"))?;
         targets.push((pid, paths));
     }
     let container_sweep_ms = per_round(|| {
@@ -409,7 +420,9 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
     })?;
     let net_dev_ms = per_round(|| {
         for (pid, _) in &targets {
-            std::hint::black_box(cgroup::parse_net_dev(&fs::read_to_string(format!("/proc/{pid}/net/dev"))?));
+            std::hint::black_box(cgroup::parse_net_dev(&fs::read_to_string(format!(
+                "/proc/{pid}/net/dev"
+            ))?));
         }
         Ok(())
     })?;
@@ -419,7 +432,9 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
                 CgroupPaths::V1 { memory, .. } => memory,
                 CgroupPaths::V2 { dir } => dir,
             };
-            std::hint::black_box(cgroup::parse_flat_keyed(&fs::read_to_string(dir.join("memory.stat"))?));
+            std::hint::black_box(cgroup::parse_flat_keyed(&fs::read_to_string(
+                dir.join("memory.stat"),
+            )?));
         }
         Ok(())
     })?;
@@ -453,7 +468,9 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
         host_disks_ms,
         host_cpu_memory_ms,
         interfaces: networks.iter().count(),
-        mounts: fs::read_to_string("/proc/self/mounts").map(|m| m.lines().count()).unwrap_or(0),
+        mounts: fs::read_to_string("/proc/self/mounts")
+            .map(|m| m.lines().count())
+            .unwrap_or(0),
     })
 }
 

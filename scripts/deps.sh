@@ -6,7 +6,7 @@ set -euo pipefail
 
 # Package sets. Later issues add to these (openssh-server, xvfb, gnome-keyring, ...).
 COMMON_PKGS=(docker.io ca-certificates pkg-config libssl-dev build-essential curl)
-TEST_PKGS=("${COMMON_PKGS[@]}" busybox-static)
+TEST_PKGS=("${COMMON_PKGS[@]}" busybox-static dbus dbus-daemon)
 RUN_PKGS=("${COMMON_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }

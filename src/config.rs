@@ -68,7 +68,11 @@ pub struct Threshold {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// How long the level must hold before it is raised or cleared; `alerts.hold` when absent.
-    #[serde(default, with = "optional_duration_text", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub hold: Option<Duration>,
 }
 
@@ -79,7 +83,11 @@ pub struct ThresholdOverride {
     pub warning: Option<f64>,
     pub critical: Option<f64>,
     pub enabled: Option<bool>,
-    #[serde(default, with = "optional_duration_text", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub hold: Option<Duration>,
 }
 
@@ -286,12 +294,18 @@ impl Default for Thresholds {
 impl Thresholds {
     /// The threshold of a metric by its config name.
     pub fn get(&self, metric: &str) -> Option<Threshold> {
-        self.entries().into_iter().find(|(name, ..)| *name == metric).map(|(_, threshold, ..)| threshold)
+        self.entries()
+            .into_iter()
+            .find(|(name, ..)| *name == metric)
+            .map(|(_, threshold, ..)| threshold)
     }
 
     /// The unit of a metric by its config name.
     pub fn unit(&self, metric: &str) -> Option<&'static str> {
-        self.entries().into_iter().find(|(name, ..)| *name == metric).map(|(.., unit)| unit)
+        self.entries()
+            .into_iter()
+            .find(|(name, ..)| *name == metric)
+            .map(|(.., unit)| unit)
     }
 
     /// Each threshold with its config key, its upper bound and unit, for validation and display.
@@ -418,13 +432,18 @@ impl Config {
             }
         }
         for (name, threshold, max, unit) in self.thresholds.entries() {
-            check_threshold(&format!("thresholds.{name}"), threshold, max, unit).map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
+            check_threshold(&format!("thresholds.{name}"), threshold, max, unit)
+                .map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
         }
         for (index, rule) in self.overrides.iter().enumerate() {
             let key = format!("overrides[{index}]");
             let selectors = [&rule.container, &rule.service, &rule.label, &rule.host];
             let given = selectors.iter().filter(|s| s.is_some()).count();
-            if given != 1 || selectors.iter().any(|s| s.as_deref().is_some_and(|v| v.trim().is_empty())) {
+            if given != 1
+                || selectors
+                    .iter()
+                    .any(|s| s.as_deref().is_some_and(|v| v.trim().is_empty()))
+            {
                 return Err(invalid(
                     &key,
                     format!("{given} selectors"),
@@ -433,9 +452,23 @@ impl Config {
             }
             for (metric, change) in &rule.thresholds {
                 let metric_key = format!("{key}.thresholds.{metric}");
-                let Some((_, base, max, unit)) = self.thresholds.entries().into_iter().find(|(name, ..)| name == metric) else {
-                    let known: Vec<&str> = self.thresholds.entries().iter().map(|(name, ..)| *name).collect();
-                    return Err(invalid(&metric_key, "(unknown metric)".to_owned(), &format!("one of {}", known.join(", "))));
+                let Some((_, base, max, unit)) = self
+                    .thresholds
+                    .entries()
+                    .into_iter()
+                    .find(|(name, ..)| name == metric)
+                else {
+                    let known: Vec<&str> = self
+                        .thresholds
+                        .entries()
+                        .iter()
+                        .map(|(name, ..)| *name)
+                        .collect();
+                    return Err(invalid(
+                        &metric_key,
+                        "(unknown metric)".to_owned(),
+                        &format!("one of {}", known.join(", ")),
+                    ));
                 };
                 let host_metric = metric.starts_with("host_");
                 if host_metric != rule.host.is_some() {
@@ -445,37 +478,87 @@ impl Config {
                         "host_* metrics under a `host` override, container_* metrics under container, service or label",
                     ));
                 }
-                check_threshold(&metric_key, base.with(change), max, unit).map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
+                check_threshold(&metric_key, base.with(change), max, unit)
+                    .map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
             }
         }
         let alerts = &self.alerts;
-        if !(0.0..=50.0).contains(&alerts.hysteresis_percent) || !alerts.hysteresis_percent.is_finite() {
-            return Err(invalid("alerts.hysteresis_percent", alerts.hysteresis_percent.to_string(), "a percentage from 0 to 50, such as 10"));
+        if !(0.0..=50.0).contains(&alerts.hysteresis_percent)
+            || !alerts.hysteresis_percent.is_finite()
+        {
+            return Err(invalid(
+                "alerts.hysteresis_percent",
+                alerts.hysteresis_percent.to_string(),
+                "a percentage from 0 to 50, such as 10",
+            ));
         }
         if alerts.hold > Duration::from_secs(3600) {
-            return Err(invalid("alerts.hold", format!("\"{}\"", format_duration(alerts.hold)), "a duration up to \"1h\", such as \"10s\""));
+            return Err(invalid(
+                "alerts.hold",
+                format!("\"{}\"", format_duration(alerts.hold)),
+                "a duration up to \"1h\", such as \"10s\"",
+            ));
         }
         if alerts.restart_loop_count < 2 {
-            return Err(invalid("alerts.restart_loop_count", alerts.restart_loop_count.to_string(), "a whole number of at least 2, such as 3"));
+            return Err(invalid(
+                "alerts.restart_loop_count",
+                alerts.restart_loop_count.to_string(),
+                "a whole number of at least 2, such as 3",
+            ));
         }
         if alerts.restart_loop_window < Duration::from_secs(10) {
-            return Err(invalid("alerts.restart_loop_window", format!("\"{}\"", format_duration(alerts.restart_loop_window)), "a duration of at least \"10s\", such as \"5m\""));
+            return Err(invalid(
+                "alerts.restart_loop_window",
+                format!("\"{}\"", format_duration(alerts.restart_loop_window)),
+                "a duration of at least \"10s\", such as \"5m\"",
+            ));
         }
         let notifications = &self.notifications;
-        if crate::alerts::Level::parse(&notifications.min_level).is_none_or(|level| level == crate::alerts::Level::Resolved) {
-            return Err(invalid("notifications.min_level", format!("\"{}\"", notifications.min_level), "\"info\", \"warning\" or \"critical\""));
+        if crate::alerts::Level::parse(&notifications.min_level)
+            .is_none_or(|level| level == crate::alerts::Level::Resolved)
+        {
+            return Err(invalid(
+                "notifications.min_level",
+                format!("\"{}\"", notifications.min_level),
+                "\"info\", \"warning\" or \"critical\"",
+            ));
         }
-        if !notifications.quiet_hours.trim().is_empty() && parse_quiet_hours(&notifications.quiet_hours).is_none() {
-            return Err(invalid("notifications.quiet_hours", format!("\"{}\"", notifications.quiet_hours), "local times \"HH:MM-HH:MM\", such as \"22:00-07:00\", or \"\" for none"));
+        if !notifications.quiet_hours.trim().is_empty()
+            && parse_quiet_hours(&notifications.quiet_hours).is_none()
+        {
+            return Err(invalid(
+                "notifications.quiet_hours",
+                format!("\"{}\"", notifications.quiet_hours),
+                "local times \"HH:MM-HH:MM\", such as \"22:00-07:00\", or \"\" for none",
+            ));
         }
         let history = &self.history;
         for (key, value, min) in [
-            ("history.raw_retention", history.raw_retention, Duration::from_secs(600)),
-            ("history.rollup_retention", history.rollup_retention, Duration::from_secs(3600)),
-            ("history.alert_retention", history.alert_retention, Duration::from_secs(3600)),
+            (
+                "history.raw_retention",
+                history.raw_retention,
+                Duration::from_secs(600),
+            ),
+            (
+                "history.rollup_retention",
+                history.rollup_retention,
+                Duration::from_secs(3600),
+            ),
+            (
+                "history.alert_retention",
+                history.alert_retention,
+                Duration::from_secs(3600),
+            ),
         ] {
             if value < min {
-                return Err(invalid(key, format!("\"{}\"", format_duration(value)), &format!("a duration of at least \"{}\", such as \"48h\" or \"30d\"", format_duration(min))));
+                return Err(invalid(
+                    key,
+                    format!("\"{}\"", format_duration(value)),
+                    &format!(
+                        "a duration of at least \"{}\", such as \"48h\" or \"30d\"",
+                        format_duration(min)
+                    ),
+                ));
             }
         }
         Ok(())
@@ -494,10 +577,22 @@ impl Config {
 }
 
 /// Checks one threshold; on failure returns (key, value, expected).
-fn check_threshold(key: &str, threshold: Threshold, max: f64, unit: &str) -> Result<(), (String, String, String)> {
-    for (part, value) in [("warning", threshold.warning), ("critical", threshold.critical)] {
+fn check_threshold(
+    key: &str,
+    threshold: Threshold,
+    max: f64,
+    unit: &str,
+) -> Result<(), (String, String, String)> {
+    for (part, value) in [
+        ("warning", threshold.warning),
+        ("critical", threshold.critical),
+    ] {
         if !value.is_finite() || value <= 0.0 || value > max {
-            return Err((format!("{key}.{part}"), value.to_string(), format!("a number above 0 and at most {max} ({unit})")));
+            return Err((
+                format!("{key}.{part}"),
+                value.to_string(),
+                format!("a number above 0 and at most {max} ({unit})"),
+            ));
         }
     }
     if threshold.warning >= threshold.critical {
@@ -507,8 +602,15 @@ fn check_threshold(key: &str, threshold: Threshold, max: f64, unit: &str) -> Res
             format!("a value below critical ({} {unit})", threshold.critical),
         ));
     }
-    if threshold.hold.is_some_and(|hold| hold > Duration::from_secs(3600)) {
-        return Err((format!("{key}.hold"), format!("{:?}", threshold.hold), "a duration up to \"1h\"".to_owned()));
+    if threshold
+        .hold
+        .is_some_and(|hold| hold > Duration::from_secs(3600))
+    {
+        return Err((
+            format!("{key}.hold"),
+            format!("{:?}", threshold.hold),
+            "a duration up to \"1h\"".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -519,14 +621,19 @@ mod optional_duration_text {
 
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(duration) => super::duration_text::serialize(duration, serializer),
             None => serializer.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
         super::duration_text::deserialize(deserializer).map(Some)
     }
 }

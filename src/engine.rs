@@ -6,9 +6,11 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::alerts::task::Command;
+use crate::alerts::{overall_level, Alert, OverallLevel};
 use crate::config::Config;
 use crate::docker::{self, Client};
 use crate::error::{Error, Result};
@@ -58,6 +60,8 @@ pub(crate) struct State {
     /// Keyed by container id.
     pub containers: HashMap<String, Entry>,
     pub hosts: BTreeMap<String, ServerStats>,
+    /// Active alerts (warning or critical), oldest first.
+    pub alerts: Vec<Alert>,
 }
 
 /// Which sources have delivered their first complete sample (or given up trying).
@@ -116,6 +120,7 @@ pub struct Engine {
     logs: LogHub,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    alert_commands: mpsc::Sender<Command>,
 }
 
 impl Engine {
@@ -133,7 +138,16 @@ impl Engine {
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let logs = LogHub::new(client_rx, config.logs.ring_lines);
+        let (alert_commands, commands_rx) = mpsc::channel(16);
+        // Subscribed before any source starts, so the alert task sees every update from the first one.
+        let alert_updates = shared.updates.subscribe();
         let tasks = vec![
+            tokio::spawn(crate::alerts::task::run(
+                shared.clone(),
+                alert_updates,
+                commands_rx,
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(docker::source::run(
                 shared.clone(),
                 logs.clone(),
@@ -152,6 +166,7 @@ impl Engine {
             logs,
             shutdown,
             tasks,
+            alert_commands,
         }
     }
 
@@ -187,9 +202,12 @@ impl Engine {
                 &b.info.name,
             ))
         });
+        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
         Snapshot {
             taken_at: now,
-            sources: state.sources.values().cloned().collect(),
+            overall: overall_level(&state.alerts, &sources),
+            alerts: state.alerts.clone(),
+            sources,
             hosts: state.hosts.values().cloned().collect(),
             containers,
         }
@@ -231,6 +249,53 @@ impl Engine {
                 .and_then(|s| s.reason.clone())
                 .unwrap_or_else(|| "still connecting".to_owned()),
         })
+    }
+
+    /// Records samples and alert changes into `history` from now on (the desktop app and `docktray watch`).
+    pub fn record_into(&mut self, history: Arc<crate::history::History>) {
+        let updates = self.shared.updates.subscribe();
+        let shutdown = self.shutdown.subscribe();
+        self.tasks.push(tokio::spawn(crate::recorder::run(
+            self.shared.clone(),
+            history,
+            updates,
+            shutdown,
+        )));
+    }
+
+    /// Acknowledges an active alert: it stays listed but no longer drives the overall level until it escalates.
+    /// Returns whether an active, unacknowledged alert with that id existed.
+    pub async fn acknowledge(&self, alert_id: u64) -> bool {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .alert_commands
+            .send(Command::Acknowledge {
+                id: alert_id,
+                reply,
+            })
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
+    /// Applies new thresholds and alert settings. An invalid config is refused with the message naming what is
+    /// wrong, and the settings in force stay as they were.
+    pub async fn reconfigure(&self, config: &Config, origin: &std::path::Path) -> Result<()> {
+        config.validate(origin)?;
+        self.alert_commands
+            .send(Command::Reconfigure(Box::new(config.clone())))
+            .await
+            .map_err(|_| Error::Other("the engine is shutting down".to_owned()))
+    }
+
+    /// The overall level right now (what the tray shows).
+    pub fn overall(&self) -> OverallLevel {
+        let state = self.shared.read();
+        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
+        overall_level(&state.alerts, &sources)
     }
 
     /// Stops every collector and waits for them to finish.

@@ -10,9 +10,12 @@ pub mod config;
 pub mod docker;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod host;
 pub mod logs;
 pub mod model;
+pub mod notify;
+mod recorder;
 pub mod stats;
 pub mod util;
 

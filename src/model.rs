@@ -232,6 +232,10 @@ pub struct SourceStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub taken_at: DateTime<Utc>,
+    /// The worst active, unacknowledged alert level; `unreachable` when no watched source answers.
+    pub overall: crate::alerts::OverallLevel,
+    /// Active alerts, oldest first.
+    pub alerts: Vec<crate::alerts::Alert>,
     pub sources: Vec<SourceStatus>,
     pub hosts: Vec<ServerStats>,
     pub containers: Vec<ContainerSnapshot>,

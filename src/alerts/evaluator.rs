@@ -13,7 +13,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::rules::{Effective, Rules};
 use super::{metric, Alert, AlertTransition, Level, Target, TargetKind, TransitionKind};
 use crate::config::{AlertSettings, Config};
-use crate::model::{ContainerEvent, ContainerInfo, ContainerStats, Health, ServerStats, SourceState, SourceStatus};
+use crate::model::{
+    ContainerEvent, ContainerInfo, ContainerStats, Health, ServerStats, SourceState, SourceStatus,
+};
 
 /// A container that has run this long since its last start is considered up again.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
@@ -77,11 +79,15 @@ pub struct Evaluator {
 }
 
 fn held(since: Option<DateTime<Utc>>, at: DateTime<Utc>, hold: Duration) -> bool {
-    since.is_some_and(|since| at.signed_duration_since(since) >= TimeDelta::from_std(hold).unwrap_or(TimeDelta::MAX))
+    since.is_some_and(|since| {
+        at.signed_duration_since(since) >= TimeDelta::from_std(hold).unwrap_or(TimeDelta::MAX)
+    })
 }
 
 fn elapsed(since: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
-    at.signed_duration_since(since).to_std().unwrap_or(Duration::ZERO)
+    at.signed_duration_since(since)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
 }
 
 /// "CPU", "Memory", "Disk /var", for messages.
@@ -219,7 +225,9 @@ impl Evaluator {
                 vec![self.open(key, alert, at)]
             }
             Some(level) => {
-                let Some(active) = self.active.get_mut(&key) else { return Vec::new() };
+                let Some(active) = self.active.get_mut(&key) else {
+                    return Vec::new();
+                };
                 active.alert.value = Some(value);
                 if level == Level::Warning && critical_held {
                     active.alert.level = Level::Critical;
@@ -228,7 +236,12 @@ impl Evaluator {
                     active.alert.acknowledged = false;
                     active.alert.top = top;
                     active.last_notified = at;
-                    return vec![transition(TransitionKind::Escalated, &active.alert, Some(level), at)];
+                    return vec![transition(
+                        TransitionKind::Escalated,
+                        &active.alert,
+                        Some(level),
+                        at,
+                    )];
                 }
                 if clear_held {
                     let message = format!(
@@ -237,13 +250,23 @@ impl Evaluator {
                         format_value(value, threshold.unit),
                         format_value(clear_below, threshold.unit)
                     );
-                    return vec![self.close(&key, message, at)].into_iter().flatten().collect();
+                    return vec![self.close(&key, message, at)]
+                        .into_iter()
+                        .flatten()
+                        .collect();
                 }
-                if level == Level::Critical && eased_held && !critical_held {
+                // Eased only while the value sits in the warning band; a value on its way to clearing stays
+                // critical until it clears, so a falling value gives one transition, not two.
+                if level == Level::Critical && eased_held && !critical_held && value >= threshold.warning {
                     active.alert.level = Level::Warning;
                     active.alert.threshold = Some(threshold.warning);
                     active.alert.message = describe(Level::Warning, threshold.warning);
-                    return vec![transition(TransitionKind::Eased, &active.alert, Some(level), at)];
+                    return vec![transition(
+                        TransitionKind::Eased,
+                        &active.alert,
+                        Some(level),
+                        at,
+                    )];
                 }
                 Vec::new()
             }
@@ -252,7 +275,13 @@ impl Evaluator {
 
     fn open(&mut self, key: Key, alert: Alert, at: DateTime<Utc>) -> AlertTransition {
         let change = transition(TransitionKind::Raised, &alert, None, at);
-        self.active.insert(key, Active { alert, last_notified: at });
+        self.active.insert(
+            key,
+            Active {
+                alert,
+                last_notified: at,
+            },
+        );
         change
     }
 
@@ -262,7 +291,12 @@ impl Evaluator {
         active.alert.level = Level::Resolved;
         active.alert.resolved_at = Some(at);
         active.alert.message = message;
-        Some(transition(TransitionKind::Resolved, &active.alert, Some(previous), at))
+        Some(transition(
+            TransitionKind::Resolved,
+            &active.alert,
+            Some(previous),
+            at,
+        ))
     }
 
     /// Raises an event alert unless one for the same key is active (then only its value is updated).
@@ -304,7 +338,13 @@ impl Evaluator {
         vec![self.open(key, alert, at)]
     }
 
-    fn resolve_event(&mut self, target: &Target, metric_name: &str, message: String, at: DateTime<Utc>) -> Vec<AlertTransition> {
+    fn resolve_event(
+        &mut self,
+        target: &Target,
+        metric_name: &str,
+        message: String,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
         let key = Key {
             kind: target.kind,
             host: target.host.clone(),
@@ -316,7 +356,11 @@ impl Evaluator {
     }
 
     /// Evaluates a running container's figures against its thresholds.
-    pub fn container_stats(&mut self, info: &ContainerInfo, stats: &ContainerStats) -> Vec<AlertTransition> {
+    pub fn container_stats(
+        &mut self,
+        info: &ContainerInfo,
+        stats: &ContainerStats,
+    ) -> Vec<AlertTransition> {
         let target = container_target(info);
         let at = stats.sampled_at;
         let figures = [
@@ -352,7 +396,11 @@ impl Evaluator {
         top_memory: Vec<(String, f64)>,
     ) -> Vec<AlertTransition> {
         let target = Target {
-            kind: if stats.source_type == "webdock-vps" { TargetKind::Vps } else { TargetKind::Host },
+            kind: if stats.source_type == "webdock-vps" {
+                TargetKind::Vps
+            } else {
+                TargetKind::Host
+            },
             host: stats.server_name.clone(),
             id: stats.server_name.clone(),
             name: stats.server_name.clone(),
@@ -363,7 +411,12 @@ impl Evaluator {
             (metric::HOST_MEMORY, None, stats.memory.percent, top_memory),
         ];
         for disk in &stats.disks {
-            figures.push((metric::HOST_DISK, Some(disk.mount.clone()), disk.percent, Vec::new()));
+            figures.push((
+                metric::HOST_DISK,
+                Some(disk.mount.clone()),
+                disk.percent,
+                Vec::new(),
+            ));
         }
         let mut changes = Vec::new();
         for (name, detail, value, top) in figures {
@@ -383,7 +436,13 @@ impl Evaluator {
         changes
     }
 
-    fn drop_metric(&mut self, target: &Target, name: &str, detail: Option<String>, at: DateTime<Utc>) -> Vec<AlertTransition> {
+    fn drop_metric(
+        &mut self,
+        target: &Target,
+        name: &str,
+        detail: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
         let key = Key {
             kind: target.kind,
             host: target.host.clone(),
@@ -392,15 +451,28 @@ impl Evaluator {
             detail: detail.clone(),
         };
         self.tracks.remove(&key);
-        let message = format!("{} of {}: alert turned off", metric_label(name, detail.as_deref()), target.label());
+        let message = format!(
+            "{} of {}: alert turned off",
+            metric_label(name, detail.as_deref()),
+            target.label()
+        );
         self.close(&key, message, at).into_iter().collect()
     }
 
     /// A container stopped being sampled (stopped, paused, removed): its figure alerts end with it.
-    pub fn container_not_sampled(&mut self, info: &ContainerInfo, at: DateTime<Utc>) -> Vec<AlertTransition> {
+    pub fn container_not_sampled(
+        &mut self,
+        info: &ContainerInfo,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
         let target = container_target(info);
         let mut changes = Vec::new();
-        for name in [metric::CONTAINER_CPU, metric::CONTAINER_MEMORY, metric::CONTAINER_NET_RX, metric::CONTAINER_NET_TX] {
+        for name in [
+            metric::CONTAINER_CPU,
+            metric::CONTAINER_MEMORY,
+            metric::CONTAINER_NET_RX,
+            metric::CONTAINER_NET_TX,
+        ] {
             let key = Key {
                 kind: target.kind,
                 host: target.host.clone(),
@@ -409,14 +481,22 @@ impl Evaluator {
                 detail: None,
             };
             self.tracks.remove(&key);
-            let message = format!("{} of {}: no longer running", metric_label(name, None), target.label());
+            let message = format!(
+                "{} of {}: no longer running",
+                metric_label(name, None),
+                target.label()
+            );
             changes.extend(self.close(&key, message, at));
         }
         changes
     }
 
     /// Event alerts from the Docker event stream. `info` is the container as inspected after the event.
-    pub fn container_event(&mut self, event: &ContainerEvent, info: Option<&ContainerInfo>) -> Vec<AlertTransition> {
+    pub fn container_event(
+        &mut self,
+        event: &ContainerEvent,
+        info: Option<&ContainerInfo>,
+    ) -> Vec<AlertTransition> {
         let target = info.map(container_target).unwrap_or_else(|| Target {
             kind: TargetKind::Container,
             host: event.host.clone(),
@@ -444,7 +524,9 @@ impl Evaluator {
             "die" => {
                 lifecycle.died_before = true;
                 lifecycle.running = false;
-                let intentional = lifecycle.last_intent.is_some_and(|when| elapsed(when, at) <= INTENTIONAL_WINDOW);
+                let intentional = lifecycle
+                    .last_intent
+                    .is_some_and(|when| elapsed(when, at) <= INTENTIONAL_WINDOW);
                 let oom = info.is_some_and(|i| i.oom_killed);
                 let code = event.exit_code.unwrap_or(0);
                 if code != 0 && !intentional && !oom {
@@ -459,13 +541,19 @@ impl Evaluator {
                 }
             }
             "start" | "restart" => {
-                if event.action == "start" && (lifecycle.died_before || info.is_some_and(|i| i.restart_count > 0)) {
+                if event.action == "start"
+                    && (lifecycle.died_before || info.is_some_and(|i| i.restart_count > 0))
+                {
                     lifecycle.restarts.push_back(at);
                 }
                 lifecycle.died_before = false;
                 lifecycle.running = true;
                 lifecycle.last_start = Some(at);
-                while lifecycle.restarts.front().is_some_and(|first| elapsed(*first, at) > window) {
+                while lifecycle
+                    .restarts
+                    .front()
+                    .is_some_and(|first| elapsed(*first, at) > window)
+                {
                     lifecycle.restarts.pop_front();
                 }
                 let restarts = lifecycle.restarts.len();
@@ -507,7 +595,13 @@ impl Evaluator {
     }
 
     /// A container is gone (removed, or found missing by a re-list): its alerts end and a notice says so.
-    pub fn container_removed(&mut self, host: &str, id: &str, name: &str, at: DateTime<Utc>) -> Vec<AlertTransition> {
+    pub fn container_removed(
+        &mut self,
+        host: &str,
+        id: &str,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
         self.lifecycles.remove(id);
         let keys: Vec<Key> = self
             .active
@@ -515,7 +609,8 @@ impl Evaluator {
             .filter(|key| key.kind == TargetKind::Container && key.host == host && key.id == id)
             .cloned()
             .collect();
-        self.tracks.retain(|key, _| !(key.kind == TargetKind::Container && key.id == id));
+        self.tracks
+            .retain(|key, _| !(key.kind == TargetKind::Container && key.id == id));
         let mut changes: Vec<AlertTransition> = keys
             .iter()
             .filter_map(|key| self.close(key, format!("{name} on {host} was removed"), at))
@@ -548,7 +643,11 @@ impl Evaluator {
     /// A source changed state: unreachable raises a critical alert, up again resolves it.
     pub fn source(&mut self, status: &SourceStatus, at: DateTime<Utc>) -> Vec<AlertTransition> {
         let target = Target {
-            kind: if status.kind == "webdock" { TargetKind::Vps } else { TargetKind::Host },
+            kind: if status.kind == "webdock" {
+                TargetKind::Vps
+            } else {
+                TargetKind::Host
+            },
             host: status.name.clone(),
             id: format!("{}/{}", status.name, status.kind),
             name: status.name.clone(),
@@ -575,7 +674,12 @@ impl Evaluator {
                     at,
                 )
             }
-            SourceState::Up => self.resolve_event(&target, metric::UNREACHABLE, format!("{what} of {} is back", status.name), at),
+            SourceState::Up => self.resolve_event(
+                &target,
+                metric::UNREACHABLE,
+                format!("{what} of {} is back", status.name),
+                at,
+            ),
             SourceState::Connecting => Vec::new(),
         }
     }
@@ -588,17 +692,31 @@ impl Evaluator {
             .lifecycles
             .iter_mut()
             .filter_map(|(id, lifecycle)| {
-                while lifecycle.restarts.front().is_some_and(|first| elapsed(*first, now) > window) {
+                while lifecycle
+                    .restarts
+                    .front()
+                    .is_some_and(|first| elapsed(*first, now) > window)
+                {
                     lifecycle.restarts.pop_front();
                 }
-                let up_long = lifecycle.running && lifecycle.last_start.is_some_and(|start| elapsed(start, now) >= STABLE_AFTER);
-                up_long.then(|| lifecycle.target.clone().map(|t| (id.clone(), t))).flatten()
+                let up_long = lifecycle.running
+                    && lifecycle
+                        .last_start
+                        .is_some_and(|start| elapsed(start, now) >= STABLE_AFTER);
+                up_long
+                    .then(|| lifecycle.target.clone().map(|t| (id.clone(), t)))
+                    .flatten()
             })
             .collect();
         for (id, target) in stable {
             let restarts = self.lifecycles.get(&id).map_or(0, |l| l.restarts.len());
             for name in [metric::EXITED, metric::OOM_KILLED] {
-                changes.extend(self.resolve_event(&target, name, format!("{} is running again", target.label()), now));
+                changes.extend(self.resolve_event(
+                    &target,
+                    name,
+                    format!("{} is running again", target.label()),
+                    now,
+                ));
             }
             if restarts < self.settings.restart_loop_count as usize {
                 changes.extend(self.resolve_event(
@@ -613,7 +731,12 @@ impl Evaluator {
         for active in self.active.values_mut() {
             if now.signed_duration_since(active.last_notified) >= cooldown {
                 active.last_notified = now;
-                changes.push(transition(TransitionKind::Reminder, &active.alert, Some(active.alert.level), now));
+                changes.push(transition(
+                    TransitionKind::Reminder,
+                    &active.alert,
+                    Some(active.alert.level),
+                    now,
+                ));
             }
         }
         changes
@@ -626,11 +749,21 @@ impl Evaluator {
             return None;
         }
         active.alert.acknowledged = true;
-        Some(transition(TransitionKind::Acknowledged, &active.alert, Some(active.alert.level), at))
+        Some(transition(
+            TransitionKind::Acknowledged,
+            &active.alert,
+            Some(active.alert.level),
+            at,
+        ))
     }
 }
 
-fn transition(kind: TransitionKind, alert: &Alert, previous_level: Option<Level>, at: DateTime<Utc>) -> AlertTransition {
+fn transition(
+    kind: TransitionKind,
+    alert: &Alert,
+    previous_level: Option<Level>,
+    at: DateTime<Utc>,
+) -> AlertTransition {
     AlertTransition {
         kind,
         alert: alert.clone(),
@@ -709,7 +842,11 @@ mod tests {
     }
 
     /// Feeds CPU values every 2 s from t=0 and returns the kinds of transitions with their times.
-    fn run(evaluator: &mut Evaluator, container: &ContainerInfo, values: &[f64]) -> Vec<(i64, TransitionKind, Level)> {
+    fn run(
+        evaluator: &mut Evaluator,
+        container: &ContainerInfo,
+        values: &[f64],
+    ) -> Vec<(i64, TransitionKind, Level)> {
         values
             .iter()
             .enumerate()
@@ -726,7 +863,11 @@ mod tests {
     #[test]
     fn a_one_sample_spike_raises_nothing() {
         let mut evaluator = Evaluator::new(&config(""));
-        let changes = run(&mut evaluator, &info("web"), &[10.0, 99.0, 10.0, 10.0, 99.0, 10.0, 10.0, 10.0]);
+        let changes = run(
+            &mut evaluator,
+            &info("web"),
+            &[10.0, 99.0, 10.0, 10.0, 99.0, 10.0, 10.0, 10.0],
+        );
         assert!(changes.is_empty(), "{changes:?}");
     }
 
@@ -738,7 +879,10 @@ mod tests {
         let changes = run(&mut evaluator, &info("web"), &values);
         assert_eq!(
             changes,
-            vec![(10, TransitionKind::Raised, Level::Critical), (30, TransitionKind::Resolved, Level::Resolved)],
+            vec![
+                (10, TransitionKind::Raised, Level::Critical),
+                (30, TransitionKind::Resolved, Level::Resolved)
+            ],
             "raised after the 10 s hold, resolved after 10 s back below"
         );
     }
@@ -746,10 +890,20 @@ mod tests {
     #[test]
     fn warning_escalates_to_critical_and_eases_back() {
         let mut evaluator = Evaluator::new(&config(""));
-        let values = [75.0, 75.0, 75.0, 75.0, 75.0, 75.0, 95.0, 95.0, 95.0, 95.0, 95.0, 95.0, 80.0, 80.0, 80.0, 80.0, 80.0, 80.0];
+        let values = [
+            75.0, 75.0, 75.0, 75.0, 75.0, 75.0, 95.0, 95.0, 95.0, 95.0, 95.0, 95.0, 80.0, 80.0,
+            80.0, 80.0, 80.0, 80.0,
+        ];
         let changes = run(&mut evaluator, &info("web"), &values);
         let kinds: Vec<TransitionKind> = changes.iter().map(|c| c.1).collect();
-        assert_eq!(kinds, [TransitionKind::Raised, TransitionKind::Escalated, TransitionKind::Eased]);
+        assert_eq!(
+            kinds,
+            [
+                TransitionKind::Raised,
+                TransitionKind::Escalated,
+                TransitionKind::Eased
+            ]
+        );
         assert_eq!(changes[0].2, Level::Warning);
         assert_eq!(changes[1].2, Level::Critical);
         assert_eq!(evaluator.active()[0].level, Level::Warning);
@@ -776,7 +930,10 @@ mod tests {
         let changes = run(&mut evaluator, &info("web"), &[60.0, 49.0]);
         assert_eq!(
             changes,
-            vec![(0, TransitionKind::Raised, Level::Warning), (2, TransitionKind::Resolved, Level::Resolved)]
+            vec![
+                (0, TransitionKind::Raised, Level::Warning),
+                (2, TransitionKind::Resolved, Level::Resolved)
+            ]
         );
     }
 
@@ -806,18 +963,35 @@ mod tests {
         run(&mut evaluator, &info("web"), &[75.0; 6]);
         let id = evaluator.active()[0].id;
         assert!(evaluator.acknowledge(id, at(20)).is_some());
-        assert_eq!(super::super::overall_level(&evaluator.active(), &[]), super::super::OverallLevel::Ok);
+        assert_eq!(
+            super::super::overall_level(&evaluator.active(), &[]),
+            super::super::OverallLevel::Ok
+        );
         let container = info("web");
         let mut escalated = Vec::new();
         for i in 0..8 {
             escalated.extend(evaluator.container_stats(&container, &cpu(95.0, 20 + i * 2)));
         }
-        assert_eq!(escalated.iter().filter(|t| t.kind == TransitionKind::Escalated).count(), 1);
+        assert_eq!(
+            escalated
+                .iter()
+                .filter(|t| t.kind == TransitionKind::Escalated)
+                .count(),
+            1
+        );
         assert!(!evaluator.active()[0].acknowledged);
-        assert_eq!(super::super::overall_level(&evaluator.active(), &[]), super::super::OverallLevel::Critical);
+        assert_eq!(
+            super::super::overall_level(&evaluator.active(), &[]),
+            super::super::OverallLevel::Critical
+        );
     }
 
-    fn event(action: &str, seconds: i64, exit_code: Option<i64>, health: Option<Health>) -> ContainerEvent {
+    fn event(
+        action: &str,
+        seconds: i64,
+        exit_code: Option<i64>,
+        health: Option<Health>,
+    ) -> ContainerEvent {
         ContainerEvent {
             host: "local".into(),
             id: "id-job".into(),
@@ -836,35 +1010,61 @@ mod tests {
         let exited = evaluator.container_event(&event("die", 0, Some(3), None), Some(&job));
         assert_eq!(exited.len(), 1);
         assert_eq!(exited[0].alert.metric, metric::EXITED);
-        assert!(exited[0].alert.message.contains("code 3"), "{}", exited[0].alert.message);
+        assert!(
+            exited[0].alert.message.contains("code 3"),
+            "{}",
+            exited[0].alert.message
+        );
 
         // A stop asked for by the user is not an alert.
         let mut other = Evaluator::new(&config(""));
-        assert!(other.container_event(&event("kill", 0, None, None), Some(&job)).is_empty());
-        assert!(other.container_event(&event("die", 1, Some(137), None), Some(&job)).is_empty());
+        assert!(other
+            .container_event(&event("kill", 0, None, None), Some(&job))
+            .is_empty());
+        assert!(other
+            .container_event(&event("die", 1, Some(137), None), Some(&job))
+            .is_empty());
 
         let oom = evaluator.container_event(&event("oom", 5, None, None), Some(&job));
         assert_eq!(oom[0].alert.metric, metric::OOM_KILLED);
         assert_eq!(oom[0].alert.level, Level::Critical);
 
-        let unhealthy = evaluator.container_event(&event("health_status", 6, None, Some(Health::Unhealthy)), Some(&job));
+        let unhealthy = evaluator.container_event(
+            &event("health_status", 6, None, Some(Health::Unhealthy)),
+            Some(&job),
+        );
         assert_eq!(unhealthy[0].alert.metric, metric::UNHEALTHY);
-        let healthy = evaluator.container_event(&event("health_status", 7, None, Some(Health::Healthy)), Some(&job));
+        let healthy = evaluator.container_event(
+            &event("health_status", 7, None, Some(Health::Healthy)),
+            Some(&job),
+        );
         assert_eq!(healthy[0].kind, TransitionKind::Resolved);
 
         // Three restarts (start after die) within five minutes make a loop; the exit alert is not repeated.
         let mut loops = Vec::new();
         for i in 0..3 {
-            loops.extend(evaluator.container_event(&event("start", 10 + i * 20, None, None), Some(&job)));
-            loops.extend(evaluator.container_event(&event("die", 15 + i * 20, Some(1), None), Some(&job)));
+            loops.extend(
+                evaluator.container_event(&event("start", 10 + i * 20, None, None), Some(&job)),
+            );
+            loops.extend(
+                evaluator.container_event(&event("die", 15 + i * 20, Some(1), None), Some(&job)),
+            );
         }
-        let kinds: Vec<(&str, TransitionKind)> = loops.iter().map(|t| (t.alert.metric.as_str(), t.kind)).collect();
+        let kinds: Vec<(&str, TransitionKind)> = loops
+            .iter()
+            .map(|t| (t.alert.metric.as_str(), t.kind))
+            .collect();
         assert_eq!(kinds, [(metric::RESTART_LOOP, TransitionKind::Raised)]);
         // Running steadily again resolves the exit, OOM and (once the window passes) the loop.
         evaluator.container_event(&event("start", 100, None, None), Some(&job));
         let resolved = evaluator.tick(at(100 + 400));
         let metrics: Vec<&str> = resolved.iter().map(|t| t.alert.metric.as_str()).collect();
-        assert!(metrics.contains(&metric::EXITED) && metrics.contains(&metric::OOM_KILLED) && metrics.contains(&metric::RESTART_LOOP), "{metrics:?}");
+        assert!(
+            metrics.contains(&metric::EXITED)
+                && metrics.contains(&metric::OOM_KILLED)
+                && metrics.contains(&metric::RESTART_LOOP),
+            "{metrics:?}"
+        );
     }
 
     fn source(state: SourceState) -> SourceStatus {
@@ -889,20 +1089,32 @@ mod tests {
         let down = evaluator.source(&source(SourceState::Unreachable), at(0));
         assert_eq!(down[0].alert.metric, metric::UNREACHABLE);
         assert!(down[0].alert.message.contains("gone"));
-        assert!(evaluator.source(&source(SourceState::Unreachable), at(5)).is_empty(), "said once");
+        assert!(
+            evaluator
+                .source(&source(SourceState::Unreachable), at(5))
+                .is_empty(),
+            "said once"
+        );
         assert_eq!(
             super::super::overall_level(&evaluator.active(), &[source(SourceState::Unreachable)]),
             super::super::OverallLevel::Unreachable
         );
         let up = evaluator.source(&source(SourceState::Up), at(9));
         assert_eq!(up[0].kind, TransitionKind::Resolved);
-        assert_eq!(super::super::overall_level(&evaluator.active(), &[source(SourceState::Up)]), super::super::OverallLevel::Ok);
+        assert_eq!(
+            super::super::overall_level(&evaluator.active(), &[source(SourceState::Up)]),
+            super::super::OverallLevel::Ok
+        );
     }
 
     #[test]
     fn host_alerts_carry_the_top_containers_and_disks_alert_per_mount() {
         let mut evaluator = Evaluator::new(&config("[alerts]\nhold = \"0s\""));
-        let usage = |percent| Usage { used_gb: 1.0, total_gb: 2.0, percent };
+        let usage = |percent| Usage {
+            used_gb: 1.0,
+            total_gb: 2.0,
+            percent,
+        };
         let stats = ServerStats {
             server_name: "local".into(),
             source_type: "docker-host".into(),
@@ -910,22 +1122,59 @@ mod tests {
             swap: usage(0.0),
             disk: usage(97.0),
             disks: vec![
-                crate::model::DiskUsage { mount: "/".into(), filesystem: "ext4".into(), used_gb: 1.0, total_gb: 2.0, percent: 50.0 },
-                crate::model::DiskUsage { mount: "/data".into(), filesystem: "ext4".into(), used_gb: 1.0, total_gb: 2.0, percent: 97.0 },
+                crate::model::DiskUsage {
+                    mount: "/".into(),
+                    filesystem: "ext4".into(),
+                    used_gb: 1.0,
+                    total_gb: 2.0,
+                    percent: 50.0,
+                },
+                crate::model::DiskUsage {
+                    mount: "/data".into(),
+                    filesystem: "ext4".into(),
+                    used_gb: 1.0,
+                    total_gb: 2.0,
+                    percent: 97.0,
+                },
             ],
-            cpu: CpuUsage { count: 2, percent: 99.0, per_core: vec![99.0, 99.0] },
-            network: NetworkRates { rx_bytes_per_s: 0.0, tx_bytes_per_s: 0.0 },
-            load: LoadAverage { one: 2.0, five: 2.0, fifteen: 2.0 },
+            cpu: CpuUsage {
+                count: 2,
+                percent: 99.0,
+                per_core: vec![99.0, 99.0],
+            },
+            network: NetworkRates {
+                rx_bytes_per_s: 0.0,
+                tx_bytes_per_s: 0.0,
+            },
+            load: LoadAverage {
+                one: 2.0,
+                five: 2.0,
+                fifteen: 2.0,
+            },
             uptime_s: 1,
             status: "active".into(),
             timestamp: at(0),
         };
-        let changes = evaluator.host_stats(&stats, vec![("db".into(), 150.0), ("web".into(), 40.0)], vec![]);
-        let cpu_alert = changes.iter().find(|t| t.alert.metric == metric::HOST_CPU).expect("cpu alert");
+        let changes = evaluator.host_stats(
+            &stats,
+            vec![("db".into(), 150.0), ("web".into(), 40.0)],
+            vec![],
+        );
+        let cpu_alert = changes
+            .iter()
+            .find(|t| t.alert.metric == metric::HOST_CPU)
+            .expect("cpu alert");
         assert_eq!(cpu_alert.alert.top[0].0, "db");
-        let disk = changes.iter().find(|t| t.alert.metric == metric::HOST_DISK).expect("disk alert");
+        let disk = changes
+            .iter()
+            .find(|t| t.alert.metric == metric::HOST_DISK)
+            .expect("disk alert");
         assert_eq!(disk.alert.detail.as_deref(), Some("/data"));
-        assert!(disk.alert.message.contains("Disk /data"), "{}", disk.alert.message);
+        assert!(
+            disk.alert.message.contains("Disk /data"),
+            "{}",
+            disk.alert.message
+        );
     }
 
     #[test]

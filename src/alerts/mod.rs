@@ -8,6 +8,7 @@
 pub mod evaluator;
 pub mod overall;
 pub mod rules;
+pub(crate) mod task;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

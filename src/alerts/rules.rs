@@ -23,7 +23,9 @@ pub struct Rules {
 
 impl Rules {
     pub fn new(config: &Config) -> Self {
-        Self { config: config.clone() }
+        Self {
+            config: config.clone(),
+        }
     }
 
     /// The threshold of `metric` for a container, or `None` when the metric is disabled for it.
@@ -103,7 +105,10 @@ mod tests {
             created: chrono::Utc::now(),
             started_at: None,
             finished_at: None,
-            labels: labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             pid: None,
         }
     }
@@ -115,10 +120,20 @@ mod tests {
     #[test]
     fn defaults_apply_without_overrides() {
         let rules = rules("");
-        let cpu = rules.for_container(&container("web", None, &[]), "container_cpu_percent").expect("enabled");
-        assert_eq!((cpu.warning, cpu.critical, cpu.hold), (70.0, 90.0, Duration::from_secs(10)));
+        let cpu = rules
+            .for_container(&container("web", None, &[]), "container_cpu_percent")
+            .expect("enabled");
+        assert_eq!(
+            (cpu.warning, cpu.critical, cpu.hold),
+            (70.0, 90.0, Duration::from_secs(10))
+        );
         assert_eq!(cpu.unit, "%");
-        assert_eq!(rules.for_host("local", "host_disk_percent").map(|t| t.critical), Some(95.0));
+        assert_eq!(
+            rules
+                .for_host("local", "host_disk_percent")
+                .map(|t| t.critical),
+            Some(95.0)
+        );
     }
 
     #[test]
@@ -144,22 +159,49 @@ mod tests {
             "#,
         );
         let plain = container("web", None, &[]);
-        assert_eq!(rules.for_container(&plain, "container_cpu_percent").map(|t| t.hold), Some(Duration::from_secs(3)));
+        assert_eq!(
+            rules
+                .for_container(&plain, "container_cpu_percent")
+                .map(|t| t.hold),
+            Some(Duration::from_secs(3))
+        );
         let batch = container("job", None, &[("tier", "batch")]);
-        assert_eq!(rules.for_container(&batch, "container_cpu_percent").map(|t| t.critical), Some(99.0));
+        assert_eq!(
+            rules
+                .for_container(&batch, "container_cpu_percent")
+                .map(|t| t.critical),
+            Some(99.0)
+        );
         let db = container("db-1", Some("db"), &[]);
         assert_eq!(rules.for_container(&db, "container_memory_percent"), None);
         assert!(rules.for_container(&db, "container_cpu_percent").is_some());
         let special = container("special", None, &[("tier", "batch")]);
-        let cpu = rules.for_container(&special, "container_cpu_percent").expect("enabled");
-        assert_eq!((cpu.warning, cpu.critical), (90.0, 100.0), "later overrides refine earlier ones");
-        assert_eq!(rules.for_host("local", "host_disk_percent").map(|t| t.warning), Some(90.0));
-        assert_eq!(rules.for_host("nas", "host_disk_percent").map(|t| t.warning), Some(80.0));
+        let cpu = rules
+            .for_container(&special, "container_cpu_percent")
+            .expect("enabled");
+        assert_eq!(
+            (cpu.warning, cpu.critical),
+            (90.0, 100.0),
+            "later overrides refine earlier ones"
+        );
+        assert_eq!(
+            rules
+                .for_host("local", "host_disk_percent")
+                .map(|t| t.warning),
+            Some(90.0)
+        );
+        assert_eq!(
+            rules
+                .for_host("nas", "host_disk_percent")
+                .map(|t| t.warning),
+            Some(80.0)
+        );
     }
 
     #[test]
     fn disabled_metric_has_no_threshold() {
-        let rules = rules("[thresholds.host_cpu_percent]\nwarning = 80\ncritical = 95\nenabled = false\n");
+        let rules =
+            rules("[thresholds.host_cpu_percent]\nwarning = 80\ncritical = 95\nenabled = false\n");
         assert_eq!(rules.for_host("local", "host_cpu_percent"), None);
     }
 }

@@ -162,3 +162,4 @@ pub fn block_device_of(path: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+pub mod notifications;

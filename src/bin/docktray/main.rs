@@ -15,6 +15,8 @@ use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
 use regex::Regex;
 use tokio::sync::watch;
 
+mod monitor;
+mod records;
 mod render;
 
 /// Watch Docker containers and hosts from the command line.
@@ -63,6 +65,80 @@ enum Command {
     Pause(Targets),
     /// Resume paused containers.
     Unpause(Targets),
+    /// Run the collectors, alerts, history and desktop notifications until Ctrl-C; print each alert change.
+    Watch {
+        /// Print each alert change as a JSON line.
+        #[arg(long)]
+        json: bool,
+        /// Do not show desktop notifications.
+        #[arg(long)]
+        no_notify: bool,
+        /// Do not record the history.
+        #[arg(long)]
+        no_history: bool,
+    },
+    /// List alerts recorded in the history (by `docktray watch` or the desktop app).
+    Alerts {
+        /// Only alerts still active.
+        #[arg(long)]
+        active: bool,
+        /// Only alerts at or above this level: info, warning or critical.
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
+        /// Only alerts since a time: a duration ago (`1h`), RFC 3339 or Unix seconds.
+        #[arg(long, value_name = "T", value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the recorded history of one metric of a container, a compose service (`service:NAME`) or a host
+    /// (`local`, `host:NAME`).
+    History {
+        /// Container name or id, `service:NAME`, or a host name.
+        target: String,
+        /// Metric: cpu_percent, memory_percent, memory_bytes, net_rx_bytes_per_s, net_tx_bytes_per_s,
+        /// block_read_bytes_per_s, block_write_bytes_per_s, pids (containers); cpu_percent, memory_percent,
+        /// disk_percent, load_1 ... (hosts).
+        #[arg(long, short)]
+        metric: String,
+        /// Start of the range: a duration ago (`15m`, `24h`, `7d`), RFC 3339 or Unix seconds.
+        #[arg(long, value_name = "T", value_parser = parse_since, default_value = "1h")]
+        since: DateTime<Utc>,
+        /// End of the range (default: now).
+        #[arg(long, value_name = "T", value_parser = parse_since)]
+        until: Option<DateTime<Utc>>,
+        /// At most this many points.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Samples at the collection interval (default: raw up to 2 h, one-minute rollups beyond).
+        #[arg(long, conflicts_with = "minute")]
+        raw: bool,
+        /// One-minute rollups (min, avg, max).
+        #[arg(long)]
+        minute: bool,
+        /// Print JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Export recorded samples and alerts for a time range as JSON lines or CSV.
+    Export {
+        /// Start of the range: a duration ago (`24h`), RFC 3339 or Unix seconds.
+        #[arg(long, value_name = "T", value_parser = parse_since)]
+        since: DateTime<Utc>,
+        /// End of the range (default: now).
+        #[arg(long, value_name = "T", value_parser = parse_since)]
+        until: Option<DateTime<Utc>>,
+        /// jsonl or csv.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
     Config {
         /// Print the built-in defaults instead of the effective configuration.
@@ -119,7 +195,7 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// A failure with the exit code it maps to.
-struct Failure {
+pub(crate) struct Failure {
     code: u8,
     error: anyhow::Error,
 }
@@ -134,7 +210,7 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-fn usage(error: anyhow::Error) -> Failure {
+pub(crate) fn usage(error: anyhow::Error) -> Failure {
     Failure { code: 2, error }
 }
 
@@ -196,6 +272,60 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let config = Config::load(cli.config.as_deref())
         .map_err(|err| Failure::from(anyhow!(Error::from(err))))?;
     match cli.command {
+        Command::Watch {
+            json,
+            no_notify,
+            no_history,
+        } => {
+            let options = monitor::WatchOptions {
+                json,
+                notify: !no_notify,
+                history: !no_history,
+            };
+            monitor::watch(config, cli.config, options).await
+        }
+        Command::Alerts {
+            active,
+            level,
+            since,
+            json,
+        } => records::alerts(&config, active, level, since, json),
+        Command::History {
+            target,
+            metric,
+            since,
+            until,
+            limit,
+            raw,
+            minute,
+            json,
+            csv,
+        } => {
+            let resolution = match (raw, minute) {
+                (true, _) => docktray::history::Resolution::Raw,
+                (_, true) => docktray::history::Resolution::Minute,
+                _ => docktray::history::Resolution::Auto,
+            };
+            records::history(
+                &config,
+                records::HistoryArgs {
+                    target,
+                    metric,
+                    since,
+                    until,
+                    json,
+                    csv,
+                    resolution,
+                    limit,
+                },
+            )
+        }
+        Command::Export {
+            since,
+            until,
+            format,
+            output,
+        } => records::export(&config, since, until, &format, output),
         Command::Status { json } => status(config, json).await,
         Command::Logs(args) => logs(config, args).await,
         Command::Start(t) => act(config, t, Action::Start).await,
@@ -223,10 +353,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn status(config: Config, json: bool) -> Result<(), Failure> {
+    let recorded = recorded_active_alerts(&config);
     let engine = Engine::start(config);
     engine.ready(Duration::from_secs(10)).await;
-    let snapshot = engine.snapshot();
+    let mut snapshot = engine.snapshot();
     engine.shutdown().await;
+    // Figures must hold for a while before they alert, longer than a snapshot takes: show what the running
+    // watcher (or desktop app) has recorded as active too.
+    for alert in recorded {
+        if !snapshot.alerts.iter().any(|a| a.id == alert.id) {
+            snapshot.alerts.push(alert);
+        }
+    }
+    snapshot.overall = docktray::alerts::overall_level(&snapshot.alerts, &snapshot.sources);
     let mut stdout = std::io::stdout().lock();
     if json {
         let text = serde_json::to_string_pretty(&snapshot).context("formatting JSON")?;
@@ -236,6 +375,29 @@ async fn status(config: Config, json: bool) -> Result<(), Failure> {
             .context("writing to stdout")?;
     }
     docker_failure(&snapshot).map_or(Ok(()), |reason| Err(anyhow!(reason).into()))
+}
+
+/// Active alerts recorded by a running `docktray watch` or desktop app; none when there is no history.
+fn recorded_active_alerts(config: &Config) -> Vec<docktray::alerts::Alert> {
+    let Ok(path) = monitor::history_path(config) else {
+        return Vec::new();
+    };
+    if !config.history.enabled || !path.exists() {
+        return Vec::new();
+    }
+    let query = docktray::history::AlertQuery {
+        level: None,
+        since: None,
+        until: None,
+        active_only: true,
+        limit: None,
+    };
+    docktray::history::History::open(&path, &config.history)
+        .and_then(|history| history.alerts(&query))
+        .unwrap_or_else(|err| {
+            tracing::warn!(%err, "cannot read recorded alerts");
+            Vec::new()
+        })
 }
 
 /// The reason the local engine is unreachable, if it is.

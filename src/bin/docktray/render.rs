@@ -14,6 +14,14 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
             text.to_owned()
         }
     };
+    let overall = match snapshot.overall {
+        docktray::alerts::OverallLevel::Ok => paint("32", "OK"),
+        docktray::alerts::OverallLevel::Warning => paint("33", "WARNING"),
+        docktray::alerts::OverallLevel::Critical => paint("31", "CRITICAL"),
+        docktray::alerts::OverallLevel::Unreachable => paint("2", "UNREACHABLE"),
+    };
+    writeln!(out, "OVERALL {overall}")?;
+    writeln!(out)?;
     writeln!(out, "SOURCES")?;
     for source in &snapshot.sources {
         writeln!(out, "  {}", source_line(source, &paint))?;
@@ -177,7 +185,7 @@ fn serde_plain<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Untrusted text for a terminal: control characters become U+FFFD.
-fn clean(text: &str) -> String {
+pub fn clean(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
         .collect()

@@ -1,0 +1,159 @@
+//! `docktray watch`: the collectors, the alert engine, the history store and desktop notifications, headless.
+//! Prints each alert transition as a line; Ctrl-C (or SIGTERM) flushes the history and exits cleanly.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use chrono::SecondsFormat;
+use docktray::alerts::{AlertTransition, TransitionKind};
+use docktray::history::History;
+use docktray::{Config, Engine, Update};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::Failure;
+
+pub struct WatchOptions {
+    pub json: bool,
+    pub notify: bool,
+    pub history: bool,
+}
+
+/// Where the history lives: the configured path, else the XDG data dir.
+pub fn history_path(config: &Config) -> anyhow::Result<PathBuf> {
+    if !config.history.path.trim().is_empty() {
+        return Ok(PathBuf::from(config.history.path.trim()));
+    }
+    History::default_path().ok_or_else(|| {
+        anyhow!("no data directory on this system: set history.path in the config file")
+    })
+}
+
+pub async fn watch(
+    config: Config,
+    config_path: Option<PathBuf>,
+    options: WatchOptions,
+) -> Result<(), Failure> {
+    let history = if options.history && config.history.enabled {
+        let path = history_path(&config)?;
+        let history = History::open(&path, &config.history)
+            .with_context(|| format!("opening the history at {}", path.display()))?;
+        close_stale_alerts(&history);
+        Some(Arc::new(history))
+    } else {
+        None
+    };
+    let mut engine = Engine::start(config.clone());
+    if let Some(history) = &history {
+        engine.record_into(history.clone());
+    }
+    let (_pause, paused) = tokio::sync::watch::channel(false);
+    let notifier = (options.notify && config.notifications.enabled).then(|| {
+        docktray::notify::spawn_notifier(config.notifications.clone(), engine.subscribe(), paused)
+    });
+    let mut updates = engine.subscribe();
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    eprintln!(
+        "docktray: watching (interval {}); Ctrl-C to stop{}",
+        docktray::util::format_duration(config.interval),
+        config_path
+            .as_ref()
+            .map(|p| format!("; SIGHUP reloads {}", p.display()))
+            .unwrap_or_default()
+    );
+    loop {
+        tokio::select! {
+            update = updates.recv() => match update {
+                Ok(Update::Alert(change)) => print_transition(&change, options.json).context("writing to stdout")?,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
+                    eprintln!("docktray: the output fell behind; {skipped} updates skipped");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => reload(&engine, config_path.as_deref()).await,
+        }
+    }
+    if let Some(notifier) = notifier {
+        notifier.abort();
+    }
+    engine.shutdown().await;
+    if let Some(history) = history {
+        history
+            .flush()
+            .context("writing the last samples to the history")?;
+    }
+    eprintln!("docktray: stopped");
+    Ok(())
+}
+
+/// Re-reads the config file; a bad file is reported and the settings in force stay.
+async fn reload(engine: &Engine, path: Option<&std::path::Path>) {
+    let loaded = Config::load(path);
+    let origin = path
+        .map(PathBuf::from)
+        .or_else(Config::default_path)
+        .unwrap_or_default();
+    let result = match loaded {
+        Ok(config) => engine.reconfigure(&config, &origin).await,
+        Err(err) => Err(err.into()),
+    };
+    match result {
+        Ok(()) => eprintln!("docktray: reloaded thresholds from {}", origin.display()),
+        Err(err) => eprintln!("docktray: {err}\ndocktray: keeping the settings in force"),
+    }
+}
+
+/// Alerts left open by a previous run that ended abruptly are closed: this run raises them again if still true.
+fn close_stale_alerts(history: &History) {
+    let query = docktray::history::AlertQuery {
+        level: None,
+        since: None,
+        until: None,
+        active_only: true,
+        limit: None,
+    };
+    if let Ok(open) = history.alerts(&query) {
+        let now = chrono::Utc::now();
+        for mut alert in open {
+            alert.level = docktray::alerts::Level::Resolved;
+            alert.resolved_at = Some(now);
+            alert.message = format!("{} (ended with the previous run)", alert.message);
+            history.record_alert(&alert);
+        }
+    }
+}
+
+fn print_transition(change: &AlertTransition, json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let line = serde_json::to_string(change).map_err(std::io::Error::other)?;
+        return writeln!(out, "{line}");
+    }
+    let kind = match change.kind {
+        TransitionKind::Raised => "raised",
+        TransitionKind::Escalated => "escalated",
+        TransitionKind::Eased => "eased",
+        TransitionKind::Reminder => "still",
+        TransitionKind::Resolved => "resolved",
+        TransitionKind::Notice => "notice",
+        TransitionKind::Acknowledged => "acknowledged",
+    };
+    let level = match change.kind {
+        TransitionKind::Resolved => change.previous_level.unwrap_or(change.alert.level),
+        _ => change.alert.level,
+    };
+    writeln!(
+        out,
+        "{} {:<8} {:<9} {}",
+        change.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        level.as_str().to_uppercase(),
+        kind,
+        crate::render::clean(&change.alert.message)
+    )
+}

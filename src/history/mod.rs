@@ -1,0 +1,597 @@
+//! Local metrics history: container and host samples, one-minute rollups and alerts in one SQLite file (WAL).
+//!
+//! Sampling must never wait for the disk, so `record_*` only put rows on a bounded in-memory queue and a writer
+//! thread (the only one writing) commits them in batches: one transaction every 2 s or 2000 rows. A crash or
+//! `kill -9` therefore loses at most the batch being collected; committed batches survive (WAL with
+//! `synchronous = NORMAL` is durable against process crashes, tests/history.rs kills a writer to prove it).
+//! The same thread turns completed minutes into rollups inside the batch's transaction and prunes old rows in
+//! small batches. Reads use their own connection, so charts never wait for a commit.
+//!
+//! Retention (from [`HistorySettings`]): raw samples `raw_retention` (48 h), rollups `rollup_retention` (30 d),
+//! alerts `alert_retention` (30 d).
+
+mod error;
+mod export;
+mod query;
+mod schema;
+mod writer;
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{Alert, Level};
+use crate::config::HistorySettings;
+use crate::model::{ContainerInfo, ContainerStats, ServerStats};
+
+pub use error::{HistoryError, Problem};
+pub use schema::{CONTAINER_METRICS, HOST_METRICS, SCHEMA_VERSION};
+
+/// Ranges up to this long are charted from raw samples under [`Resolution::Auto`], longer ones from rollups.
+pub const AUTO_RAW_MAX: Duration = Duration::from_secs(2 * 3600);
+
+/// What a chart asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesQuery {
+    pub target: SeriesTarget,
+    /// A name from [`CONTAINER_METRICS`] (containers and services) or [`HOST_METRICS`] (hosts).
+    pub metric: String,
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Keep only the newest `limit` points.
+    pub limit: Option<usize>,
+    pub resolution: Resolution,
+}
+
+/// Whose numbers to chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SeriesTarget {
+    /// By exact id, id prefix (4+ characters) or name. A name follows the container across re-creations (each
+    /// new id is a new series); without `host` it must be unambiguous across hosts.
+    Container {
+        host: Option<String>,
+        id_or_name: String,
+    },
+    /// All containers of a compose service (on every host when `host` is `None`), aggregated per sample.
+    Service {
+        host: Option<String>,
+        service: String,
+    },
+    Host {
+        name: String,
+    },
+}
+
+/// Which table answers a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    /// Raw for ranges up to [`AUTO_RAW_MAX`], one-minute rollups beyond.
+    #[default]
+    Auto,
+    /// Every sample (kept `raw_retention`).
+    Raw,
+    /// One point per minute (kept `rollup_retention`); the current, not yet rolled-up minute is computed from
+    /// raw samples on the fly.
+    Minute,
+}
+
+/// A query's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The resolution used: `Raw` or `Minute`, never `Auto`.
+    pub resolution: Resolution,
+    /// Oldest first.
+    pub points: Vec<Point>,
+}
+
+/// One point: for raw samples `min == avg == max == value`.
+///
+/// For a service, the members' points of one sampling sweep (raw) or one minute (rollups) are combined:
+/// additive metrics (CPU percents, bytes, rates, pids) are summed, `memory_percent` is averaged; `min`, `avg`
+/// and `max` are each combined that way, so a service's `max` bounds (not equals) the sum's true maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub at: DateTime<Utc>,
+    pub min: f64,
+    pub avg: f64,
+    pub max: f64,
+}
+
+/// Which alerts to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertQuery {
+    /// Alerts that reached at least this level at some point (so resolved warnings match `Warning`).
+    pub level: Option<Level>,
+    /// Alerts still active at or after this time (resolved later, or not resolved).
+    pub since: Option<DateTime<Utc>>,
+    /// Alerts started before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only alerts that are active now ([`Alert::is_active`]).
+    pub active_only: bool,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// One JSON object per line, tagged by `"kind"`: [`ExportRow`].
+    #[serde(rename = "jsonl")]
+    JsonLines,
+    /// One header line, then one row per record; columns that do not apply to a kind are empty.
+    Csv,
+}
+
+/// One stored container sample, as exported. Times are whole milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSample {
+    pub at: DateTime<Utc>,
+    pub host: String,
+    pub container_id: String,
+    pub name: String,
+    pub compose_service: Option<String>,
+    pub compose_project: Option<String>,
+    pub cpu_percent: f64,
+    pub cpu_host_percent: f64,
+    pub memory_bytes: u64,
+    pub memory_limit_bytes: u64,
+    pub memory_percent: f64,
+    pub net_rx_bytes_per_s: f64,
+    pub net_tx_bytes_per_s: f64,
+    pub block_read_bytes_per_s: f64,
+    pub block_write_bytes_per_s: f64,
+    pub pids: u64,
+}
+
+/// One stored host sample, as exported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostSample {
+    pub at: DateTime<Utc>,
+    pub host: String,
+    pub cpu_percent: f64,
+    pub memory_percent: f64,
+    pub memory_used_gb: f64,
+    pub swap_percent: f64,
+    /// The root filesystem (`ServerStats::disk`).
+    pub disk_percent: f64,
+    pub net_rx_bytes_per_s: f64,
+    pub net_tx_bytes_per_s: f64,
+    pub load_1: f64,
+}
+
+/// One exported row; JSON lines carry the variant in `"kind"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExportRow {
+    ContainerSample(ContainerSample),
+    HostSample(HostSample),
+    Alert(Alert),
+}
+
+/// What a retention pass deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub container_raw_rows: u64,
+    pub host_raw_rows: u64,
+    pub container_minute_rows: u64,
+    pub host_minute_rows: u64,
+    pub alerts: u64,
+    /// Containers and hosts with no rows left.
+    pub series: u64,
+    pub took_ms: u64,
+}
+
+/// Queue and writer counters, for a status line or a test.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryStats {
+    /// Rows waiting for the writer.
+    pub queued: usize,
+    /// Rows thrown away because the queue was full (oldest first) or their batch failed to commit.
+    pub dropped: u64,
+    pub committed_rows: u64,
+    pub last_error: Option<String>,
+}
+
+/// The writer's knobs. The defaults are what the app uses; tests and benchmarks shorten or widen them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuning {
+    /// Commit queued rows at least this often (what a crash can lose).
+    pub batch_interval: Duration,
+    /// ... or as soon as this many rows are queued; also the most rows one transaction holds.
+    pub batch_rows: usize,
+    /// Rows the queue holds before dropping the oldest (about 17 min of 100 containers at 2 s).
+    pub queue_capacity: usize,
+    /// Background retention pass period; the first runs `min(prune_every, 60 s)` after opening.
+    pub prune_every: Duration,
+    /// Rows per DELETE, so a pass never holds the write lock long.
+    pub prune_batch: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            batch_interval: Duration::from_secs(2),
+            batch_rows: 2000,
+            queue_capacity: 50_000,
+            prune_every: Duration::from_secs(600),
+            prune_batch: 5000,
+        }
+    }
+}
+
+/// A row on its way to the writer.
+#[derive(Debug)]
+pub(crate) enum Record {
+    Container(ContainerSample),
+    Host(HostSample),
+    Alert(Box<Alert>),
+}
+
+/// Requests the writer answers in order with the data queued before them.
+pub(crate) enum Control {
+    Flush(mpsc::SyncSender<Result<(), HistoryError>>),
+    Prune(
+        DateTime<Utc>,
+        mpsc::SyncSender<Result<PruneReport, HistoryError>>,
+    ),
+}
+
+#[derive(Default)]
+pub(crate) struct Queue {
+    pub data: VecDeque<Record>,
+    /// When the oldest queued row arrived: the batch is due `batch_interval` later.
+    pub oldest_at: Option<Instant>,
+    pub controls: VecDeque<Control>,
+    pub shutdown: bool,
+    pub dropped: u64,
+    pub overflow_logged: bool,
+    pub committed_rows: u64,
+    pub last_error: Option<String>,
+}
+
+/// The queue between `record_*` and the writer thread.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub queue: Mutex<Queue>,
+    pub wake: Condvar,
+}
+
+impl Shared {
+    /// A panic elsewhere while holding the lock leaves the queue itself consistent, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The history store. Cheap to share (`Arc<History>`): recording only takes a short lock.
+pub struct History {
+    path: PathBuf,
+    shared: Arc<Shared>,
+    reader: Mutex<Connection>,
+    tuning: Tuning,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl History {
+    /// Opens or creates the database (and its folder), enables WAL, migrates the schema and starts the writer.
+    /// `settings.enabled` and `settings.path` are the caller's business; the retentions are used here.
+    pub fn open(path: &Path, settings: &HistorySettings) -> Result<History, HistoryError> {
+        Self::open_tuned(path, settings, Tuning::default())
+    }
+
+    /// [`History::open`] with other writer knobs.
+    pub fn open_tuned(
+        path: &Path,
+        settings: &HistorySettings,
+        tuning: Tuning,
+    ) -> Result<History, HistoryError> {
+        let writer_conn = open_writer_connection(path)?;
+        let db = |action, e| HistoryError::db(path, action, e);
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db("open a read connection", e))?;
+        reader
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(|e| db("set the busy timeout", e))?;
+        reader.set_prepared_statement_cache_capacity(64);
+        writer_conn.set_prepared_statement_cache_capacity(64);
+
+        let shared = Arc::new(Shared::default());
+        let state = writer::Writer::new(
+            writer_conn,
+            path.to_owned(),
+            shared.clone(),
+            settings.clone(),
+            tuning.clone(),
+        )
+        .map_err(|e| db("read the rollup state", e))?;
+        let writer = std::thread::Builder::new()
+            .name("docktray-history".to_owned())
+            .spawn(move || state.run())
+            .map_err(|e| HistoryError::WriterStopped {
+                path: path.to_owned(),
+                reason: format!("cannot start the writer thread: {e}"),
+            })?;
+        tracing::info!(path = %path.display(), version = SCHEMA_VERSION, "history opened");
+        Ok(History {
+            path: path.to_owned(),
+            shared,
+            reader: Mutex::new(reader),
+            tuning,
+            writer: Some(writer),
+        })
+    }
+
+    /// `$XDG_DATA_HOME/docktray/history.sqlite` (or the platform's data dir).
+    pub fn default_path() -> Option<PathBuf> {
+        dirs::data_dir().map(|dir| dir.join("docktray").join("history.sqlite"))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues container samples; never waits for the disk.
+    pub fn record_containers(&self, samples: &[(ContainerInfo, ContainerStats)]) {
+        self.push(samples.iter().map(|(info, stats)| {
+            Record::Container(ContainerSample {
+                at: to_ms_precision(stats.sampled_at),
+                host: info.host.clone(),
+                container_id: info.id.clone(),
+                name: info.name.trim_start_matches('/').to_owned(),
+                compose_service: info.compose_service.clone(),
+                compose_project: info.compose_project.clone(),
+                cpu_percent: finite(stats.cpu_percent),
+                cpu_host_percent: finite(stats.cpu_host_percent),
+                memory_bytes: stats.memory_bytes,
+                memory_limit_bytes: stats.memory_limit_bytes,
+                memory_percent: finite(stats.memory_percent),
+                net_rx_bytes_per_s: finite(stats.net_rx_bytes_per_s),
+                net_tx_bytes_per_s: finite(stats.net_tx_bytes_per_s),
+                block_read_bytes_per_s: finite(stats.block_read_bytes_per_s),
+                block_write_bytes_per_s: finite(stats.block_write_bytes_per_s),
+                pids: stats.pids,
+            })
+        }));
+    }
+
+    /// Queues one host sample; never waits for the disk.
+    pub fn record_host(&self, stats: &ServerStats) {
+        self.push(std::iter::once(Record::Host(HostSample {
+            at: to_ms_precision(stats.timestamp),
+            host: stats.server_name.clone(),
+            cpu_percent: finite(stats.cpu.percent),
+            memory_percent: finite(stats.memory.percent),
+            memory_used_gb: finite(stats.memory.used_gb),
+            swap_percent: finite(stats.swap.percent),
+            disk_percent: finite(stats.disk.percent),
+            net_rx_bytes_per_s: finite(stats.network.rx_bytes_per_s),
+            net_tx_bytes_per_s: finite(stats.network.tx_bytes_per_s),
+            load_1: finite(stats.load.one),
+        })));
+    }
+
+    /// Inserts or updates an alert by `alert.id` (alerts change level, get resolved, acknowledged).
+    pub fn record_alert(&self, alert: &Alert) {
+        self.push(std::iter::once(Record::Alert(Box::new(alert.clone()))));
+    }
+
+    fn push(&self, records: impl Iterator<Item = Record>) {
+        let mut queue = self.shared.lock();
+        let was_empty = queue.data.is_empty();
+        let mut dropped = 0u64;
+        for record in records {
+            if queue.data.len() >= self.tuning.queue_capacity.max(1) {
+                queue.data.pop_front();
+                dropped += 1;
+            }
+            queue.data.push_back(record);
+        }
+        if was_empty && !queue.data.is_empty() {
+            queue.oldest_at = Some(Instant::now());
+        }
+        if dropped > 0 {
+            queue.dropped += dropped;
+            if !queue.overflow_logged {
+                queue.overflow_logged = true;
+                tracing::warn!(
+                    path = %self.path.display(),
+                    capacity = self.tuning.queue_capacity,
+                    "history writer is behind (slow or full disk?): dropping the oldest queued samples; \
+                     the count is in History::stats().dropped"
+                );
+            }
+        }
+        let due = queue.data.len() >= self.tuning.batch_rows;
+        drop(queue);
+        if was_empty || due {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    fn control<T>(
+        &self,
+        make: impl FnOnce(mpsc::SyncSender<Result<T, HistoryError>>) -> Control,
+    ) -> Result<T, HistoryError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        {
+            let mut queue = self.shared.lock();
+            if queue.shutdown {
+                return Err(self.stopped("it was shut down"));
+            }
+            queue.controls.push_back(make(tx));
+        }
+        self.shared.wake.notify_one();
+        rx.recv()
+            .map_err(|_| self.stopped("it ended unexpectedly; see the log"))?
+    }
+
+    fn stopped(&self, reason: &str) -> HistoryError {
+        HistoryError::WriterStopped {
+            path: self.path.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// Writes everything queued so far and waits for the commit (on Quit / Ctrl-C).
+    pub fn flush(&self) -> Result<(), HistoryError> {
+        self.control(Control::Flush)
+    }
+
+    /// Points of one metric of a container, service or host. Unknown metric names are an error listing the
+    /// valid ones; a target with no rows gives an empty series.
+    pub fn query(&self, query: &SeriesQuery) -> Result<Series, HistoryError> {
+        let mut conn = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        query::series(&mut conn, &self.path, query)
+    }
+
+    /// Stored alerts, newest first.
+    pub fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>, HistoryError> {
+        let mut conn = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        query::alerts(&mut conn, &self.path, query)
+    }
+
+    /// Writes the raw container and host samples taken in [since, until) and the alerts active at any time in
+    /// it, as JSON lines or CSV (see [`ExportRow`], [`parse_export`]); returns the rows written. Flushes the
+    /// queue first. Samples come grouped by container (then host), each in time order; then the alerts.
+    pub fn export(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64, HistoryError> {
+        self.flush()?;
+        // Its own connection: a long export must not hold up charts.
+        let mut conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| HistoryError::db(&self.path, "open a connection for the export", e))?;
+        export::export(&mut conn, &self.path, since, until, format, out)
+    }
+
+    /// Runs a retention pass now (one also runs in the background every 10 min): small DELETE batches between
+    /// which queued samples keep being committed.
+    pub fn prune(&self, now: DateTime<Utc>) -> Result<PruneReport, HistoryError> {
+        self.control(|reply| Control::Prune(now, reply))
+    }
+
+    /// Queue and writer counters.
+    pub fn stats(&self) -> HistoryStats {
+        let queue = self.shared.lock();
+        HistoryStats {
+            queued: queue.data.len(),
+            dropped: queue.dropped,
+            committed_rows: queue.committed_rows,
+            last_error: queue.last_error.clone(),
+        }
+    }
+}
+
+/// Stops the writer after it commits what is queued, so dropping the store on exit loses nothing.
+impl Drop for History {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.wake.notify_one();
+        if let Some(handle) = self.writer.take() {
+            if handle.join().is_err() {
+                tracing::error!(path = %self.path.display(), "history writer panicked");
+            }
+        }
+    }
+}
+
+/// Reads back what [`History::export`] wrote.
+pub fn parse_export(
+    format: ExportFormat,
+    input: impl BufRead,
+) -> Result<Vec<ExportRow>, HistoryError> {
+    export::parse(format, input)
+}
+
+/// Creates the folder, opens the file, refuses newer schemas before changing anything, then sets WAL and
+/// migrates.
+fn open_writer_connection(path: &Path) -> Result<Connection, HistoryError> {
+    let db = |action, e| HistoryError::db(path, action, e);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
+                path: path.to_owned(),
+                dir: dir.to_owned(),
+                source,
+            })?;
+        }
+    }
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| db("open the file", e))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| db("set the busy timeout", e))?;
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| db("read the schema version", e))?;
+    if found > SCHEMA_VERSION {
+        return Err(HistoryError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|e| db("switch to WAL mode", e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), mode, "history database is not in WAL mode (network filesystem?)");
+    }
+    // NORMAL in WAL mode: a process crash loses nothing committed; a power cut may lose the last commits.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| db("set synchronous = NORMAL", e))?;
+    // Keep the WAL file from staying large after a big batch or a prune.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+        .map_err(|e| db("set the WAL size limit", e))?;
+    schema::migrate(&mut conn, found, schema::MIGRATIONS)
+        .map_err(|e| db("migrate the schema", e))?;
+    Ok(conn)
+}
+
+pub(crate) fn to_ms_precision(at: DateTime<Utc>) -> DateTime<Utc> {
+    from_ms(at.timestamp_millis())
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// NaN or infinite numbers would break JSON export and aggregates; they only come from a broken sample.
+fn finite(value: f64) -> f64 {
+    if value.is_finite() {
+        value
+    } else {
+        0.0
+    }
+}
+
+pub(crate) fn level_rank(level: Level) -> i64 {
+    match level {
+        Level::Resolved => 0,
+        Level::Info => 1,
+        Level::Warning => 2,
+        Level::Critical => 3,
+    }
+}

@@ -1,0 +1,53 @@
+//! Feeds the history store from the engine's update stream: container and host samples at the collection
+//! interval and every alert change. It only queues; the store's writer thread does the disk work in batches.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
+
+use crate::engine::{Shared, Update};
+use crate::history::History;
+use crate::model::{ContainerInfo, ContainerStats};
+
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    history: Arc<History>,
+    mut updates: broadcast::Receiver<Update>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let update = tokio::select! {
+            update = updates.recv() => update,
+            _ = shutdown.changed() => return,
+        };
+        match update {
+            Ok(Update::Stats { containers, .. }) => {
+                let samples: Vec<(ContainerInfo, ContainerStats)> = {
+                    let state = shared.read();
+                    containers
+                        .into_iter()
+                        .filter_map(|(id, stats)| {
+                            state
+                                .containers
+                                .get(&id)
+                                .map(|entry| (entry.info.clone(), stats))
+                        })
+                        .collect()
+                };
+                if !samples.is_empty() {
+                    history.record_containers(&samples);
+                }
+            }
+            Ok(Update::Host(stats)) => history.record_host(&stats),
+            Ok(Update::Alert(change)) => history.record_alert(&change.alert),
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                tracing::warn!(
+                    skipped,
+                    "history recording fell behind; some samples were not stored"
+                );
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
