@@ -14,6 +14,7 @@ pub mod history;
 pub mod host;
 pub mod logs;
 pub mod model;
+pub mod monitor;
 pub mod notify;
 mod recorder;
 pub mod stats;

@@ -38,7 +38,10 @@ fn docktray(config: &std::path::Path, args: &[&str]) -> Output {
 }
 
 fn about<'a>(notifications: &'a [Recorded], name: &str) -> Vec<&'a Recorded> {
-    notifications.iter().filter(|n| n.summary.contains(name) || n.body.contains(name)).collect()
+    notifications
+        .iter()
+        .filter(|n| n.summary.contains(name) || n.body.contains(name))
+        .collect()
 }
 
 #[test]
@@ -88,55 +91,101 @@ fn watch_notifies_once_per_transition_and_records_history() {
     let spiker = TestContainer::run(
         "spike",
         &[],
-        &["sh", "-c", "end=$(( $(date +%s) + 1 )); while [ $(date +%s) -lt $end ]; do :; done; sleep 300"],
+        &[
+            "sh",
+            "-c",
+            "end=$(( $(date +%s) + 1 )); while [ $(date +%s) -lt $end ]; do :; done; sleep 300",
+        ],
     );
     std::thread::sleep(Duration::from_secs(7));
-    assert!(about(&server.received(), &spiker.name).is_empty(), "{:?}", server.received());
+    assert!(
+        about(&server.received(), &spiker.name).is_empty(),
+        "{:?}",
+        server.received()
+    );
 
     // Sustained load over the critical line: one critical notification.
     let burner = TestContainer::run(
         "burn",
         &["--cpus", "0.5"],
-        &["sh", "-c", "while [ ! -e /tmp/stop ]; do :; done; sleep 300"],
+        &[
+            "sh",
+            "-c",
+            "while [ ! -e /tmp/stop ]; do :; done; sleep 300",
+        ],
     );
     let deadline = Instant::now() + Duration::from_secs(40);
     while about(&server.received(), &burner.name).is_empty() {
-        assert!(Instant::now() < deadline, "no notification for {}: {:?}", burner.name, server.received());
+        assert!(
+            Instant::now() < deadline,
+            "no notification for {}: {:?}",
+            burner.name,
+            server.received()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(4));
     let received = server.received();
     let raised = about(&received, &burner.name);
-    assert_eq!(raised.len(), 1, "exactly one notification while the load holds: {raised:#?}");
+    assert_eq!(
+        raised.len(),
+        1,
+        "exactly one notification while the load holds: {raised:#?}"
+    );
     let raised = raised[0];
     assert_eq!(raised.urgency, Some(2), "critical urgency: {raised:?}");
     assert_eq!(raised.app_name, "Docktray");
-    assert!(raised.summary.contains("CPU") && raised.summary.contains("critical"), "{raised:?}");
-    assert!(raised.body.contains("30"), "the threshold is named: {raised:?}");
+    assert!(
+        raised.summary.contains("CPU") && raised.summary.contains("critical"),
+        "{raised:?}"
+    );
+    assert!(
+        raised.body.contains("30"),
+        "the threshold is named: {raised:?}"
+    );
 
     docker(&["exec", &burner.name, "touch", "/tmp/stop"]);
     let deadline = Instant::now() + Duration::from_secs(40);
     while about(&server.received(), &burner.name).len() < 2 {
-        assert!(Instant::now() < deadline, "no resolved notification: {:?}", server.received());
+        assert!(
+            Instant::now() < deadline,
+            "no resolved notification: {:?}",
+            server.received()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(3));
     let received = server.received();
     let all = about(&received, &burner.name);
     assert_eq!(all.len(), 2, "raised then resolved, nothing more: {all:#?}");
-    assert_eq!(all[1].urgency, Some(0), "a resolution is low urgency: {:?}", all[1]);
-    assert!(all[1].summary.contains("back to normal") || all[1].summary.contains("resolved"), "{:?}", all[1]);
+    assert_eq!(
+        all[1].urgency,
+        Some(0),
+        "a resolution is low urgency: {:?}",
+        all[1]
+    );
+    assert!(
+        all[1].summary.contains("back to normal") || all[1].summary.contains("resolved"),
+        "{:?}",
+        all[1]
+    );
 
     // Each transition was printed as a JSON line too.
     let printed: Vec<serde_json::Value> = watcher.lines.try_iter().collect();
-    let ours: Vec<&serde_json::Value> =
-        printed.iter().filter(|t| t["alert"]["target"]["name"] == burner.name.as_str()).collect();
+    let ours: Vec<&serde_json::Value> = printed
+        .iter()
+        .filter(|t| t["alert"]["target"]["name"] == burner.name.as_str())
+        .collect();
     let kinds: Vec<&str> = ours.iter().filter_map(|t| t["kind"].as_str()).collect();
     assert_eq!(kinds, ["raised", "resolved"], "{ours:#?}");
 
     // Ctrl-C flushes and exits cleanly.
     let pid = watcher.child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(status) = watcher.child.try_wait().expect("wait") {
@@ -148,15 +197,43 @@ fn watch_notifies_once_per_transition_and_records_history() {
     assert!(status.success(), "{status:?}");
 
     // The history has the samples and the alert.
-    let output = docktray(&config, &["history", &burner.name, "--metric", "cpu_percent", "--since", "10m", "--json"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = docktray(
+        &config,
+        &[
+            "history",
+            &burner.name,
+            "--metric",
+            "cpu_percent",
+            "--since",
+            "10m",
+            "--json",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let series: serde_json::Value = serde_json::from_slice(&output.stdout).expect("series JSON");
     let points = series["points"].as_array().expect("points");
-    assert!(points.len() >= 10, "samples at the interval were stored: {}", points.len());
-    assert!(points.iter().any(|p| p["avg"].as_f64().is_some_and(|v| v >= 30.0)), "the load is in the history");
+    assert!(
+        points.len() >= 10,
+        "samples at the interval were stored: {}",
+        points.len()
+    );
+    assert!(
+        points
+            .iter()
+            .any(|p| p["avg"].as_f64().is_some_and(|v| v >= 30.0)),
+        "the load is in the history"
+    );
 
     let output = docktray(&config, &["alerts", "--json"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let alerts: serde_json::Value = serde_json::from_slice(&output.stdout).expect("alerts JSON");
     let alert = alerts
         .as_array()
@@ -169,15 +246,40 @@ fn watch_notifies_once_per_transition_and_records_history() {
     let output = docktray(&config, &["alerts", "--active", "--json"]);
     let active: serde_json::Value = serde_json::from_slice(&output.stdout).expect("alerts JSON");
     assert!(
-        !active.as_array().expect("array").iter().any(|a| a["target"]["name"] == burner.name.as_str()),
+        !active
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|a| a["target"]["name"] == burner.name.as_str()),
         "resolved alerts are not active"
     );
 
     let export = dir.path().join("export.jsonl");
-    let output = docktray(&config, &["export", "--since", "10m", "--format", "jsonl", "-o", &export.to_string_lossy()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = docktray(
+        &config,
+        &[
+            "export",
+            "--since",
+            "10m",
+            "--format",
+            "jsonl",
+            "-o",
+            &export.to_string_lossy(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = std::fs::read_to_string(&export).expect("export file");
-    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
-    assert!(rows.iter().any(|r| r["kind"] == "container_sample"), "container samples exported");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(
+        rows.iter().any(|r| r["kind"] == "container_sample"),
+        "container samples exported"
+    );
     assert!(rows.iter().any(|r| r["kind"] == "alert"), "alerts exported");
 }

@@ -1,10 +1,11 @@
 //! Docktray desktop shell. The tray icon and window arrive with the desktop issue; until then this binary runs
-//! the engine in the background and reports each source and container change on stderr, so `make run` starts
-//! the same collectors the tray will use.
+//! the monitor (collectors, alerts, history, desktop notifications) and reports each source and container
+//! change on stderr, so `make run` starts what the tray will use.
 
 use std::time::Duration;
 
 use anyhow::Context;
+use docktray::monitor::{Monitor, MonitorOptions};
 use docktray::{Config, Engine, SourceState, Update};
 
 fn main() -> anyhow::Result<()> {
@@ -22,22 +23,36 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let engine = Engine::start(config);
+        let monitor = match Monitor::start(config.clone(), MonitorOptions::default()) {
+            Ok(monitor) => monitor,
+            Err(err) => {
+                tracing::warn!("{err}; running without the history");
+                Monitor::start(
+                    config,
+                    MonitorOptions {
+                        history: false,
+                        notifications: true,
+                    },
+                )?
+            }
+        };
+        let engine = monitor.engine();
         engine.ready(Duration::from_secs(10)).await;
-        summarise(&engine);
+        summarise(engine);
         let mut updates = engine.subscribe();
         loop {
             tokio::select! {
                 update = updates.recv() => match update {
-                    Ok(Update::Source(_) | Update::ContainerChanged(_) | Update::ContainerRemoved { .. }) => summarise(&engine),
+                    Ok(Update::Source(_) | Update::ContainerChanged(_) | Update::ContainerRemoved { .. }) => summarise(engine),
+                    Ok(Update::Alert(change)) => tracing::info!("alert {:?}: {}", change.kind, change.alert.message),
                     Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => summarise(&engine),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => summarise(engine),
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 },
                 _ = tokio::signal::ctrl_c() => break,
             }
         }
-        engine.shutdown().await;
+        monitor.shutdown().await?;
         Ok(())
     })
 }

@@ -257,7 +257,11 @@ impl Evaluator {
                 }
                 // Eased only while the value sits in the warning band; a value on its way to clearing stays
                 // critical until it clears, so a falling value gives one transition, not two.
-                if level == Level::Critical && eased_held && !critical_held && value >= threshold.warning {
+                if level == Level::Critical
+                    && eased_held
+                    && !critical_held
+                    && value >= threshold.warning
+                {
                     active.alert.level = Level::Warning;
                     active.alert.threshold = Some(threshold.warning);
                     active.alert.message = describe(Level::Warning, threshold.warning);

@@ -66,7 +66,7 @@ fn host_from_row(row: &Row<'_>) -> rusqlite::Result<HostSample> {
 /// Where rows go: JSON lines straight to the output, CSV through the csv writer (quoting).
 enum Sink<'a> {
     Json(&'a mut dyn Write),
-        Csv(Box<csv::Writer<&'a mut dyn Write>>),
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
 }
 
 impl Sink<'_> {
@@ -110,7 +110,7 @@ pub(crate) fn export(
                 .has_headers(false)
                 .from_writer(out);
             writer.write_record(CSV_HEADER).map_err(|e| io(e.into()))?;
-                        Sink::Csv(Box::new(writer))
+            Sink::Csv(Box::new(writer))
         }
     };
     let mut written = 0u64;

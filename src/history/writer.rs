@@ -2,7 +2,7 @@
 //! completed minutes up inside the same transaction (so rollups and raw rows never disagree after a crash),
 //! answers flush and prune requests, and prunes in the background in small batches.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -302,6 +302,15 @@ impl Writer {
         } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        // Minutes already rolled up that this batch adds samples to (a slow remote host).
+        let mut late = BTreeSet::new();
+        let mut seen = |ts: i64| {
+            lo = lo.min(ts);
+            hi = hi.max(ts);
+            if watermark.is_some_and(|w| ts < w) {
+                late.insert(floor_minute(ts));
+            }
+        };
         {
             let mut container_row = tx.prepare_cached(INSERT_CONTAINER_RAW)?;
             let mut host_row = tx.prepare_cached(INSERT_HOST_RAW)?;
@@ -334,8 +343,7 @@ impl Writer {
                             }
                         };
                         let ts = s.at.timestamp_millis();
-                        lo = lo.min(ts);
-                        hi = hi.max(ts);
+                        seen(ts);
                         container_row.execute(params![
                             series,
                             ts,
@@ -363,8 +371,7 @@ impl Writer {
                             }
                         };
                         let ts = s.at.timestamp_millis();
-                        lo = lo.min(ts);
-                        hi = hi.max(ts);
+                        seen(ts);
                         host_row.execute(params![
                             series,
                             ts,
@@ -383,12 +390,17 @@ impl Writer {
             }
         }
         let mut new_watermark = *watermark;
+        // Late samples re-roll just their own minutes, so rollups always match the raw rows.
+        for minute in late {
+            tx.prepare_cached(rollup_containers)?
+                .execute([minute, minute + MINUTE_MS])?;
+            tx.prepare_cached(rollup_hosts)?
+                .execute([minute, minute + MINUTE_MS])?;
+        }
         if lo <= hi {
-            // Minutes before the newest sample's minute are complete. Samples older than the watermark (a late
-            // host) re-roll their minutes, so rollups always match the raw rows.
-            let current = watermark.unwrap_or(floor_minute(lo));
-            let from = current.min(floor_minute(lo));
-            let to = current.max(floor_minute(hi));
+            // Minutes before the newest sample's minute are complete.
+            let from = watermark.unwrap_or(floor_minute(lo));
+            let to = from.max(floor_minute(hi));
             if from < to {
                 tx.prepare_cached(rollup_containers)?.execute([from, to])?;
                 tx.prepare_cached(rollup_hosts)?.execute([from, to])?;
@@ -415,7 +427,7 @@ impl Writer {
         let rollup_cut = ago(self.settings.rollup_retention);
         let alert_cut = ago(self.settings.alert_retention);
         let mut report = PruneReport::default();
-                let steps: [(&str, i64, Counter); 5] = [
+        let steps: [(&str, i64, Counter); 5] = [
             (DELETE_CONTAINER_RAW, raw_cut, |r| &mut r.container_raw_rows),
             (DELETE_HOST_RAW, raw_cut, |r| &mut r.host_raw_rows),
             (DELETE_CONTAINER_MINUTE, rollup_cut, |r| {

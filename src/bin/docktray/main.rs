@@ -379,7 +379,7 @@ async fn status(config: Config, json: bool) -> Result<(), Failure> {
 
 /// Active alerts recorded by a running `docktray watch` or desktop app; none when there is no history.
 fn recorded_active_alerts(config: &Config) -> Vec<docktray::alerts::Alert> {
-    let Ok(path) = monitor::history_path(config) else {
+    let Ok(path) = docktray::monitor::history_path(config) else {
         return Vec::new();
     };
     if !config.history.enabled || !path.exists() {

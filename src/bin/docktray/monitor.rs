@@ -1,15 +1,13 @@
 //! `docktray watch`: the collectors, the alert engine, the history store and desktop notifications, headless.
 //! Prints each alert transition as a line; Ctrl-C (or SIGTERM) flushes the history and exits cleanly.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use anyhow::{anyhow, Context};
 use chrono::SecondsFormat;
 use docktray::alerts::{AlertTransition, TransitionKind};
-use docktray::history::History;
+use docktray::monitor::{Monitor, MonitorOptions};
 use docktray::{Config, Engine, Update};
+use std::io::Write;
+use std::path::PathBuf;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::Failure;
@@ -20,39 +18,20 @@ pub struct WatchOptions {
     pub history: bool,
 }
 
-/// Where the history lives: the configured path, else the XDG data dir.
-pub fn history_path(config: &Config) -> anyhow::Result<PathBuf> {
-    if !config.history.path.trim().is_empty() {
-        return Ok(PathBuf::from(config.history.path.trim()));
-    }
-    History::default_path().ok_or_else(|| {
-        anyhow!("no data directory on this system: set history.path in the config file")
-    })
-}
-
 pub async fn watch(
     config: Config,
     config_path: Option<PathBuf>,
     options: WatchOptions,
 ) -> Result<(), Failure> {
-    let history = if options.history && config.history.enabled {
-        let path = history_path(&config)?;
-        let history = History::open(&path, &config.history)
-            .with_context(|| format!("opening the history at {}", path.display()))?;
-        close_stale_alerts(&history);
-        Some(Arc::new(history))
-    } else {
-        None
-    };
-    let mut engine = Engine::start(config.clone());
-    if let Some(history) = &history {
-        engine.record_into(history.clone());
-    }
-    let (_pause, paused) = tokio::sync::watch::channel(false);
-    let notifier = (options.notify && config.notifications.enabled).then(|| {
-        docktray::notify::spawn_notifier(config.notifications.clone(), engine.subscribe(), paused)
-    });
-    let mut updates = engine.subscribe();
+    let monitor = Monitor::start(
+        config.clone(),
+        MonitorOptions {
+            history: options.history,
+            notifications: options.notify,
+        },
+    )
+    .map_err(|err| Failure::from(anyhow!(err)))?;
+    let mut updates = monitor.engine().subscribe();
     let mut terminate =
         signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
@@ -76,18 +55,13 @@ pub async fn watch(
             },
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
-            _ = hangup.recv() => reload(&engine, config_path.as_deref()).await,
+            _ = hangup.recv() => reload(monitor.engine(), config_path.as_deref()).await,
         }
     }
-    if let Some(notifier) = notifier {
-        notifier.abort();
-    }
-    engine.shutdown().await;
-    if let Some(history) = history {
-        history
-            .flush()
-            .context("writing the last samples to the history")?;
-    }
+    monitor
+        .shutdown()
+        .await
+        .map_err(|err| Failure::from(anyhow!(err)))?;
     eprintln!("docktray: stopped");
     Ok(())
 }
@@ -106,26 +80,6 @@ async fn reload(engine: &Engine, path: Option<&std::path::Path>) {
     match result {
         Ok(()) => eprintln!("docktray: reloaded thresholds from {}", origin.display()),
         Err(err) => eprintln!("docktray: {err}\ndocktray: keeping the settings in force"),
-    }
-}
-
-/// Alerts left open by a previous run that ended abruptly are closed: this run raises them again if still true.
-fn close_stale_alerts(history: &History) {
-    let query = docktray::history::AlertQuery {
-        level: None,
-        since: None,
-        until: None,
-        active_only: true,
-        limit: None,
-    };
-    if let Ok(open) = history.alerts(&query) {
-        let now = chrono::Utc::now();
-        for mut alert in open {
-            alert.level = docktray::alerts::Level::Resolved;
-            alert.resolved_at = Some(now);
-            alert.message = format!("{} (ended with the previous run)", alert.message);
-            history.record_alert(&alert);
-        }
     }
 }
 

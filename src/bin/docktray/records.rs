@@ -9,12 +9,12 @@ use docktray::alerts::Level;
 use docktray::history::{AlertQuery, ExportFormat, History, Resolution, SeriesQuery, SeriesTarget};
 use docktray::Config;
 
-use crate::monitor::history_path;
 use crate::{usage, Failure};
+use docktray::monitor::history_path;
 
 /// Opens the history read-mostly; a missing database is explained rather than created empty.
 pub fn open(config: &Config) -> Result<History, Failure> {
-    let path = history_path(config)?;
+    let path = history_path(config).map_err(|err| Failure::from(anyhow!(err)))?;
     if !path.exists() {
         return Err(anyhow!(
             "no history at {} yet: `docktray watch` (or the desktop app) records it while it runs",

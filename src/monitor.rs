@@ -1,0 +1,134 @@
+//! Everything that runs while Docktray watches: the engine, the history recording and desktop notifications,
+//! started and stopped together. The desktop app and `docktray watch` are both thin shells around it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::alerts::Level;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::history::{AlertQuery, History};
+
+/// What to run besides the collectors.
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorOptions {
+    pub history: bool,
+    pub notifications: bool,
+}
+
+impl Default for MonitorOptions {
+    fn default() -> Self {
+        Self {
+            history: true,
+            notifications: true,
+        }
+    }
+}
+
+pub struct Monitor {
+    engine: Engine,
+    history: Option<Arc<History>>,
+    notifier: Option<JoinHandle<()>>,
+    paused: watch::Sender<bool>,
+}
+
+/// The history file: `history.path`, else `$XDG_DATA_HOME/docktray/history.sqlite`.
+pub fn history_path(config: &Config) -> Result<PathBuf> {
+    if !config.history.path.trim().is_empty() {
+        return Ok(PathBuf::from(config.history.path.trim()));
+    }
+    History::default_path().ok_or_else(|| {
+        Error::Other(
+            "no data directory on this system: set history.path in the config file".to_owned(),
+        )
+    })
+}
+
+impl Monitor {
+    /// Starts everything; inside a tokio runtime. A history that cannot be opened is an error (the caller may
+    /// retry with `history: false`); a missing notification server is not (it is reported once, and retried).
+    pub fn start(config: Config, options: MonitorOptions) -> Result<Self> {
+        let history = if options.history && config.history.enabled {
+            let path = history_path(&config)?;
+            let history = History::open(&path, &config.history).map_err(|err| {
+                Error::Other(format!("opening the history at {}: {err}", path.display()))
+            })?;
+            close_stale_alerts(&history);
+            Some(Arc::new(history))
+        } else {
+            None
+        };
+        let mut engine = Engine::start(config.clone());
+        if let Some(history) = &history {
+            engine.record_into(history.clone());
+        }
+        let (paused, paused_rx) = watch::channel(false);
+        let notifier = (options.notifications && config.notifications.enabled).then(|| {
+            crate::notify::spawn_notifier(
+                config.notifications.clone(),
+                engine.subscribe(),
+                paused_rx,
+            )
+        });
+        Ok(Self {
+            engine,
+            history,
+            notifier,
+            paused,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn history(&self) -> Option<&Arc<History>> {
+        self.history.as_ref()
+    }
+
+    /// Pauses (or resumes) desktop notifications; alerts are still evaluated and recorded.
+    pub fn pause_notifications(&self, paused: bool) {
+        let _ = self.paused.send(paused);
+    }
+
+    /// Stops the collectors and the notifier, then writes what the history still holds.
+    pub async fn shutdown(self) -> Result<()> {
+        if let Some(notifier) = self.notifier {
+            notifier.abort();
+        }
+        self.engine.shutdown().await;
+        if let Some(history) = self.history {
+            history.flush().map_err(|err| {
+                Error::Other(format!("writing the last samples to the history: {err}"))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Alerts left open by a previous run that ended abruptly are closed: this run raises them again if still true.
+fn close_stale_alerts(history: &History) {
+    let query = AlertQuery {
+        level: None,
+        since: None,
+        until: None,
+        active_only: true,
+        limit: None,
+    };
+    match history.alerts(&query) {
+        Ok(open) => {
+            let now = chrono::Utc::now();
+            for mut alert in open {
+                alert.level = Level::Resolved;
+                alert.resolved_at = Some(now);
+                alert.message = format!("{} (ended with the previous run)", alert.message);
+                history.record_alert(&alert);
+            }
+        }
+        Err(err) => tracing::warn!(%err, "cannot read the alerts left open by the previous run"),
+    }
+}
