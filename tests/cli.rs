@@ -149,6 +149,13 @@ fn status_json_lists_containers_with_stats_and_the_table_shows_them() {
         .find(|s| s["kind"] == "docker")
         .cloned();
     assert_eq!(docker_source.expect("docker source")["state"], "up");
+    assert!(
+        ["ok", "warning", "critical", "unreachable"]
+            .contains(&json["overall"].as_str().unwrap_or_default()),
+        "overall level: {}",
+        json["overall"]
+    );
+    assert!(json["alerts"].is_array());
     let host = &json["hosts"][0];
     assert_eq!(host["source_type"], "docker-host");
     assert!(host["memory"]["total_gb"].as_f64().is_some_and(|t| t > 0.0));
@@ -251,4 +258,30 @@ fn actions_stop_and_start_containers_and_report_failures() {
         "{}",
         text(&output).1
     );
+}
+
+#[test]
+fn a_socket_without_permission_says_to_join_the_docker_group() {
+    // Run as `nobody` against the test engine's socket (root:docker, mode 660).
+    let uid = Command::new("id").arg("-u").output().expect("id");
+    assert_eq!(
+        String::from_utf8_lossy(&uid.stdout).trim(),
+        "0",
+        "this test drops to `nobody` and needs root"
+    );
+    let output = Command::new("runuser")
+        .args([
+            "-u",
+            "nobody",
+            "--",
+            env!("CARGO_BIN_EXE_docktray"),
+            "status",
+        ])
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("runuser");
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert!(stderr.contains("docker group"), "{stderr}");
 }
