@@ -18,6 +18,7 @@ pub mod monitor;
 pub mod notify;
 mod recorder;
 pub mod stats;
+pub mod tray;
 pub mod util;
 
 pub use config::Config;
