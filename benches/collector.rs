@@ -142,6 +142,11 @@ struct Breakdown {
     host_cpu_memory_ms: f64,
     interfaces: usize,
     mounts: usize,
+    /// Engine CPU (above idle) of one re-list as the engine does it every minute: list + inspect each container.
+    reconcile_engine_ms: f64,
+    /// Engine CPU (above idle) and wall time of one sweep through the API fallback (one-shot stats per container).
+    api_sweep_engine_ms: f64,
+    api_sweep_wall_ms: f64,
 }
 
 impl Measured {
@@ -265,7 +270,9 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
         ]
         .concat(),
     )?;
-    let breakdown = tokio::task::spawn_blocking(move || breakdown(&pids)).await??;
+    let mut breakdown = tokio::task::spawn_blocking(move || breakdown(&pids)).await??;
+    let idle_rate = (baseline_before + baseline_after) / 2.0 / window.as_secs_f64();
+    api_costs(&mut breakdown, &containers.ids, idle_rate).await?;
 
     Ok(Measured {
         n,
@@ -471,7 +478,60 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
         mounts: fs::read_to_string("/proc/self/mounts")
             .map(|m| m.lines().count())
             .unwrap_or(0),
+        reconcile_engine_ms: 0.0,
+        api_sweep_engine_ms: 0.0,
+        api_sweep_wall_ms: 0.0,
     })
+}
+
+/// Engine CPU of the API calls the engine makes: the periodic re-list, and the one-shot stats fallback used when
+/// cgroups cannot be read (remote engines). `idle_rate` = engine CPU seconds per second with nothing watching.
+async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) -> Result<()> {
+    use futures_util::StreamExt;
+    let endpoint = bench_config().docker_endpoint();
+    let client = docktray::docker::Client::connect("local", &endpoint).await?;
+    let docker = client.docker();
+    const RECONCILES: u32 = 10;
+    let started = Instant::now();
+    let before = engine_cpu();
+    for _ in 0..RECONCILES {
+        let options = bollard::query_parameters::ListContainersOptionsBuilder::new()
+            .all(true)
+            .build();
+        let listed = docker.list_containers(Some(options)).await?;
+        let infos: Vec<_> = futures_util::stream::iter(listed.into_iter().filter_map(|c| c.id))
+            .map(|id| {
+                let client = &client;
+                async move { client.inspect(&id).await }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        for info in infos {
+            info?;
+        }
+    }
+    let used = cpu_delta(&before, &engine_cpu()) - idle_rate * started.elapsed().as_secs_f64();
+    breakdown.reconcile_engine_ms = used * 1000.0 / f64::from(RECONCILES);
+
+    const SWEEPS: u32 = 5;
+    let started = Instant::now();
+    let before = engine_cpu();
+    for _ in 0..SWEEPS {
+        let results: Vec<_> = futures_util::stream::iter(ids.iter())
+            .map(|id| docktray::stats::api::sample(docker, id))
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for result in results {
+            result?;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let used = cpu_delta(&before, &engine_cpu()) - idle_rate * elapsed;
+    breakdown.api_sweep_engine_ms = used * 1000.0 / f64::from(SWEEPS);
+    breakdown.api_sweep_wall_ms = elapsed * 1000.0 / f64::from(SWEEPS);
+    Ok(())
 }
 
 // ---- CPU accounting -------------------------------------------------------------------------------------------
@@ -799,6 +859,23 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
             b.host_cpu_memory_ms,
             b.interfaces,
             b.mounts,
+        );
+    }
+    println!();
+    println!("Engine-side cost of API calls (dockerd + containerd + shims, above idle):");
+    println!();
+    println!("| N | one re-list (list + inspect all; docktray does it once a minute) | = % of one core at 1/min | one API stats sweep (one-shot per container, 8 in flight) | its wall time | = % of one core every 2 s |");
+    println!("|---|---|---|---|---|---|");
+    for r in results {
+        let b = &r.breakdown;
+        println!(
+            "| {} | {:.1} ms | {:.2} | {:.1} ms | {:.0} ms | {:.1} |",
+            r.n,
+            b.reconcile_engine_ms,
+            b.reconcile_engine_ms / 60_000.0 * 100.0,
+            b.api_sweep_engine_ms,
+            b.api_sweep_wall_ms,
+            b.api_sweep_engine_ms / 2_000.0 * 100.0,
         );
     }
 }

@@ -6,16 +6,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::ConfigError;
 use crate::util::{format_duration, parse_duration};
 
 /// Whole configuration. Every field has a default, so a missing file or section means defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// How often container and host metrics are sampled (default `2s`).
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub interval: Duration,
     pub docker: DockerConfig,
     pub logs: LogsConfig,
@@ -29,17 +32,20 @@ pub struct Config {
     pub history: HistorySettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct DockerConfig {
     /// Engine endpoint such as `unix:///var/run/docker.sock`; empty means `DOCKER_HOST`, then the default socket.
     pub host: String,
     /// Full re-list of containers to heal anything the event stream missed (default `60s`).
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub reconcile_every: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogsConfig {
     /// Lines kept per followed container so a new viewer gets history at once (default 5000).
@@ -47,7 +53,8 @@ pub struct LogsConfig {
 }
 
 /// A remote Docker host reached over SSH.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
     pub name: String,
@@ -60,7 +67,8 @@ pub struct HostConfig {
 }
 
 /// Warning and critical levels of one metric, in the metric's unit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
     pub warning: f64,
@@ -73,11 +81,13 @@ pub struct Threshold {
         with = "optional_duration_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[ts(as = "Option<String>", optional)]
     pub hold: Option<Duration>,
 }
 
 /// A partial threshold in an override: what is given replaces the default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdOverride {
     pub warning: Option<f64>,
@@ -88,6 +98,7 @@ pub struct ThresholdOverride {
         with = "optional_duration_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[ts(as = "Option<String>", optional)]
     pub hold: Option<Duration>,
 }
 
@@ -104,7 +115,8 @@ impl Threshold {
 }
 
 /// Which targets an override applies to. Exactly one selector is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Override {
     /// Container name (exact).
@@ -124,26 +136,31 @@ pub struct Override {
 }
 
 /// How alerts are raised and cleared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertSettings {
     /// A level must hold this long before it is raised, and the value stay low this long before it clears.
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub hold: Duration,
     /// An alert clears only below the warning threshold minus this share of it (10 = 10 %).
     pub hysteresis_percent: f64,
     /// A still-active alert is notified again only after this long.
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub cooldown: Duration,
     /// This many restarts ...
     pub restart_loop_count: u32,
     /// ... within this window make a restart loop.
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub restart_loop_window: Duration,
 }
 
 /// Desktop notifications.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationSettings {
     pub enabled: bool,
@@ -153,11 +170,13 @@ pub struct NotificationSettings {
     pub quiet_hours: String,
     /// Alerts arriving within this window are grouped into one notification when there are several.
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub group_window: Duration,
 }
 
 /// The local metrics history (SQLite).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistorySettings {
     pub enabled: bool,
@@ -165,12 +184,15 @@ pub struct HistorySettings {
     pub path: String,
     /// Samples at the collection interval are kept this long ...
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub raw_retention: Duration,
     /// ... one-minute rollups (min, avg, max) this long ...
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub rollup_retention: Duration,
     /// ... and alerts this long.
     #[serde(with = "duration_text")]
+    #[ts(as = "String")]
     pub alert_retention: Duration,
 }
 
@@ -217,7 +239,8 @@ pub fn parse_quiet_hours(text: &str) -> Option<(chrono::NaiveTime, chrono::Naive
 }
 
 /// Alert thresholds (evaluated by the alert engine). Percentages are 0-100; rates are MB/s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct Thresholds {
     pub container_cpu_percent: Threshold,

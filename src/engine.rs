@@ -234,6 +234,17 @@ impl Engine {
         client.act(&id, action).await
     }
 
+    /// The detail view of one container (by name, id or id prefix).
+    pub async fn container_detail(&self, container: &str) -> Result<crate::model::ContainerDetail> {
+        let client = self.client()?;
+        let id = self
+            .snapshot()
+            .find_container(container)
+            .map(|c| c.info.id.clone())
+            .unwrap_or_else(|| container.to_owned());
+        client.detail(&id).await
+    }
+
     /// The current engine connection, or why there is none.
     pub fn client(&self) -> Result<Client> {
         if let Some(client) = self.shared.client.borrow().clone() {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch, Notify};
+use ts_rs::TS;
 
 use crate::docker::Client;
 use crate::error::{Error, Result};
@@ -24,7 +25,8 @@ const IDLE_LINGER: Duration = Duration::from_secs(15);
 const HISTORY_WAIT: Duration = Duration::from_secs(10);
 
 /// Which output a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum LogStream {
     Stdout,
@@ -32,7 +34,8 @@ pub enum LogStream {
 }
 
 /// One log line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct LogLine {
     /// Position in this hub's stream for the container, increasing by one per line.
     pub seq: u64,

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Lifecycle state of a container, as Docker names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerState {
     Created,
@@ -54,7 +56,8 @@ impl ContainerState {
 }
 
 /// Result of the container's HEALTHCHECK, when it has one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     Starting,
@@ -63,7 +66,8 @@ pub enum Health {
 }
 
 /// A published or exposed port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct PortMapping {
     pub container_port: u16,
     pub protocol: String,
@@ -72,7 +76,8 @@ pub struct PortMapping {
 }
 
 /// What Docker says about a container: identity, state and metadata (no resource numbers).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct ContainerInfo {
     /// Name of the host the container runs on (`local` for the local engine).
     pub host: String,
@@ -99,7 +104,8 @@ pub struct ContainerInfo {
 }
 
 /// How a container's numbers were obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum SampleMethod {
     /// Read straight from the container's cgroup and network namespace files (local engine).
@@ -109,7 +115,8 @@ pub enum SampleMethod {
 }
 
 /// Resource usage of one running container over the last interval.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct ContainerStats {
     pub sampled_at: DateTime<Utc>,
     pub method: SampleMethod,
@@ -135,7 +142,8 @@ pub struct ContainerStats {
 }
 
 /// One container with its latest numbers (none while stopped or before the second sample).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct ContainerSnapshot {
     #[serde(flatten)]
     pub info: ContainerInfo,
@@ -143,7 +151,8 @@ pub struct ContainerSnapshot {
 }
 
 /// Used and total size of memory or a disk, in the normalised server-stats form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Usage {
     pub used_gb: f64,
     pub total_gb: f64,
@@ -151,7 +160,8 @@ pub struct Usage {
 }
 
 /// One mounted filesystem.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct DiskUsage {
     pub mount: String,
     pub filesystem: String,
@@ -160,20 +170,23 @@ pub struct DiskUsage {
     pub percent: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct CpuUsage {
     pub count: u32,
     pub percent: f64,
     pub per_core: Vec<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct NetworkRates {
     pub rx_bytes_per_s: f64,
     pub tx_bytes_per_s: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct LoadAverage {
     pub one: f64,
     pub five: f64,
@@ -182,7 +195,8 @@ pub struct LoadAverage {
 
 /// A server's resources in the normalised form the older Dockpeek `/server-stats` endpoint used, so Docker hosts
 /// and (later) Webdock VPS servers look alike. `disk` is the root filesystem (or the largest one); `disks` has all.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct ServerStats {
     pub server_name: String,
     /// `docker-host` for machines running Docker, `webdock-vps` for Webdock servers.
@@ -201,7 +215,8 @@ pub struct ServerStats {
 }
 
 /// Reachability of one source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceState {
     Connecting,
@@ -210,7 +225,8 @@ pub enum SourceState {
 }
 
 /// Health of one source (a Docker engine, a host), as shown by `docktray status` and later the tray.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct SourceStatus {
     pub name: String,
     /// `docker` or `host`.
@@ -229,7 +245,8 @@ pub struct SourceStatus {
 }
 
 /// Everything the engine knows at one instant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Snapshot {
     pub taken_at: DateTime<Utc>,
     /// The worst active, unacknowledged alert level; `unreachable` when no watched source answers.
@@ -263,7 +280,8 @@ impl Snapshot {
 }
 
 /// A container lifecycle action the user can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Start,
@@ -286,7 +304,8 @@ impl Action {
 }
 
 /// A Docker event about a container, after the engine updated its state from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct ContainerEvent {
     pub host: String,
     pub id: String,
@@ -296,4 +315,51 @@ pub struct ContainerEvent {
     pub exit_code: Option<i64>,
     pub health: Option<Health>,
     pub at: DateTime<Utc>,
+}
+
+/// Everything the detail view shows about one container beyond [`ContainerInfo`]. Environment values are
+/// sent as they are; the window masks them until the user reveals one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ContainerDetail {
+    pub info: ContainerInfo,
+    /// Entrypoint and command, as Docker runs them.
+    pub command: Vec<String>,
+    pub working_dir: Option<String>,
+    pub hostname: Option<String>,
+    /// `NAME=value` pairs split at the first `=`.
+    pub env: Vec<(String, String)>,
+    pub mounts: Vec<MountInfo>,
+    pub networks: Vec<NetworkInfo>,
+    pub restart_policy: Option<String>,
+    /// The last health check results, newest last.
+    pub health_log: Vec<HealthCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MountInfo {
+    /// bind, volume, tmpfs ...
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct NetworkInfo {
+    pub name: String,
+    pub ip_address: Option<String>,
+    pub gateway: Option<String>,
+    pub mac_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct HealthCheck {
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub exit_code: Option<i64>,
+    pub output: String,
 }

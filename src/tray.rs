@@ -5,12 +5,14 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::alerts::{Alert, Level, OverallLevel};
 use crate::model::{Snapshot, SourceState};
 
 /// Everything the tray needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct TrayState {
     pub level: OverallLevel,
     /// Active, unacknowledged warning and critical alerts.
@@ -20,7 +22,8 @@ pub struct TrayState {
     pub entries: Vec<TrayEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct TrayEntry {
     pub alert_id: u64,
     pub level: Level,

@@ -12,12 +12,14 @@ pub(crate) mod task;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub use evaluator::Evaluator;
 pub use overall::{overall_level, OverallLevel};
 
 /// How bad an alert is. `Resolved` marks an alert that is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Resolved,
@@ -48,7 +50,8 @@ impl Level {
 }
 
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     Host,
@@ -56,7 +59,8 @@ pub enum TargetKind {
     Vps,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Target {
     pub kind: TargetKind,
     /// The host the target belongs to (the host itself for host alerts).
@@ -95,7 +99,8 @@ pub mod metric {
 }
 
 /// One alert, active or over.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Alert {
     /// Unique across runs (milliseconds since the epoch at creation, times 1024, plus a counter).
     pub id: u64,
@@ -125,7 +130,8 @@ impl Alert {
 }
 
 /// What changed about an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum TransitionKind {
     /// A new warning or critical alert.
@@ -145,7 +151,8 @@ pub enum TransitionKind {
 }
 
 /// A change of one alert; the unit every subscriber receives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct AlertTransition {
     pub kind: TransitionKind,
     pub alert: Alert,

@@ -1,12 +1,14 @@
 //! The one level the tray shows: the worst active, unacknowledged alert; grey when nothing can be reached.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::{Alert, Level};
 use crate::model::{SourceState, SourceStatus};
 
 /// Tray colour: green, yellow, red, or grey when no watched source is reachable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum OverallLevel {
     Ok,

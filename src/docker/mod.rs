@@ -13,7 +13,10 @@ use bollard::Docker;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::model::{Action, ContainerInfo, ContainerState, Health, PortMapping};
+use crate::model::{
+    Action, ContainerDetail, ContainerInfo, ContainerState, Health, HealthCheck, MountInfo,
+    NetworkInfo, PortMapping,
+};
 
 /// How long to wait for the engine to answer a version or ping before calling it unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -122,6 +125,17 @@ impl Client {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
+            Err(err) => Err(Error::Docker(err.to_string())),
+        }
+    }
+
+    /// Everything the detail view shows: command, environment, mounts, networks, health log.
+    pub async fn detail(&self, id: &str) -> Result<ContainerDetail> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(reply) => Ok(detail_from_inspect(&self.host, &reply, Utc::now())),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err(Error::NoSuchContainer(id.to_owned())),
             Err(err) => Err(Error::Docker(err.to_string())),
         }
     }
@@ -271,6 +285,94 @@ pub fn info_from_inspect(
     };
     info.status = status_text(&info, now);
     info
+}
+
+/// The detail view's data from `docker inspect`.
+pub fn detail_from_inspect(
+    host: &str,
+    reply: &ContainerInspectResponse,
+    now: DateTime<Utc>,
+) -> ContainerDetail {
+    let config = reply.config.as_ref();
+    let mut command: Vec<String> = config
+        .and_then(|c| c.entrypoint.clone())
+        .unwrap_or_default();
+    command.extend(config.and_then(|c| c.cmd.clone()).unwrap_or_default());
+    let env = config
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => (pair, String::new()),
+        })
+        .collect();
+    let mounts = reply
+        .mounts
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| MountInfo {
+            kind: m.typ.clone().unwrap_or_default(),
+            source: m
+                .source
+                .clone()
+                .or_else(|| m.name.clone())
+                .unwrap_or_default(),
+            destination: m.destination.clone().unwrap_or_default(),
+            read_only: !m.rw.unwrap_or(true),
+        })
+        .collect();
+    let mut networks: Vec<NetworkInfo> = reply
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|map| {
+            map.iter()
+                .map(|(name, endpoint)| NetworkInfo {
+                    name: name.clone(),
+                    ip_address: endpoint.ip_address.clone().filter(|ip| !ip.is_empty()),
+                    gateway: endpoint.gateway.clone().filter(|ip| !ip.is_empty()),
+                    mac_address: endpoint.mac_address.clone().filter(|mac| !mac.is_empty()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    networks.sort_by(|a, b| a.name.cmp(&b.name));
+    let health_log = reply
+        .state
+        .as_ref()
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| h.log.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|check| HealthCheck {
+            start: check.start.map(|t| t.to_string()),
+            end: check.end.map(|t| t.to_string()),
+            exit_code: check.exit_code,
+            output: check.output.unwrap_or_default(),
+        })
+        .collect();
+    let restart_policy = reply
+        .host_config
+        .as_ref()
+        .and_then(|h| h.restart_policy.as_ref())
+        .and_then(|p| p.name)
+        .map(|name| name.to_string())
+        .filter(|name| !name.is_empty());
+    ContainerDetail {
+        info: info_from_inspect(host, reply, now),
+        command,
+        working_dir: config
+            .and_then(|c| c.working_dir.clone())
+            .filter(|d| !d.is_empty()),
+        hostname: config.and_then(|c| c.hostname.clone()),
+        env,
+        mounts,
+        networks,
+        restart_policy,
+        health_log,
+    }
 }
 
 /// Docker-style status text ("Up 5 minutes (healthy)", "Exited (137) 2 minutes ago").
