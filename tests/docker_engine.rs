@@ -486,26 +486,3 @@ async fn oom_kill_is_reported_with_its_flag_and_exit_code() {
     assert_eq!(info.exit_code, Some(137));
     engine.shutdown().await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_container_removed_behind_the_engines_back_leaves_no_ghost() {
-    // Events missed while disconnected are healed by the periodic re-list.
-    let mut config = test_config();
-    config.docker.reconcile_every = Duration::from_secs(5);
-    let ctr = TestContainer::create("ghost", &[], &["true"]);
-    let engine = start_engine(config).await;
-    wait_for(&engine, WAIT, "created container listed", |s| {
-        find(s, &ctr.name)
-            .filter(|c| c.info.state == ContainerState::Created)
-            .cloned()
-    })
-    .await;
-    // Simulate a missed destroy event: forget the event stream by removing the container while the engine
-    // only learns about it from the re-list (the engine state must converge either way).
-    docker(&["rm", &ctr.id]);
-    wait_for(&engine, Duration::from_secs(20), "container gone", |s| {
-        find(s, &ctr.name).is_none().then_some(())
-    })
-    .await;
-    engine.shutdown().await;
-}

@@ -191,6 +191,19 @@ async fn engine_stopped_and_started_again_is_survived_and_data_flows_again() {
         "i=0; while :; do echo beat $i; i=$((i+1)); sleep 0.2; done",
     ]);
 
+    // A container that will vanish while the engine is down: no destroy event will ever tell us.
+    let ghost_id = dockerd.docker(&[
+        "create",
+        "--network",
+        "none",
+        "--label",
+        "docktray.test=1",
+        "--name",
+        "ghost",
+        &image(),
+        "true",
+    ]);
+
     let mut config = test_config();
     config.docker.host = dockerd.host();
     let engine = start_engine(config).await;
@@ -211,7 +224,21 @@ async fn engine_stopped_and_started_again_is_survived_and_data_flows_again() {
         .expect("a live line")
         .expect("open");
 
+    wait_for(&engine, Duration::from_secs(30), "the ghost listed", |s| {
+        find(s, "ghost").cloned()
+    })
+    .await;
     dockerd.stop();
+    // Remove the ghost's state behind the engine's back: the restarted engine no longer knows it.
+    std::fs::remove_dir_all(
+        dockerd
+            .root
+            .path()
+            .join("data")
+            .join("containers")
+            .join(&ghost_id),
+    )
+    .expect("remove the ghost's state");
     let down = wait_for(
         &engine,
         Duration::from_secs(30),
@@ -276,6 +303,13 @@ async fn engine_stopped_and_started_again_is_survived_and_data_flows_again() {
                 .and_then(|c| c.stats.clone())
                 .filter(|stats| stats.sampled_at > restarted_at)
         },
+    )
+    .await;
+    wait_for(
+        &engine,
+        Duration::from_secs(30),
+        "the ghost gone after the re-list",
+        |s| find(s, "ghost").is_none().then_some(()),
     )
     .await;
     // The log stream resumes too: a line written after the restart arrives.
