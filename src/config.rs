@@ -30,6 +30,8 @@ pub struct Config {
     pub overrides: Vec<Override>,
     pub notifications: NotificationSettings,
     pub history: HistorySettings,
+    /// Settings only the desktop app uses (the CLI ignores them).
+    pub desktop: DesktopSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -196,6 +198,15 @@ pub struct HistorySettings {
     pub alert_retention: Duration,
 }
 
+/// The desktop app's own settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct DesktopSettings {
+    /// Start Docktray when you log in (an XDG autostart entry the app adds or removes).
+    pub start_at_login: bool,
+}
+
 impl Default for AlertSettings {
     fn default() -> Self {
         Self {
@@ -281,6 +292,7 @@ impl Default for Config {
             overrides: Vec::new(),
             notifications: NotificationSettings::default(),
             history: HistorySettings::default(),
+            desktop: DesktopSettings::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod config_file;
 pub mod docker;
 pub mod engine;
 pub mod error;

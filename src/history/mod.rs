@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::alerts::{Alert, Level};
 use crate::config::HistorySettings;
@@ -71,7 +72,8 @@ pub enum SeriesTarget {
 }
 
 /// Which table answers a query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum Resolution {
     /// Raw for ranges up to [`AUTO_RAW_MAX`], one-minute rollups beyond.
@@ -84,8 +86,9 @@ pub enum Resolution {
     Minute,
 }
 
-/// A query's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A query's answer (the window's charts get it as is).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Series {
     /// The resolution used: `Raw` or `Minute`, never `Auto`.
     pub resolution: Resolution,
@@ -98,7 +101,8 @@ pub struct Series {
 /// For a service, the members' points of one sampling sweep (raw) or one minute (rollups) are combined:
 /// additive metrics (CPU percents, bytes, rates, pids) are summed, `memory_percent` is averaged; `min`, `avg`
 /// and `max` are each combined that way, so a service's `max` bounds (not equals) the sum's true maximum.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "SeriesPoint")]
 pub struct Point {
     pub at: DateTime<Utc>,
     pub min: f64,

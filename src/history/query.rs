@@ -78,7 +78,8 @@ pub(crate) fn series(
                 "SELECT ts, {metric}_min, {metric}_avg, {metric}_max FROM {minute} \
                  WHERE series = ?1 AND ts >= ?2 AND ts < ?3 AND ts < ?4 \
                  UNION ALL \
-                 SELECT (ts / 60000) * 60000, min({metric}), avg({metric}), max({metric}) FROM {raw} \
+                 SELECT (ts / 60000) * 60000, min({metric}), CASE WHEN min({metric}) = max({metric}) \
+                 THEN min({metric}) ELSE avg({metric}) END, max({metric}) FROM {raw} \
                  WHERE series = ?1 AND ts >= max(?2, ?4) AND ts < ?3 GROUP BY ts / 60000"
             ),
             _ => format!(

@@ -79,7 +79,13 @@ fn rollup_sql(series: &str, raw: &str, minute: &str, metrics: &[&str]) -> String
         .collect();
     let aggregates: Vec<String> = metrics
         .iter()
-        .map(|m| format!("min(r.{m}), avg(r.{m}), max(r.{m})"))
+        // A constant metric (idle rates, limits) keeps its exact, often integral, value as the average: the
+        // same number, stored in fewer bytes.
+        .map(|m| {
+            format!(
+                "min(r.{m}), CASE WHEN min(r.{m}) = max(r.{m}) THEN min(r.{m}) ELSE avg(r.{m}) END, max(r.{m})"
+            )
+        })
         .collect();
     format!(
         "INSERT OR REPLACE INTO {minute} (series, ts, samples, {}) \
