@@ -1,0 +1,146 @@
+// Typed access to the shell's commands and events (docs/ipc.md). In the Tauri window the calls go through
+// @tauri-apps/api; anywhere else (a browser with `npm run dev`, `vite preview`, tests) a mock backend answers.
+import { invoke as tauriInvoke } from "@tauri-apps/api/core";
+import { listen as tauriListen } from "@tauri-apps/api/event";
+import type { Action } from "./bindings/Action";
+import type { Alert } from "./bindings/Alert";
+import type { AlertTransition } from "./bindings/AlertTransition";
+import type { Config } from "./bindings/Config";
+import type { ContainerDetail } from "./bindings/ContainerDetail";
+import type { Snapshot } from "./bindings/Snapshot";
+import type {
+  AlertQuery,
+  HistoryRange,
+  HistoryTarget,
+  LogSubscription,
+  LogsBatch,
+  Series,
+  Settings,
+  Validation,
+} from "./types";
+
+/** Every command: its arguments and what it resolves to. */
+export interface Commands {
+  get_snapshot: { args: undefined; result: Snapshot };
+  get_container_detail: { args: { container: string }; result: ContainerDetail };
+  container_action: { args: { container: string; action: Action }; result: null };
+  get_history: { args: { target: HistoryTarget; metric: string; range: HistoryRange }; result: Series };
+  subscribe_logs: { args: { container: string; tail: number | null }; result: LogSubscription };
+  unsubscribe_logs: { args: { subscription: number }; result: null };
+  list_alerts: { args: AlertQuery; result: Alert[] };
+  acknowledge_alert: { args: { id: number }; result: boolean };
+  get_settings: { args: undefined; result: Settings };
+  validate_settings: { args: { config: Config }; result: Validation };
+  save_settings: { args: { config: Config }; result: null };
+  set_notifications_paused: { args: { paused: boolean; minutes: number | null }; result: null };
+  take_route: { args: undefined; result: string | null };
+}
+
+/** Every event and its payload. */
+export interface Events {
+  snapshot: Snapshot;
+  alert: AlertTransition;
+  logs: LogsBatch;
+  navigate: string;
+}
+
+export type CommandName = keyof Commands;
+export type EventName = keyof Events;
+export type Unlisten = () => void;
+
+/** What answers the window: the Tauri shell or the mock. */
+export interface Backend {
+  invoke<K extends CommandName>(command: K, args: Commands[K]["args"]): Promise<Commands[K]["result"]>;
+  listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten>;
+}
+
+class TauriBackend implements Backend {
+  async invoke<K extends CommandName>(command: K, args: Commands[K]["args"]): Promise<Commands[K]["result"]> {
+    return tauriInvoke<Commands[K]["result"]>(command, args ?? {});
+  }
+
+  async listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten> {
+    return tauriListen<Events[E]>(event, (e) => handler(e.payload));
+  }
+}
+
+let backend: Backend | null = null;
+let pending: Promise<Backend> | null = null;
+
+/** True inside the Tauri window. */
+export function inTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+/** The backend in use, chosen once: Tauri when `window.__TAURI_INTERNALS__` exists, the mock otherwise. */
+export function getBackend(): Promise<Backend> {
+  if (backend) return Promise.resolve(backend);
+  pending ??= (async () => {
+    if (inTauri()) {
+      backend = new TauriBackend();
+    } else {
+      const { MockBackend } = await import("./mock/backend");
+      const mock = new MockBackend({ autoTick: true, latency: 20 });
+      // Reachable from the browser console for trying things out (push lines, fail actions ...).
+      Object.assign(window, { __docktrayMock: mock });
+      backend = mock;
+    }
+    return backend;
+  })();
+  return pending;
+}
+
+/** Replaces the backend (tests install a fresh mock per test). */
+export function setBackend(next: Backend | null): void {
+  backend = next;
+  pending = null;
+}
+
+export function isMock(): boolean {
+  return !inTauri();
+}
+
+async function call<K extends CommandName>(command: K, args: Commands[K]["args"]): Promise<Commands[K]["result"]> {
+  return (await getBackend()).invoke(command, args);
+}
+
+/** Turns whatever a rejected command carries (a string from Rust, an Error) into a message. */
+export function errorMessage(error: unknown): string {
+  if (typeof error === "string") return error;
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === "object" && "message" in error && typeof error.message === "string") {
+    return error.message;
+  }
+  return String(error);
+}
+
+// Commands
+
+export const getSnapshot = () => call("get_snapshot", undefined);
+export const getContainerDetail = (container: string) => call("get_container_detail", { container });
+export const containerAction = (container: string, action: Action) =>
+  call("container_action", { container, action });
+export const getHistory = (target: HistoryTarget, metric: string, range: HistoryRange) =>
+  call("get_history", { target, metric, range });
+export const subscribeLogs = (container: string, tail: number | null) =>
+  call("subscribe_logs", { container, tail });
+export const unsubscribeLogs = (subscription: number) => call("unsubscribe_logs", { subscription });
+export const listAlerts = (query: AlertQuery) => call("list_alerts", query);
+export const acknowledgeAlert = (id: number) => call("acknowledge_alert", { id });
+export const getSettings = () => call("get_settings", undefined);
+export const validateSettings = (config: Config) => call("validate_settings", { config });
+export const saveSettings = (config: Config) => call("save_settings", { config });
+export const setNotificationsPaused = (paused: boolean, minutes: number | null) =>
+  call("set_notifications_paused", { paused, minutes });
+export const takeRoute = () => call("take_route", undefined);
+
+// Events
+
+async function on<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten> {
+  return (await getBackend()).listen(event, handler);
+}
+
+export const onSnapshot = (handler: (snapshot: Snapshot) => void) => on("snapshot", handler);
+export const onAlert = (handler: (transition: AlertTransition) => void) => on("alert", handler);
+export const onLogs = (handler: (batch: LogsBatch) => void) => on("logs", handler);
+export const onNavigate = (handler: (route: string) => void) => on("navigate", handler);

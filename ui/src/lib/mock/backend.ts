@@ -1,0 +1,566 @@
+// The mock backend: answers every command of docs/ipc.md and pushes the events, from the generated fleet in
+// data.ts. Used by `npm run dev`/`vite preview` in a browser and by the tests (with `autoTick: false`, the
+// tests push events themselves).
+import type { Action } from "../bindings/Action";
+import type { Alert } from "../bindings/Alert";
+import type { AlertTransition } from "../bindings/AlertTransition";
+import type { Config } from "../bindings/Config";
+import type { ContainerDetail } from "../bindings/ContainerDetail";
+import type { ContainerSnapshot } from "../bindings/ContainerSnapshot";
+import type { ContainerStats } from "../bindings/ContainerStats";
+import type { Level } from "../bindings/Level";
+import type { LogLine } from "../bindings/LogLine";
+import type { OverallLevel } from "../bindings/OverallLevel";
+import type { ServerStats } from "../bindings/ServerStats";
+import type { Snapshot } from "../bindings/Snapshot";
+import type { SourceStatus } from "../bindings/SourceStatus";
+import type { Backend, CommandName, Commands, EventName, Events, Unlisten } from "../ipc";
+import type { HistoryRange, HistoryTarget, Series, SeriesPoint } from "../types";
+import { LEVEL_RANK } from "../util/levels";
+import { type ContainerSpec, GIB, HOSTS, type HostSpec, containerSpecs, defaultConfig, makeAlert, seedOf, wave } from "./data";
+import { logLine } from "./logs";
+import { MOCK_CONFIG_PATH, validateConfig } from "./validate";
+
+export type MockOptions = {
+  /** Push snapshots every interval and log lines while subscribed (the browser); off in tests. */
+  autoTick?: boolean;
+  /** The clock, in milliseconds. */
+  now?: () => number;
+  /** Lines of history each followed container has. */
+  logHistory?: number;
+  /** Answer delay in milliseconds, to look like IPC. */
+  latency?: number;
+};
+
+type Handler = (payload: never) => void;
+
+const RANGE_SECONDS: Record<HistoryRange, number> = { "15m": 900, "1h": 3600, "24h": 86400, "7d": 604800 };
+const SAMPLE_S = 2;
+
+type Subscription = { spec: ContainerSpec; next: number };
+
+export class MockBackend implements Backend {
+  readonly calls: { command: CommandName; args: unknown }[] = [];
+  specs: ContainerSpec[] = containerSpecs();
+  alerts: Alert[];
+  config: Config = defaultConfig();
+  notificationsPaused = false;
+  /** What take_route answers once. */
+  route: string | null = null;
+  /** When set, container_action rejects with this message. */
+  failActions: string | null = null;
+  /** When set, subscribe_logs answers with these lines as history instead of generated ones (tests). */
+  logHistoryOverride: LogLine[] | null = null;
+
+  private readonly listeners = new Map<EventName, Set<Handler>>();
+  private readonly subscriptions = new Map<number, Subscription>();
+  private readonly logCursor = new Map<string, number>();
+  private nextSubscription = 1;
+  private readonly now: () => number;
+  private readonly started: number;
+  private readonly startedAt = new Map<string, number>();
+  private readonly finishedAt = new Map<string, number>();
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private readonly logHistory: number;
+  private readonly latency: number;
+
+  constructor(options: MockOptions = {}) {
+    this.now = options.now ?? (() => Date.now());
+    this.logHistory = options.logHistory ?? 3000;
+    this.latency = options.latency ?? 0;
+    this.started = this.now();
+    for (const s of this.specs) {
+      this.startedAt.set(s.id, this.started - s.ageHours * 3600_000);
+      if (s.state === "exited") this.finishedAt.set(s.id, this.started - (s.ageHours / 3) * 3600_000);
+    }
+    this.alerts = this.initialAlerts();
+    if (options.autoTick) this.startTicking();
+  }
+
+  // Backend
+
+  async invoke<K extends CommandName>(command: K, args: Commands[K]["args"]): Promise<Commands[K]["result"]> {
+    this.calls.push({ command, args });
+    if (this.latency) await new Promise((r) => setTimeout(r, this.latency));
+    return this.answer(command, args) as Promise<Commands[K]["result"]>;
+  }
+
+  async listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten> {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(handler as Handler);
+    return () => set.delete(handler as Handler);
+  }
+
+  /** Delivers an event to the window's listeners. */
+  emit<E extends EventName>(event: E, payload: Events[E]): void {
+    for (const handler of [...(this.listeners.get(event) ?? [])]) (handler as (p: Events[E]) => void)(payload);
+  }
+
+  listenerCount(event: EventName): number {
+    return this.listeners.get(event)?.size ?? 0;
+  }
+
+  /** Pushes a snapshot now. */
+  tick(): Snapshot {
+    const snapshot = this.snapshot();
+    this.emit("snapshot", snapshot);
+    return snapshot;
+  }
+
+  /** Pushes new lines to every subscription (or `lines` to one). */
+  pushLogs(count = 3): void {
+    for (const [subscription, sub] of this.subscriptions) {
+      const lines = this.nextLines(sub, count);
+      if (lines.length) this.emit("logs", { subscription, lines });
+    }
+  }
+
+  /** Pushes given lines to one subscription. */
+  emitLogs(subscription: number, lines: LogLine[]): void {
+    this.emit("logs", { subscription, lines });
+  }
+
+  activeSubscriptions(): number[] {
+    return [...this.subscriptions.keys()];
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  findSpec(ref: string): ContainerSpec | undefined {
+    return (
+      this.specs.find((s) => s.id === ref || s.name === ref || `${s.host}/${s.id}` === ref) ??
+      (ref.length >= 4 ? this.specs.find((s) => s.id.startsWith(ref)) : undefined)
+    );
+  }
+
+  // Commands
+
+  private async answer(command: CommandName, raw: unknown): Promise<unknown> {
+    switch (command) {
+      case "get_snapshot":
+        return this.snapshot();
+      case "get_container_detail": {
+        const { container } = raw as Commands["get_container_detail"]["args"];
+        return this.detail(this.require(container));
+      }
+      case "container_action": {
+        const { container, action } = raw as Commands["container_action"]["args"];
+        this.act(this.require(container), action);
+        return null;
+      }
+      case "get_history": {
+        const { target, metric, range } = raw as Commands["get_history"]["args"];
+        return this.history(target, metric, range);
+      }
+      case "subscribe_logs": {
+        const { container, tail } = raw as Commands["subscribe_logs"]["args"];
+        const spec = this.require(container);
+        const subscription = this.nextSubscription++;
+        if (this.logHistoryOverride) {
+          const lines = this.logHistoryOverride;
+          this.subscriptions.set(subscription, { spec, next: (lines[lines.length - 1]?.seq ?? -1) + 1 });
+          return { subscription, history: tail === null ? lines : lines.slice(-tail) };
+        }
+        const end = this.logCursor.get(spec.id) ?? this.logHistory;
+        const first = tail === null ? Math.max(0, end - this.logHistory) : Math.max(0, end - tail);
+        const history: LogLine[] = [];
+        const now = this.now();
+        for (let seq = first; seq < end; seq++) history.push(logLine(spec, seq, new Date(now - (end - seq) * 1700)));
+        this.logCursor.set(spec.id, end);
+        this.subscriptions.set(subscription, { spec, next: end });
+        return { subscription, history };
+      }
+      case "unsubscribe_logs": {
+        const { subscription } = raw as Commands["unsubscribe_logs"]["args"];
+        this.subscriptions.delete(subscription);
+        return null;
+      }
+      case "list_alerts": {
+        const { activeOnly, level, since } = raw as Commands["list_alerts"]["args"];
+        const from = since ? Date.parse(since) : -Infinity;
+        return this.alerts
+          .filter((a) => (!activeOnly || a.resolved_at === null) && (!level || LEVEL_RANK[a.level] >= LEVEL_RANK[level]))
+          .filter((a) => Date.parse(a.started_at) >= from)
+          .sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at));
+      }
+      case "acknowledge_alert": {
+        const { id } = raw as Commands["acknowledge_alert"]["args"];
+        const alert = this.alerts.find((a) => a.id === id);
+        if (!alert || alert.resolved_at !== null || alert.acknowledged) return false;
+        alert.acknowledged = true;
+        this.transition("acknowledged", alert, alert.level);
+        return true;
+      }
+      case "get_settings":
+        return { config: structuredClone(this.config), path: MOCK_CONFIG_PATH };
+      case "validate_settings": {
+        const { config } = raw as Commands["validate_settings"]["args"];
+        return validateConfig(config);
+      }
+      case "save_settings": {
+        const { config } = raw as Commands["save_settings"]["args"];
+        const result = validateConfig(config);
+        if (!result.ok) throw result.message;
+        this.config = structuredClone(config);
+        return null;
+      }
+      case "set_notifications_paused": {
+        const { paused } = raw as Commands["set_notifications_paused"]["args"];
+        this.notificationsPaused = paused;
+        return null;
+      }
+      case "take_route": {
+        const route = this.route;
+        this.route = null;
+        return route;
+      }
+    }
+  }
+
+  private require(ref: string): ContainerSpec {
+    const spec = this.findSpec(ref);
+    if (!spec) throw `no such container: ${ref}`;
+    return spec;
+  }
+
+  private act(spec: ContainerSpec, action: Action): void {
+    if (this.failActions) throw this.failActions;
+    const now = this.now();
+    const running = spec.state === "running";
+    switch (action) {
+      case "start":
+        if (running) throw `container ${spec.name} is already running`;
+        if (spec.state === "paused") throw `cannot start paused container ${spec.name}, try unpause instead`;
+        spec.state = "running";
+        spec.exitCode = null;
+        this.startedAt.set(spec.id, now);
+        if (spec.cpu === 0) Object.assign(spec, { cpu: 2.5, memory: 60 * 1024 * 1024, net: 8 * 1024 });
+        break;
+      case "stop":
+        if (!running && spec.state !== "paused") throw `container ${spec.name} is not running`;
+        spec.state = "exited";
+        spec.exitCode = 0;
+        this.finishedAt.set(spec.id, now);
+        break;
+      case "restart":
+        spec.state = "running";
+        spec.exitCode = null;
+        spec.restartCount += 1;
+        this.startedAt.set(spec.id, now);
+        break;
+      case "pause":
+        if (!running) throw `container ${spec.name} is not running`;
+        spec.state = "paused";
+        break;
+      case "unpause":
+        if (spec.state !== "paused") throw `container ${spec.name} is not paused`;
+        spec.state = "running";
+        break;
+    }
+    setTimeout(() => this.tick(), 250);
+  }
+
+  // Building the answers
+
+  private initialAlerts(): Alert[] {
+    const at = (minutesAgo: number) => new Date(this.started - minutesAgo * 60_000).toISOString();
+    const target = (name: string) => {
+      const s = this.specs.find((c) => c.name === name);
+      return { kind: "container" as const, host: s?.host ?? "local", id: s?.id ?? name, name };
+    };
+    const host = (name: string) => ({ kind: "host" as const, host: name, id: name, name });
+    const active: Alert[] = [
+      makeAlert({ target: target("shop-worker-1"), metric: "container_cpu_percent", level: "warning", value: 78.3, threshold: 70, unit: "%", message: "shop-worker-1 CPU at 78.3 % (warning above 70 %)", started_at: at(12) }),
+      makeAlert({ target: host("local"), metric: "host_disk_percent", detail: "/", level: "warning", value: 82.4, threshold: 80, unit: "%", message: "local disk / at 82.4 % (warning above 80 %)", started_at: at(95), top: [["monitoring-prometheus-1", 41.2], ["shop-db-1", 18.9]] }),
+      makeAlert({ target: target("uptime-kuma"), metric: "unhealthy", level: "critical", value: null, threshold: null, unit: "", message: "uptime-kuma is unhealthy: healthcheck exited 1 three times", started_at: at(34), acknowledged: true }),
+      makeAlert({ target: target("db-migrate"), metric: "exited", level: "warning", value: 1, threshold: null, unit: "", message: "db-migrate exited with code 1", started_at: at(40) }),
+    ];
+    const past = (minutesAgo: number, lasted: number, fields: Parameters<typeof makeAlert>[0]) =>
+      makeAlert({ ...fields, started_at: at(minutesAgo), resolved_at: at(minutesAgo - lasted) });
+    const history: Alert[] = [
+      past(180, 6, { target: target("shop-api-1"), metric: "container_memory_percent", level: "warning", value: 84.1, threshold: 80, unit: "%", message: "shop-api-1 memory at 84.1 % (warning above 80 %)", started_at: "" }),
+      past(420, 2, { target: host("edge-01"), metric: "host_cpu_percent", level: "critical", value: 97.2, threshold: 95, unit: "%", message: "edge-01 CPU at 97.2 % (critical above 95 %)", started_at: "", top: [["uptime-kuma", 61.3]] }),
+      past(600, 1, { target: target("shop-worker-1"), metric: "restart_loop", level: "critical", value: 3, threshold: 3, unit: "restarts", message: "shop-worker-1 restarted 3 times in 5m", started_at: "" }),
+      past(1440, 30, { target: host("edge-01"), metric: "unreachable", level: "critical", value: null, threshold: null, unit: "", message: "edge-01 is unreachable: ssh: connect to host edge-01.example.net port 22: Connection timed out", started_at: "" }),
+      past(2900, 0, { target: target("backup-nightly"), metric: "exited", level: "info", value: 0, threshold: null, unit: "", message: "backup-nightly exited with code 0", started_at: "" }),
+      past(4000, 14, { target: target("shop-db-1"), metric: "oom_killed", level: "critical", value: null, threshold: null, unit: "", message: "shop-db-1 was killed: out of memory (limit 1 GiB)", started_at: "" }),
+    ];
+    return [...active, ...history];
+  }
+
+  private transition(kind: AlertTransition["kind"], alert: Alert, previous: Level | null): void {
+    this.emit("alert", { kind, alert: structuredClone(alert), previous_level: previous, at: new Date(this.now()).toISOString() });
+    this.tick();
+  }
+
+  private overall(active: Alert[], sources: SourceStatus[]): OverallLevel {
+    if (sources.length && sources.every((s) => s.state === "unreachable")) return "unreachable";
+    let worst = 0;
+    for (const a of active) if (!a.acknowledged) worst = Math.max(worst, LEVEL_RANK[a.level]);
+    return worst >= 3 ? "critical" : worst === 2 ? "warning" : "ok";
+  }
+
+  snapshot(): Snapshot {
+    const now = this.now();
+    const t = now / 1000;
+    const active = this.alerts
+      .filter((a) => a.resolved_at === null)
+      .sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
+    const sources: SourceStatus[] = HOSTS.flatMap((h) => [
+      {
+        name: h.name,
+        kind: "docker",
+        endpoint: h.name === "local" ? "unix:///var/run/docker.sock" : `ssh://ops@${h.name}.example.net`,
+        state: "up",
+        reason: null,
+        consecutive_failures: 0,
+        next_retry: null,
+        engine_version: "27.3.1",
+        api_version: "1.47",
+        stats_method: h.name === "local" ? "cgroup" : "api",
+        since: new Date(this.started - 86400_000).toISOString(),
+      },
+    ]);
+    return {
+      taken_at: new Date(now).toISOString(),
+      overall: this.overall(active, sources),
+      alerts: structuredClone(active),
+      sources,
+      hosts: HOSTS.map((h) => this.hostStats(h, t)),
+      containers: this.specs.map((s) => this.containerSnapshot(s, t)),
+    };
+  }
+
+  private hostStats(h: HostSpec, t: number): ServerStats {
+    const v = (metric: string, base: number, swing?: number) => wave(seedOf(h.name + metric), t, base, swing);
+    const cpu = Math.min(100, v("cpu", h.cpu));
+    const mem = Math.min(100, v("mem", h.memory, 0.04));
+    const disks = h.disks.map((d) => {
+      const percent = Math.min(100, d.percent + Math.sin(t / 5000) * 0.2);
+      return { mount: d.mount, filesystem: d.filesystem, total_gb: d.totalGb, used_gb: (d.totalGb * percent) / 100, percent };
+    });
+    const root = disks[0];
+    return {
+      server_name: h.name,
+      source_type: "docker-host",
+      memory: { used_gb: (h.memoryGb * mem) / 100, total_gb: h.memoryGb, percent: mem },
+      swap: { used_gb: 0.3, total_gb: 2, percent: 15 },
+      disk: { used_gb: root.used_gb, total_gb: root.total_gb, percent: root.percent },
+      disks,
+      cpu: { count: h.cores, percent: cpu, per_core: Array.from({ length: h.cores }, (_, i) => Math.min(100, v(`core${i}`, h.cpu, 0.6))) },
+      network: { rx_bytes_per_s: v("rx", h.net, 0.6), tx_bytes_per_s: v("tx", h.net * 0.6, 0.6) },
+      load: { one: (h.cores * cpu) / 100, five: (h.cores * h.cpu) / 100, fifteen: (h.cores * h.cpu * 0.9) / 100 },
+      uptime_s: 1_203_400 + Math.floor(t - this.started / 1000),
+      status: "active",
+      timestamp: new Date(t * 1000).toISOString(),
+    };
+  }
+
+  private limitOf(s: ContainerSpec): number {
+    const host = HOSTS.find((h) => h.name === s.host);
+    return s.limit || (host ? host.memoryGb * GIB : 8 * GIB);
+  }
+
+  /** The value of a container metric at time t (seconds). */
+  private containerValue(s: ContainerSpec, metric: string, t: number): number {
+    const seed = seedOf(s.id + metric);
+    const limit = this.limitOf(s);
+    switch (metric) {
+      case "cpu_percent":
+        return wave(seed, t, s.cpu, 0.35, 0.2);
+      case "cpu_host_percent":
+        return wave(seedOf(s.id + "cpu_percent"), t, s.cpu, 0.35, 0.2) / (HOSTS.find((h) => h.name === s.host)?.cores ?? 1);
+      case "memory_bytes":
+        return Math.min(limit, wave(seed, t, s.memory, 0.06, 0.01));
+      case "memory_limit_bytes":
+        return limit;
+      case "memory_percent":
+        return (this.containerValue(s, "memory_bytes", t) / limit) * 100;
+      case "net_rx_bytes_per_s":
+        return wave(seed, t, s.net, 0.7, 0.3);
+      case "net_tx_bytes_per_s":
+        return wave(seed, t, s.net * 0.45, 0.7, 0.3);
+      case "block_read_bytes_per_s":
+        return wave(seed, t, s.block * 0.3, 0.9, 0.6);
+      case "block_write_bytes_per_s":
+        return wave(seed, t, s.block, 0.9, 0.6);
+      case "pids":
+        return Math.round(wave(seed, t, s.pids, 0.1, 0.05));
+      default:
+        throw `unknown metric ${metric}`;
+    }
+  }
+
+  private stats(s: ContainerSpec, t: number): ContainerStats {
+    const up = Math.max(1, t - (this.startedAt.get(s.id) ?? this.started) / 1000);
+    const value = (m: string) => this.containerValue(s, m, t);
+    const paused = s.state === "paused";
+    return {
+      sampled_at: new Date(t * 1000).toISOString(),
+      method: s.host === "local" ? "cgroup" : "api",
+      cpu_percent: paused ? 0 : value("cpu_percent"),
+      cpu_host_percent: paused ? 0 : value("cpu_host_percent"),
+      online_cpus: HOSTS.find((h) => h.name === s.host)?.cores ?? 1,
+      memory_bytes: value("memory_bytes"),
+      memory_limit_bytes: value("memory_limit_bytes"),
+      memory_percent: value("memory_percent"),
+      net_rx_bytes: s.net * up,
+      net_tx_bytes: s.net * 0.45 * up,
+      net_rx_bytes_per_s: paused ? 0 : value("net_rx_bytes_per_s"),
+      net_tx_bytes_per_s: paused ? 0 : value("net_tx_bytes_per_s"),
+      block_read_bytes: s.block * 0.3 * up,
+      block_write_bytes: s.block * up,
+      block_read_bytes_per_s: paused ? 0 : value("block_read_bytes_per_s"),
+      block_write_bytes_per_s: paused ? 0 : value("block_write_bytes_per_s"),
+      pids: value("pids"),
+    };
+  }
+
+  private statusText(s: ContainerSpec, now: number): string {
+    const since = (ms: number) => {
+      const m = Math.max(1, Math.round((now - ms) / 60_000));
+      return m < 60 ? `${m} minutes` : m < 2880 ? `${Math.round(m / 60)} hours` : `${Math.round(m / 1440)} days`;
+    };
+    if (s.state === "exited") return `Exited (${s.exitCode ?? 0}) ${since(this.finishedAt.get(s.id) ?? now)} ago`;
+    const up = `Up ${since(this.startedAt.get(s.id) ?? now)}`;
+    if (s.state === "paused") return `${up} (Paused)`;
+    return s.health ? `${up} (${s.health})` : up;
+  }
+
+  private containerSnapshot(s: ContainerSpec, t: number): ContainerSnapshot {
+    const now = t * 1000;
+    const live = s.state === "running" || s.state === "paused";
+    return {
+      stats: live ? this.stats(s, t) : null,
+      host: s.host,
+      id: s.id,
+      name: s.name,
+      image: s.image,
+      state: s.state,
+      status: this.statusText(s, now),
+      health: live ? s.health : null,
+      exit_code: s.exitCode,
+      oom_killed: false,
+      restart_count: s.restartCount,
+      compose_project: s.project,
+      compose_service: s.service,
+      ports: s.ports,
+      created: new Date(this.started - (s.ageHours + 24) * 3600_000).toISOString(),
+      started_at: new Date(this.startedAt.get(s.id) ?? this.started).toISOString(),
+      finished_at: this.finishedAt.has(s.id) ? new Date(this.finishedAt.get(s.id) as number).toISOString() : null,
+      labels: s.labels,
+    };
+  }
+
+  private detail(s: ContainerSpec): ContainerDetail {
+    const { stats: _stats, ...info } = this.containerSnapshot(s, this.now() / 1000);
+    const now = this.now();
+    const check = (secondsAgo: number, exit: number, output: string) => ({
+      start: new Date(now - secondsAgo * 1000).toISOString(),
+      end: new Date(now - secondsAgo * 1000 + 84).toISOString(),
+      exit_code: exit,
+      output,
+    });
+    const failing = s.health === "unhealthy";
+    return {
+      info,
+      command: s.command,
+      working_dir: s.project ? "/app" : null,
+      hostname: s.id.slice(0, 12),
+      env: s.env,
+      mounts: s.project
+        ? [
+            { kind: "bind", source: `/srv/${s.project}/config`, destination: "/etc/app", read_only: true },
+            { kind: "volume", source: `${s.project}_${s.service ?? "data"}-data`, destination: "/data", read_only: false },
+          ]
+        : [{ kind: "volume", source: `${s.name}-data`, destination: "/data", read_only: false }],
+      networks: [
+        { name: s.project ? `${s.project}_default` : "bridge", ip_address: `172.18.0.${(seedOf(s.id) % 200) + 2}`, gateway: "172.18.0.1", mac_address: "02:42:ac:12:00:05" },
+      ],
+      restart_policy: s.project ? "unless-stopped" : "no",
+      health_log: s.health
+        ? [30, 60, 90, 120, 150].reverse().map((ago) =>
+            failing ? check(ago, 1, "curl: (7) Failed to connect to localhost port 3001: Connection refused\n") : check(ago, 0, "ok\n"),
+          )
+        : [],
+    };
+  }
+
+  private history(target: HistoryTarget, metric: string, range: HistoryRange): Series {
+    const span = RANGE_SECONDS[range];
+    if (!span) throw `unknown range ${range}`;
+    const end = Math.floor(this.now() / 1000 / SAMPLE_S) * SAMPLE_S;
+    const minute = span > 7200;
+    const step = minute ? 60 : SAMPLE_S;
+    let value: (t: number) => number;
+    let from = end - span;
+    let until = end;
+    if (target.kind === "container") {
+      const spec = this.findSpec(target.id);
+      if (!spec) throw `no such container: ${target.id}`;
+      value = (t) => this.containerValue(spec, metric, t);
+      const started = (this.startedAt.get(spec.id) ?? this.started) / 1000;
+      from = Math.max(from, started);
+      if (spec.state === "exited") until = Math.min(until, (this.finishedAt.get(spec.id) ?? this.now()) / 1000);
+    } else {
+      const host = HOSTS.find((h) => h.name === target.name);
+      if (!host) throw `no such host: ${target.name}`;
+      value = (t) => {
+        const s = this.hostStats(host, t);
+        const values: Record<string, number> = {
+          cpu_percent: s.cpu.percent,
+          memory_percent: s.memory.percent,
+          disk_percent: s.disk.percent,
+          net_rx_bytes_per_s: s.network.rx_bytes_per_s,
+          net_tx_bytes_per_s: s.network.tx_bytes_per_s,
+          load_1: s.load.one,
+        };
+        if (!(metric in values)) throw `unknown metric ${metric}`;
+        return values[metric];
+      };
+    }
+    const points: SeriesPoint[] = [];
+    for (let t = Math.ceil(from / step) * step; t <= until; t += step) {
+      if (minute) {
+        const samples = [0, 12, 24, 36, 48].map((o) => value(t + o));
+        const avg = samples.reduce((a, b) => a + b, 0) / samples.length;
+        points.push({ at: new Date(t * 1000).toISOString(), min: Math.min(...samples), avg, max: Math.max(...samples) });
+      } else {
+        const v = value(t);
+        points.push({ at: new Date(t * 1000).toISOString(), min: v, avg: v, max: v });
+      }
+    }
+    return { resolution: minute ? "minute" : "raw", points };
+  }
+
+  private nextLines(sub: Subscription, count: number): LogLine[] {
+    const lines: LogLine[] = [];
+    const now = this.now();
+    for (let i = 0; i < count; i++) {
+      lines.push(logLine(sub.spec, sub.next, new Date(now - (count - i) * 20)));
+      sub.next++;
+    }
+    this.logCursor.set(sub.spec.id, sub.next);
+    return lines;
+  }
+
+  private startTicking(): void {
+    this.timers.push(setInterval(() => this.tick(), SAMPLE_S * 1000));
+    let n = 0;
+    this.timers.push(
+      setInterval(() => {
+        n++;
+        for (const [subscription, sub] of this.subscriptions) {
+          if (sub.spec.state !== "running") continue;
+          const count = (seedOf(`${n}`) % 4) + (n % 7 === 0 ? 6 : 0);
+          const lines = this.nextLines(sub, count);
+          if (lines.length) this.emit("logs", { subscription, lines });
+        }
+      }, 400),
+    );
+  }
+}

@@ -1,0 +1,42 @@
+import { render, screen, waitFor } from "@testing-library/svelte";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import App from "../src/App.svelte";
+import { router } from "../src/lib/state/router.svelte";
+import { theme } from "../src/lib/state/theme.svelte";
+import { setup, teardown } from "./helpers";
+
+describe("window", () => {
+  let ctx: ReturnType<typeof setup>;
+  beforeEach(() => {
+    ctx = setup();
+    window.location.hash = "#/overview";
+    router.sync();
+  });
+  afterEach(teardown);
+
+  test("opens where the shell asked (take_route) and follows navigate events", async () => {
+    const db = ctx.mock.specs.find((s) => s.name === "shop-db-1")!;
+    ctx.mock.route = `container:local/${db.id}`;
+    render(App);
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "shop-db-1" })).toBeTruthy());
+    expect(window.location.hash).toBe(`#/container/local/${db.id}/stats`);
+    ctx.mock.emit("navigate", "alerts");
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "Alerts" })).toBeTruthy());
+    ctx.mock.emit("navigate", "host:edge-01");
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "edge-01" })).toBeTruthy());
+  });
+
+  test("shows the overall level and hosts from pushed snapshots", async () => {
+    render(App);
+    await waitFor(() => expect(screen.getByRole("region", { name: "Overall status" }).textContent).toContain("Warning"));
+    expect(screen.getAllByRole("meter").length).toBeGreaterThanOrEqual(6);
+    expect(screen.getByRole("meter", { name: /^Disk \/: 8\d\.\d %, warning$/ })).toBeTruthy();
+  });
+
+  test("the theme override is remembered", () => {
+    theme.set("dark");
+    expect(localStorage.getItem("docktray.theme")).toBe("dark");
+    theme.set("system");
+    expect(localStorage.getItem("docktray.theme")).toBeNull();
+  });
+});
