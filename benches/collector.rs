@@ -134,6 +134,11 @@ struct Breakdown {
     net_dev_ms: f64,
     /// Of which reading memory.stat.
     memory_stat_ms: f64,
+    /// The same files, bytes only (no parsing): opened, read and closed each time ...
+    raw_open_read_ms: f64,
+    /// ... and kept open and re-read from offset 0 with pread.
+    raw_pread_ms: f64,
+    files_per_container: usize,
     /// The whole host sampler (docktray::host::HostSampler::sample).
     host_sample_ms: f64,
     /// Its parts through sysinfo: Networks::refresh, Disks::refresh, CPU + memory.
@@ -147,6 +152,9 @@ struct Breakdown {
     /// Engine CPU (above idle) and wall time of one sweep through the API fallback (one-shot stats per container).
     api_sweep_engine_ms: f64,
     api_sweep_wall_ms: f64,
+    /// Wall time of connecting (version negotiation) and of one re-list, the first steps of a first snapshot.
+    connect_wall_ms: f64,
+    reconcile_wall_ms: f64,
 }
 
 impl Measured {
@@ -445,6 +453,72 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
         }
         Ok(())
     })?;
+    // The files the container sweep reads (as src/stats/cgroup.rs does), raw: what does opening them cost?
+    let files: Vec<std::path::PathBuf> = targets
+        .iter()
+        .flat_map(|(pid, paths)| {
+            let mut files = vec![std::path::PathBuf::from(format!("/proc/{pid}/net/dev"))];
+            match paths {
+                CgroupPaths::V1 {
+                    cpuacct,
+                    memory,
+                    blkio,
+                    pids,
+                } => {
+                    files.push(cpuacct.join("cpuacct.usage"));
+                    files.push(memory.join("memory.usage_in_bytes"));
+                    files.push(memory.join("memory.stat"));
+                    files.push(memory.join("memory.limit_in_bytes"));
+                    files.push(blkio.join("blkio.io_service_bytes_recursive"));
+                    files.push(blkio.join("blkio.throttle.io_service_bytes_recursive"));
+                    files.extend(pids.iter().map(|dir| dir.join("pids.current")));
+                }
+                CgroupPaths::V2 { dir } => {
+                    for name in [
+                        "cpu.stat",
+                        "memory.current",
+                        "memory.stat",
+                        "memory.max",
+                        "io.stat",
+                        "pids.current",
+                    ] {
+                        files.push(dir.join(name));
+                    }
+                }
+            }
+            files
+        })
+        .filter(|file| file.exists())
+        .collect();
+    let files_per_container = files.len() / targets.len().max(1);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let raw_open_read_ms = per_round(|| {
+        for file in &files {
+            std::hint::black_box(fs::read(file)?);
+        }
+        Ok(())
+    })?;
+    let open: Vec<fs::File> = files
+        .iter()
+        .map(fs::File::open)
+        .collect::<std::io::Result<_>>()?;
+    let raw_pread_ms = per_round(|| {
+        use std::os::unix::fs::FileExt;
+        for file in &open {
+            // One read covers these files (all well under 64 KiB); read until EOF to be safe.
+            let mut at = 0;
+            loop {
+                let n = file.read_at(&mut buffer, at)?;
+                if n == 0 {
+                    break;
+                }
+                at += n as u64;
+            }
+            std::hint::black_box(at);
+        }
+        Ok(())
+    })?;
+    drop(open);
     let mut sampler = docktray::host::HostSampler::new()?;
     let host_sample_ms = per_round(|| {
         std::hint::black_box(sampler.sample());
@@ -470,6 +544,9 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
         container_sweep_ms,
         net_dev_ms,
         memory_stat_ms,
+        raw_open_read_ms,
+        raw_pread_ms,
+        files_per_container,
         host_sample_ms,
         host_networks_ms,
         host_disks_ms,
@@ -481,6 +558,8 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
         reconcile_engine_ms: 0.0,
         api_sweep_engine_ms: 0.0,
         api_sweep_wall_ms: 0.0,
+        connect_wall_ms: 0.0,
+        reconcile_wall_ms: 0.0,
     })
 }
 
@@ -489,7 +568,9 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
 async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) -> Result<()> {
     use futures_util::StreamExt;
     let endpoint = bench_config().docker_endpoint();
+    let started = Instant::now();
     let client = docktray::docker::Client::connect("local", &endpoint).await?;
+    breakdown.connect_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     let docker = client.docker();
     const RECONCILES: u32 = 10;
     let started = Instant::now();
@@ -511,8 +592,10 @@ async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) ->
             info?;
         }
     }
-    let used = cpu_delta(&before, &engine_cpu()) - idle_rate * started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed().as_secs_f64();
+    let used = cpu_delta(&before, &engine_cpu()) - idle_rate * elapsed;
     breakdown.reconcile_engine_ms = used * 1000.0 / f64::from(RECONCILES);
+    breakdown.reconcile_wall_ms = elapsed * 1000.0 / f64::from(RECONCILES);
 
     const SWEEPS: u32 = 5;
     let started = Instant::now();
@@ -764,10 +847,10 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 0 {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    } else {
+    if sorted.len() & 1 == 1 {
         sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
     }
 }
 
@@ -843,16 +926,19 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
         "Per-tick CPU of docktray's own work, each part timed alone on one thread (ms per 2-s tick; {BREAKDOWN_ROUNDS} rounds):"
     );
     println!();
-    println!("| N | container sweep (cgroup files + /proc/<pid>/net/dev) | of which net/dev | of which memory.stat | host sampler | sysinfo networks | sysinfo disks | sysinfo CPU + memory | interfaces | mounts |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| N | container sweep (cgroup files + /proc/<pid>/net/dev) | of which net/dev | of which memory.stat | same files raw: open+read+close / kept open + pread (files per container) | host sampler | sysinfo networks | sysinfo disks | sysinfo CPU + memory | interfaces | mounts |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         let b = &r.breakdown;
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} ({}) | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
             r.n,
             b.container_sweep_ms,
             b.net_dev_ms,
             b.memory_stat_ms,
+            b.raw_open_read_ms,
+            b.raw_pread_ms,
+            b.files_per_container,
             b.host_sample_ms,
             b.host_networks_ms,
             b.host_disks_ms,
@@ -864,14 +950,16 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
     println!();
     println!("Engine-side cost of API calls (dockerd + containerd + shims, above idle):");
     println!();
-    println!("| N | one re-list (list + inspect all; docktray does it once a minute) | = % of one core at 1/min | one API stats sweep (one-shot per container, 8 in flight) | its wall time | = % of one core every 2 s |");
-    println!("|---|---|---|---|---|---|");
+    println!("| N | connect wall | one re-list (list + inspect all; docktray does it once a minute): engine CPU, wall | = % of one core at 1/min | one API stats sweep (one-shot per container, 8 in flight) | its wall time | = % of one core every 2 s |");
+    println!("|---|---|---|---|---|---|---|");
     for r in results {
         let b = &r.breakdown;
         println!(
-            "| {} | {:.1} ms | {:.2} | {:.1} ms | {:.0} ms | {:.1} |",
+            "| {} | {:.0} ms | {:.1} ms, {:.0} ms | {:.2} | {:.1} ms | {:.0} ms | {:.1} |",
             r.n,
+            b.connect_wall_ms,
             b.reconcile_engine_ms,
+            b.reconcile_wall_ms,
             b.reconcile_engine_ms / 60_000.0 * 100.0,
             b.api_sweep_engine_ms,
             b.api_sweep_wall_ms,

@@ -6,8 +6,10 @@ set -euo pipefail
 
 # Package sets. Later issues add to these (openssh-server, xvfb, gnome-keyring, ...).
 COMMON_PKGS=(docker.io ca-certificates pkg-config libssl-dev build-essential curl)
-TEST_PKGS=("${COMMON_PKGS[@]}" busybox-static dbus dbus-daemon)
-RUN_PKGS=("${COMMON_PKGS[@]}")
+# The desktop app (Tauri 2): webview, tray indicator (also loaded at run time), SVG icons.
+DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
+TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon)
+RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
 
@@ -19,6 +21,12 @@ case "$mode" in
 esac
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian/Ubuntu only"
+
+# The window is built with npm (ui/): Debian's nodejs and npm when there is no npm at all (a Node from
+# elsewhere, e.g. NodeSource, is used as it is).
+if ! command -v npm >/dev/null 2>&1; then
+  wanted+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -49,4 +57,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   [[ -x "$HOME/.cargo/bin/cargo" ]] \
     && die "cargo is installed at $HOME/.cargo/bin but not on PATH: run 'source \$HOME/.cargo/env'"
   die "cargo not found: install Rust with rustup (https://rustup.rs), then re-run"
+fi
+
+# The end-to-end test's tools (Xvfb, WebKitWebDriver, tauri-driver, a Python venv), when missing.
+if [[ "$mode" == test ]]; then
+  "$(dirname "${BASH_SOURCE[0]}")/e2e-env.sh"
 fi

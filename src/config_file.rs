@@ -174,11 +174,7 @@ fn merge_table(
 
 fn merge_item(old: &mut Item, new: &Item, default: Option<&Item>) {
     if let (Some(old_table), Some(new_table)) = (old.as_table_like_mut(), new.as_table_like()) {
-        merge_table(
-            old_table,
-            new_table,
-            default.and_then(Item::as_table_like),
-        );
+        merge_table(old_table, new_table, default.and_then(Item::as_table_like));
         return;
     }
     if let (Some(old_array), Some(new_array)) =
@@ -478,9 +474,18 @@ thresholds.container_memory_percent = { warning = 90, critical = 98 }
             "{text}"
         );
         assert!(text.contains("[alerts]\ncooldown = \"30m\"\n"), "{text}");
-        assert!(text.contains("[desktop]\nstart_at_login = true\n"), "{text}");
-        assert!(!text.contains("hysteresis_percent"), "defaults stay out: {text}");
-        assert!(!text.contains("host_cpu_percent"), "defaults stay out: {text}");
+        assert!(
+            text.contains("[desktop]\nstart_at_login = true\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("hysteresis_percent"),
+            "defaults stay out: {text}"
+        );
+        assert!(
+            !text.contains("host_cpu_percent"),
+            "defaults stay out: {text}"
+        );
         assert_eq!(parse(&text), config);
     }
 
@@ -526,9 +531,14 @@ thresholds.container_memory_percent = { warning = 90, critical = 98 }
             "the entry keeps its comment: {text}"
         );
         assert!(!text.contains("com.example.role=batch"), "{text}");
-        assert!(!text.contains("# Batch jobs"), "a removed entry takes its comment: {text}");
         assert!(
-            text.contains("thresholds.container_memory_percent = { warning = 90, critical = 99.0 }"),
+            !text.contains("# Batch jobs"),
+            "a removed entry takes its comment: {text}"
+        );
+        assert!(
+            text.contains(
+                "thresholds.container_memory_percent = { warning = 90, critical = 99.0 }"
+            ),
             "inline table kept inline: {text}"
         );
         assert!(text.contains("host = \"local\""), "{text}");
@@ -536,7 +546,8 @@ thresholds.container_memory_percent = { warning = 90, critical = 98 }
 
     #[test]
     fn cleared_optional_values_are_removed() {
-        let text = "[thresholds.host_cpu_percent]\nwarning = 50\ncritical = 60\nhold = \"30s\" # slow\n";
+        let text =
+            "[thresholds.host_cpu_percent]\nwarning = 50\ncritical = 60\nhold = \"30s\" # slow\n";
         let mut config = parse(text);
         config.thresholds.host_cpu_percent.hold = None;
         let updated = update(text, &config);
@@ -596,12 +607,18 @@ thresholds.container_memory_percent = { warning = 90, critical = 98 }
             .file_type()
             .is_symlink());
         let text = std::fs::read_to_string(&real).expect("read");
-        assert_eq!(text, "# mine\n\n[notifications]\nmin_level = \"critical\"\n");
+        assert_eq!(
+            text,
+            "# mine\n\n[notifications]\nmin_level = \"critical\"\n"
+        );
 
         let fresh = dir.path().join("new").join("config.toml");
         save(&fresh, &config).expect("saved");
         assert_eq!(
-            Config::load(Some(&fresh)).expect("loads").notifications.min_level,
+            Config::load(Some(&fresh))
+                .expect("loads")
+                .notifications
+                .min_level,
             "critical"
         );
     }

@@ -1,14 +1,13 @@
-//! Docktray desktop shell. The tray icon and window arrive with the desktop issue; until then this binary runs
-//! the monitor (collectors, alerts, history, desktop notifications) and reports each source and container
-//! change on stderr, so `make run` starts what the tray will use.
+//! `docktray-desktop`: Docktray in the tray. `docktray-desktop [--config PATH]`; `DOCKTRAY_LOG=debug` for
+//! more on stderr.
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
-use docktray::monitor::{Monitor, MonitorOptions};
-use docktray::{Config, Engine, SourceState, Update};
+use docktray::Config;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCKTRAY_LOG")
@@ -16,68 +15,53 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = Config::load(None).context("loading the configuration")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let monitor = match Monitor::start(config.clone(), MonitorOptions::default()) {
-            Ok(monitor) => monitor,
-            Err(err) => {
-                tracing::warn!("{err}; running without the history");
-                Monitor::start(
-                    config,
-                    MonitorOptions {
-                        history: false,
-                        notifications: true,
-                    },
-                )?
-            }
-        };
-        let engine = monitor.engine();
-        engine.ready(Duration::from_secs(10)).await;
-        summarise(engine);
-        let mut updates = engine.subscribe();
-        loop {
-            tokio::select! {
-                update = updates.recv() => match update {
-                    Ok(Update::Source(_) | Update::ContainerChanged(_) | Update::ContainerRemoved { .. }) => summarise(engine),
-                    Ok(Update::Alert(change)) => tracing::info!("alert {:?}: {}", change.kind, change.alert.message),
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => summarise(engine),
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                },
-                _ = tokio::signal::ctrl_c() => break,
-            }
+    match start() {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(Failure::Usage(message)) => {
+            eprintln!("docktray-desktop: {message}");
+            ExitCode::from(2)
         }
-        monitor.shutdown().await?;
-        Ok(())
-    })
-}
-
-/// One line per source: what a tray tooltip will say.
-fn summarise(engine: &Engine) {
-    let snapshot = engine.snapshot();
-    let running = snapshot
-        .containers
-        .iter()
-        .filter(|c| c.info.state.has_processes())
-        .count();
-    for source in snapshot.sources.iter().filter(|s| s.kind == "docker") {
-        match source.state {
-            SourceState::Up => tracing::info!(
-                "{}: {running} running, {} containers",
-                source.name,
-                snapshot.containers.len()
-            ),
-            _ => tracing::warn!(
-                "{}: {:?} ({})",
-                source.name,
-                source.state,
-                source.reason.as_deref().unwrap_or("connecting")
-            ),
+        Err(Failure::Runtime(err)) => {
+            eprintln!("docktray-desktop: {err:#}");
+            ExitCode::from(1)
         }
     }
+}
+
+enum Failure {
+    /// Bad arguments or configuration: exit code 2, like the `docktray` CLI.
+    Usage(String),
+    Runtime(anyhow::Error),
+}
+
+fn start() -> Result<i32, Failure> {
+    let explicit = config_argument().map_err(Failure::Usage)?;
+    let config =
+        Config::load(explicit.as_deref()).map_err(|err| Failure::Usage(err.to_string()))?;
+    let path = explicit
+        .or_else(Config::default_path)
+        .context("no configuration directory on this system (is HOME set?): pass --config PATH")
+        .map_err(Failure::Runtime)?;
+    docktray_desktop::run(config, path).map_err(Failure::Runtime)
+}
+
+/// `--config PATH` (or `--config=PATH`); other arguments are refused. A second launch's arguments are not
+/// read here: the first instance just opens its window.
+fn config_argument() -> Result<Option<PathBuf>, String> {
+    let mut args = std::env::args().skip(1);
+    let mut config = None;
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            config = Some(PathBuf::from(args.next().ok_or("--config needs a PATH")?));
+        } else if let Some(path) = arg.strip_prefix("--config=") {
+            config = Some(PathBuf::from(path));
+        } else if arg == "--help" || arg == "-h" {
+            return Err("usage: docktray-desktop [--config PATH]".to_owned());
+        } else {
+            return Err(format!(
+                "unexpected argument '{arg}'; usage: docktray-desktop [--config PATH]"
+            ));
+        }
+    }
+    Ok(config)
 }

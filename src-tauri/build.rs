@@ -1,0 +1,28 @@
+//! Tauri's build step: embeds the config, icons and capabilities, and generates one `allow-<command>`
+//! permission per app command so capabilities/main.json can grant exactly these (Tauri 2 denies app commands
+//! that no capability allows once an app manifest exists). Keep in sync with `commands::handler`.
+
+const COMMANDS: &[&str] = &[
+    "get_snapshot",
+    "get_container_detail",
+    "container_action",
+    "get_history",
+    "subscribe_logs",
+    "unsubscribe_logs",
+    "list_alerts",
+    "acknowledge_alert",
+    "get_settings",
+    "validate_settings",
+    "save_settings",
+    "set_notifications_paused",
+    "take_route",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        // A build script reports failure by panicking; the message says what to fix.
+        panic!("tauri-build failed: {error:#}");
+    }
+}

@@ -1,0 +1,387 @@
+//! The window's commands (docs/ipc.md). Each one adapts an engine call; failures reach the window as the
+//! engine's own message (a plain string). They live in a module, not at the crate root: `#[tauri::command]`
+//! there collides with its generated `__cmd__` macro (E0255).
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use docktray::alerts::{Alert, Level};
+use docktray::history::{AlertQuery, Resolution, Series, SeriesQuery, SeriesTarget};
+use docktray::logs::LogQuery;
+use docktray::model::ContainerDetail;
+use docktray::{Action, Config, ConfigError, Error, Snapshot};
+use tauri::ipc::Invoke;
+use tauri::{AppHandle, Runtime, State};
+
+use crate::payloads::{HistoryRange, HistoryTarget, LogSubscription, Settings, Validation};
+use crate::state::Shell;
+
+type Answer<T> = Result<T, String>;
+
+/// Every command, for `Builder::invoke_handler`. The same names are listed in build.rs (permissions) and
+/// capabilities/main.json.
+pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        get_snapshot,
+        get_container_detail,
+        container_action,
+        get_history,
+        subscribe_logs,
+        unsubscribe_logs,
+        list_alerts,
+        acknowledge_alert,
+        get_settings,
+        validate_settings,
+        save_settings,
+        set_notifications_paused,
+        take_route,
+    ]
+}
+
+#[tauri::command]
+pub async fn get_snapshot(shell: State<'_, Shell>) -> Answer<Snapshot> {
+    Ok(shell.monitor().await?.engine().snapshot())
+}
+
+#[tauri::command]
+pub async fn get_container_detail(
+    shell: State<'_, Shell>,
+    container: String,
+) -> Answer<ContainerDetail> {
+    let monitor = shell.monitor().await?;
+    monitor
+        .engine()
+        .container_detail(&container)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+#[tauri::command]
+pub async fn container_action(
+    shell: State<'_, Shell>,
+    container: String,
+    action: Action,
+) -> Answer<()> {
+    let monitor = shell.monitor().await?;
+    tracing::info!(container, action = action.as_str(), "container action");
+    monitor
+        .engine()
+        .act(&container, action)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+#[tauri::command]
+pub async fn get_history(
+    shell: State<'_, Shell>,
+    target: HistoryTarget,
+    metric: String,
+    range: HistoryRange,
+) -> Answer<Series> {
+    let history = shell.monitor().await?.history().cloned().ok_or_else(|| {
+        "the history is off (history.enabled = false, or its file could not be opened): no charts".to_owned()
+    })?;
+    let until = Utc::now();
+    let query = SeriesQuery {
+        target: match target {
+            HistoryTarget::Container { host, id } => SeriesTarget::Container {
+                host: Some(host),
+                id_or_name: id,
+            },
+            HistoryTarget::Host { name } => SeriesTarget::Host { name },
+        },
+        metric,
+        since: until - range.duration(),
+        until,
+        limit: None,
+        resolution: Resolution::Auto,
+    };
+    // SQLite reads block: keep them off the async workers.
+    tauri::async_runtime::spawn_blocking(move || history.query(&query))
+        .await
+        .map_err(|err| format!("reading the history failed: {err}"))?
+        .map_err(|err| err.to_string())
+}
+
+#[tauri::command]
+pub async fn subscribe_logs<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    container: String,
+    tail: Option<usize>,
+) -> Answer<LogSubscription> {
+    let (hub, id) = {
+        let monitor = shell.monitor().await?;
+        let engine = monitor.engine();
+        let id = engine
+            .snapshot()
+            .find_container(&container)
+            .map(|c| c.info.id.clone())
+            .ok_or_else(|| Error::NoSuchContainer(container.clone()).to_string())?;
+        (engine.logs().clone(), id)
+    };
+    let query = LogQuery {
+        tail,
+        ..LogQuery::default()
+    };
+    let mut logs = hub
+        .subscribe(&id, query)
+        .await
+        .map_err(|err| err.to_string())?;
+    let history = std::mem::take(&mut logs.history);
+    let subscription = shell.next_subscription_id();
+    let task = tauri::async_runtime::spawn(crate::log_stream::forward(app, subscription, logs));
+    shell.add_subscription(subscription, task);
+    tracing::debug!(subscription, container, "log subscription");
+    Ok(LogSubscription {
+        subscription,
+        history,
+    })
+}
+
+#[tauri::command]
+pub async fn unsubscribe_logs(shell: State<'_, Shell>, subscription: u64) -> Answer<()> {
+    shell.remove_subscription(subscription);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn list_alerts(
+    shell: State<'_, Shell>,
+    active_only: bool,
+    level: Option<Level>,
+    since: Option<DateTime<Utc>>,
+) -> Answer<Vec<Alert>> {
+    let monitor = shell.monitor().await?;
+    let live = monitor.engine().snapshot().alerts;
+    let history = monitor.history().cloned();
+    drop(monitor);
+    let recorded = match history {
+        Some(history) => {
+            let query = AlertQuery {
+                level,
+                since,
+                until: None,
+                active_only,
+                limit: None,
+            };
+            tauri::async_runtime::spawn_blocking(move || history.alerts(&query))
+                .await
+                .map_err(|err| format!("reading the alerts failed: {err}"))?
+                .map_err(|err| err.to_string())?
+        }
+        None => Vec::new(),
+    };
+    Ok(merge_alerts(recorded, live, level))
+}
+
+/// Recorded and live alerts, newest first; the live copy of an alert wins (it has the latest level and
+/// acknowledgement, the history may lag by a batch). Live alerts are active now, so they match any `since`.
+fn merge_alerts(recorded: Vec<Alert>, live: Vec<Alert>, level: Option<Level>) -> Vec<Alert> {
+    let live: Vec<Alert> = live
+        .into_iter()
+        .filter(|alert| alert.is_active() && level.is_none_or(|wanted| alert.level >= wanted))
+        .collect();
+    let mut merged: Vec<Alert> = recorded
+        .into_iter()
+        .filter(|alert| !live.iter().any(|l| l.id == alert.id))
+        .collect();
+    merged.extend(live);
+    merged.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+    merged
+}
+
+#[tauri::command]
+pub async fn acknowledge_alert(shell: State<'_, Shell>, id: u64) -> Answer<bool> {
+    Ok(shell.monitor().await?.engine().acknowledge(id).await)
+}
+
+#[tauri::command]
+pub async fn get_settings(shell: State<'_, Shell>) -> Answer<Settings> {
+    Ok(Settings {
+        config: shell.config(),
+        path: shell.config_path().display().to_string(),
+    })
+}
+
+#[tauri::command]
+pub async fn validate_settings(
+    shell: State<'_, Shell>,
+    config: serde_json::Value,
+) -> Answer<Validation> {
+    Ok(match parse_settings(config, shell.config_path()) {
+        Ok(_) => Validation {
+            ok: true,
+            key: None,
+            message: None,
+        },
+        Err((key, message)) => Validation {
+            ok: false,
+            key,
+            message: Some(message),
+        },
+    })
+}
+
+#[tauri::command]
+pub async fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    config: serde_json::Value,
+) -> Answer<()> {
+    let path = shell.config_path().to_path_buf();
+    let config = parse_settings(config, &path).map_err(|(_, message)| message)?;
+    {
+        let (path, config) = (path.clone(), config.clone());
+        tauri::async_runtime::spawn_blocking(move || docktray::config_file::save(&path, &config))
+            .await
+            .map_err(|err| format!("saving the settings failed: {err}"))?
+            .map_err(|err| err.to_string())?;
+    }
+    let previous = shell.config();
+    shell.set_config(config.clone());
+    tracing::info!(path = %path.display(), "settings saved");
+    shell
+        .monitor()
+        .await?
+        .engine()
+        .reconfigure(&config, &path)
+        .await
+        .map_err(|err| err.to_string())?;
+    if needs_restart(&previous, &config) {
+        tracing::info!("some saved settings (interval, engine, logs, notifications, history) apply from the next start");
+    }
+    if previous.desktop.start_at_login != config.desktop.start_at_login {
+        crate::control::apply_autostart(&app, config.desktop.start_at_login)
+            .map_err(|err| format!("the settings were saved, but {err}"))?;
+    }
+    Ok(())
+}
+
+/// Settings the running engine takes only at start (`Engine::reconfigure` applies thresholds and alerts).
+fn needs_restart(before: &Config, after: &Config) -> bool {
+    before.interval != after.interval
+        || before.docker != after.docker
+        || before.logs != after.logs
+        || before.hosts != after.hosts
+        || before.notifications != after.notifications
+        || before.history != after.history
+}
+
+/// The window's settings as a [`Config`], with the config file's rules and messages; on failure the key at
+/// fault (when known) and the message.
+fn parse_settings(
+    value: serde_json::Value,
+    path: &Path,
+) -> Result<Config, (Option<String>, String)> {
+    let config: Config = serde_path_to_error::deserialize(value).map_err(|err| {
+        let key = err.path().to_string();
+        let key = (key != ".").then_some(key);
+        let message = ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: match &key {
+                Some(key) => format!("`{key}`: {}", err.inner()),
+                None => err.inner().to_string(),
+            },
+        };
+        (key, message.to_string())
+    })?;
+    config.validate(path).map_err(|err| {
+        let key = match &err {
+            ConfigError::Invalid { key, .. } => Some(key.clone()),
+            _ => None,
+        };
+        (key, err.to_string())
+    })?;
+    Ok(config)
+}
+
+#[tauri::command]
+pub async fn set_notifications_paused<R: Runtime>(
+    app: AppHandle<R>,
+    paused: bool,
+    minutes: Option<u64>,
+) -> Answer<()> {
+    crate::control::set_paused(&app, paused, minutes).await
+}
+
+#[tauri::command]
+pub async fn take_route(shell: State<'_, Shell>) -> Answer<Option<String>> {
+    Ok(shell.take_route())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use docktray::alerts::{Target, TargetKind};
+
+    use super::*;
+
+    fn alert(id: u64, level: Level, minutes_ago: i64, resolved: bool) -> Alert {
+        let started = Utc::now() - Duration::minutes(minutes_ago);
+        Alert {
+            id,
+            target: Target {
+                kind: TargetKind::Container,
+                host: "local".into(),
+                id: format!("c{id}"),
+                name: format!("c{id}"),
+            },
+            metric: "container_cpu_percent".into(),
+            detail: None,
+            level,
+            value: None,
+            threshold: None,
+            unit: "%".into(),
+            message: String::new(),
+            started_at: started,
+            resolved_at: resolved.then_some(started),
+            acknowledged: false,
+            top: vec![],
+        }
+    }
+
+    #[test]
+    fn live_alerts_replace_their_recorded_copy_and_all_come_newest_first() {
+        let mut recorded_copy = alert(2, Level::Warning, 5, false);
+        recorded_copy.acknowledged = false;
+        let mut live_copy = alert(2, Level::Critical, 5, false);
+        live_copy.acknowledged = true;
+        let merged = merge_alerts(
+            vec![alert(1, Level::Warning, 60, true), recorded_copy],
+            vec![live_copy.clone(), alert(3, Level::Warning, 1, false)],
+            None,
+        );
+        let ids: Vec<u64> = merged.iter().map(|a| a.id).collect();
+        assert_eq!(ids, vec![3, 2, 1]);
+        assert_eq!(merged[1], live_copy);
+        let critical_only = merge_alerts(
+            vec![],
+            vec![alert(3, Level::Warning, 1, false)],
+            Some(Level::Critical),
+        );
+        assert!(critical_only.is_empty());
+    }
+
+    #[test]
+    fn settings_errors_name_the_key_like_the_config_file() {
+        let path = Path::new("/home/me/.config/docktray/config.toml");
+        let mut value = serde_json::to_value(Config::default()).expect("serialises");
+        value["interval"] = "fast".into();
+        let (key, message) = parse_settings(value, path).unwrap_err();
+        assert_eq!(key.as_deref(), Some("interval"));
+        assert!(message.contains("config.toml"), "{message}");
+        assert!(message.contains("invalid duration \"fast\""), "{message}");
+
+        let mut value = serde_json::to_value(Config::default()).expect("serialises");
+        value["logs"]["ring_lines"] = 0.into();
+        let (key, message) = parse_settings(value, path).unwrap_err();
+        assert_eq!(key.as_deref(), Some("logs.ring_lines"));
+        assert_eq!(
+            message,
+            Config::parse("[logs]\nring_lines = 0", path)
+                .unwrap_err()
+                .to_string()
+        );
+    }
+}

@@ -1,0 +1,113 @@
+//! Docktray's desktop shell: the engine (`docktray`) adapted to a tray icon, a window and IPC. It holds no
+//! business logic: what the tray shows comes from `docktray::tray`, the rules from the engine, the settings
+//! file handling from `docktray::config_file`.
+//!
+//! Life cycle: the monitor (collectors, alerts, history, notifications) starts with the app, with no window.
+//! The window is created on demand and destroyed on close; the app keeps running in the tray until Quit,
+//! which writes the history and exits 0. A second launch opens the first one's window.
+
+pub mod commands;
+pub mod control;
+mod log_stream;
+pub mod payloads;
+mod pump;
+pub mod state;
+mod tray;
+pub mod window;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use docktray::monitor::{Monitor, MonitorOptions};
+use docktray::tray::tray_state;
+use docktray::Config;
+use tauri::{Builder, Manager, RunEvent, Runtime};
+
+pub use state::Shell;
+
+/// The app's Tauri context (tauri.conf.json, capabilities, icons, the UI's files).
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// The IPC and window handling shared by the app and the tests: commands and the window's clean-up.
+pub fn with_ipc<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder
+        .invoke_handler(commands::handler())
+        .on_window_event(window::on_window_event)
+}
+
+/// Starts the monitor inside Tauri's tokio runtime; without the history if it cannot be opened.
+pub fn start_monitor(config: &Config) -> Result<Monitor, docktray::Error> {
+    tauri::async_runtime::block_on(async {
+        match Monitor::start(config.clone(), MonitorOptions::default()) {
+            Ok(monitor) => Ok(monitor),
+            Err(err) => {
+                tracing::warn!("{err}; running without the history");
+                Monitor::start(
+                    config.clone(),
+                    MonitorOptions {
+                        history: false,
+                        notifications: true,
+                    },
+                )
+            }
+        }
+    })
+}
+
+/// A config file other than the default one is passed on to the session's autostart entry.
+fn autostart_args(config_path: &std::path::Path) -> Vec<String> {
+    if Config::default_path().as_deref() == Some(config_path) {
+        Vec::new()
+    } else {
+        vec!["--config".to_owned(), config_path.display().to_string()]
+    }
+}
+
+/// Runs the app until Quit; returns the exit code.
+pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<i32> {
+    let app = with_ipc(Builder::default())
+        // First, so a second instance hands over before doing anything else.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            tracing::info!("launched again: opening the window");
+            window::open(app, None);
+        }))
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("Docktray")
+                .args(autostart_args(&config_path))
+                .build(),
+        )
+        .setup(move |app| {
+            let handle = app.handle();
+            let monitor = start_monitor(&config)?;
+            let updates = monitor.engine().subscribe();
+            let first = tray_state(&monitor.engine().snapshot());
+            let interval = config.interval;
+            if let Err(err) = control::apply_autostart(handle, config.desktop.start_at_login) {
+                tracing::warn!(%err, "start at login");
+            }
+            app.manage(Shell::new(monitor, config.clone(), config_path.clone()));
+            tray::create(handle, first)?;
+            pump::spawn(
+                handle.clone(),
+                updates,
+                interval.max(Duration::from_millis(250)),
+            );
+            control::quit_on_signals(handle);
+            tracing::info!(config = %config_path.display(), "Docktray is running in the tray");
+            Ok(())
+        })
+        .build(context())?;
+    let code = app.run_return(|app, event| match event {
+        // The last window closed: keep running in the tray. Quit asks with a code and is let through.
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
+        // However the loop ends, the history is written (a no-op after Quit did it).
+        RunEvent::Exit => tauri::async_runtime::block_on(control::shut_down(app)),
+        _ => {}
+    });
+    Ok(code)
+}

@@ -1,0 +1,47 @@
+//! The window: created on demand and destroyed on close, so the idle app holds no webview. A route says
+//! where it opens (`container:<host>/<id>`, `host:<name>`, `alerts`): a new window asks for it with
+//! `take_route` once loaded; an open one is told with a `navigate` event.
+
+use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+
+use crate::state::Shell;
+
+/// The only window's label (capabilities/main.json grants the IPC to it alone).
+pub const MAIN: &str = "main";
+
+/// Opens the window, or brings the open one forward; `route` is where it should show.
+pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        if let Some(route) = route {
+            if let Err(err) = app.emit_to(MAIN, "navigate", route) {
+                tracing::warn!(%err, "cannot tell the window where to go");
+            }
+        }
+        for result in [window.unminimize(), window.show(), window.set_focus()] {
+            if let Err(err) = result {
+                tracing::debug!(%err, "cannot bring the window forward");
+            }
+        }
+        return;
+    }
+    app.state::<Shell>().set_route(route);
+    let built = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::default())
+        .title("Docktray")
+        .inner_size(1100.0, 720.0)
+        .min_inner_size(760.0, 480.0)
+        .build();
+    match built {
+        Ok(_) => tracing::debug!("window opened"),
+        Err(err) => tracing::error!(%err, "cannot open the Docktray window"),
+    }
+}
+
+/// Closing destroys the window (Tauri's default); its log subscriptions end with it.
+pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent) {
+    if window.label() == MAIN && matches!(event, WindowEvent::Destroyed) {
+        let shell = window.state::<Shell>();
+        shell.clear_subscriptions();
+        shell.set_route(None);
+        tracing::debug!("window closed");
+    }
+}
