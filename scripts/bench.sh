@@ -13,8 +13,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
 
 if [[ -z "${DOCKER_HOST:-}" || -z "${DOCKTRAY_TEST_IMAGE:-}" ]]; then
-  eval "$("$here/test-env.sh" env)" \
-    || { echo "bench.sh: no test environment: run 'scripts/test-env.sh up' or 'make bench'" >&2; exit 1; }
+  env_text="$("$here/test-env.sh" env)" \
+    || { echo "bench.sh: no test environment: run 'scripts/test-env.sh up' first, or 'make bench'" >&2; exit 1; }
+  eval "$env_text"
 fi
 export DOCKER_CLI="${DOCKER_CLI:-$(command -v docker || true)}"
 [[ -n "$DOCKER_CLI" ]] || { echo "bench.sh: no docker CLI on PATH (set DOCKER_CLI)" >&2; exit 1; }

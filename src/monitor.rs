@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::alerts::Level;
@@ -34,6 +34,7 @@ pub struct Monitor {
     history: Option<Arc<History>>,
     notifier: Option<JoinHandle<()>>,
     paused: watch::Sender<bool>,
+    clicks: broadcast::Sender<String>,
 }
 
 /// The history file: `history.path`, else `$XDG_DATA_HOME/docktray/history.sqlite`.
@@ -67,14 +68,17 @@ impl Monitor {
             engine.record_into(history.clone());
         }
         let (paused, paused_rx) = watch::channel(false);
+        let (clicks, _) = broadcast::channel(16);
         let notifier = (options.notifications && config.notifications.enabled).then(|| {
-            crate::notify::spawn_notifier(
+            crate::notify::spawn_notifier_with_clicks(
                 config.notifications.clone(),
                 engine.subscribe(),
                 paused_rx,
+                clicks.clone(),
             )
         });
         Ok(Self {
+            clicks,
             engine,
             history,
             notifier,
@@ -88,6 +92,12 @@ impl Monitor {
 
     pub fn history(&self) -> Option<&Arc<History>> {
         self.history.as_ref()
+    }
+
+    /// Routes of notifications the user clicked (`container:<host>/<id>`, `host:<name>`, `alerts`): the desktop
+    /// app opens its window there.
+    pub fn notification_clicks(&self) -> broadcast::Receiver<String> {
+        self.clicks.subscribe()
     }
 
     /// Pauses (or resumes) desktop notifications; alerts are still evaluated and recorded.

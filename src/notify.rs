@@ -9,6 +9,8 @@
 //! A machine without a notification server (a server, a headless box, a broken session) is normal: the notifier
 //! says so once, keeps running and tries again with the next batch.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::NaiveTime;
@@ -386,6 +388,45 @@ pub struct Notifier {
     /// Set after the "no notification server" warning, cleared after the next success: one warning per outage
     /// instead of one per alert.
     warned_unreachable: bool,
+    /// Where a click on a shown notification leads, when someone listens for clicks.
+    clicks: Option<ClickRoutes>,
+}
+
+/// Notification ids the server gave us, with the route a click should open; the last [`REMEMBERED_CLICKS`].
+#[derive(Debug, Clone, Default)]
+pub struct ClickRoutes {
+    routes: Arc<Mutex<VecDeque<(u32, String)>>>,
+}
+
+/// Enough for every notification still on screen; older ones are long gone.
+const REMEMBERED_CLICKS: usize = 256;
+
+impl ClickRoutes {
+    fn remember(&self, id: u32, route: String) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if routes.len() >= REMEMBERED_CLICKS {
+            routes.pop_front();
+        }
+        routes.push_back((id, route));
+    }
+
+    fn route(&self, id: u32) -> Option<String> {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes
+            .iter()
+            .rev()
+            .find(|(known, _)| *known == id)
+            .map(|(_, route)| route.clone())
+    }
+}
+
+/// Where the window should open for a notification: its target, or the alert list for a grouped one.
+pub fn route_for(notification: &Notification) -> String {
+    notification
+        .target
+        .as_ref()
+        .map(crate::tray::route_for)
+        .unwrap_or_else(|| "alerts".to_owned())
 }
 
 impl Notifier {
@@ -393,6 +434,7 @@ impl Notifier {
         Self {
             settings,
             warned_unreachable: false,
+            clicks: None,
         }
     }
 
@@ -407,7 +449,7 @@ impl Notifier {
             );
             return 0;
         }
-        match send(&notifications).await {
+        match send_with_routes(&notifications, self.clicks.as_ref()).await {
             Ok(()) => {
                 if self.warned_unreachable {
                     tracing::info!("desktop notifications are delivered again");
@@ -510,13 +552,76 @@ pub fn spawn_notifier(
     tokio::spawn(Notifier::new(settings).run(updates, paused))
 }
 
+/// Like [`spawn_notifier`], and notifications offer an "Open" action (where the server supports actions): a
+/// click sends the route of the notification's target (`container:<host>/<id>`, `host:<name>`, `alerts`) on
+/// `clicks`, for the desktop app to open its window there.
+pub fn spawn_notifier_with_clicks(
+    settings: NotificationSettings,
+    updates: broadcast::Receiver<Update>,
+    paused: watch::Receiver<bool>,
+    clicks: broadcast::Sender<String>,
+) -> JoinHandle<()> {
+    let routes = ClickRoutes::default();
+    let mut notifier = Notifier::new(settings);
+    notifier.clicks = Some(routes.clone());
+    tokio::spawn(async move {
+        let listener = tokio::spawn(listen_for_clicks(routes, clicks));
+        notifier.run(updates, paused).await;
+        listener.abort();
+    })
+}
+
+/// Follows `ActionInvoked` signals on the session bus and turns clicks on our notifications into routes.
+/// Reconnects (every 30 s) while no bus is reachable; a notification server may come later.
+async fn listen_for_clicks(routes: ClickRoutes, clicks: broadcast::Sender<String>) {
+    use futures_util::StreamExt;
+    loop {
+        let stream = async {
+            let connection = zbus::Connection::session().await?;
+            let rule = zbus::MatchRule::builder()
+                .msg_type(zbus::message::Type::Signal)
+                .interface("org.freedesktop.Notifications")
+                .member("ActionInvoked")
+                .build()?;
+            zbus::MessageStream::for_match_rule(rule, &connection, None).await
+        }
+        .await;
+        match stream {
+            Ok(mut stream) => {
+                while let Some(message) = stream.next().await {
+                    let Ok(message) = message else { continue };
+                    let Ok((id, _action)) = message.body().deserialize::<(u32, String)>() else {
+                        continue;
+                    };
+                    if let Some(route) = routes.route(id) {
+                        tracing::debug!(id, %route, "notification clicked");
+                        let _ = clicks.send(route);
+                    }
+                }
+            }
+            Err(err) => tracing::debug!(%err, "cannot follow notification clicks yet"),
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+}
+
 /// Sends notifications to the session bus's notification server, in order.
 ///
 /// The server's capabilities are asked first, on every call: they tell whether the body may carry markup (else
 /// the plain text is sent), and the answer doubles as the "is anyone there" check. Servers come and go with the
 /// desktop session, so nothing is cached.
 pub async fn send(notifications: &[Notification]) -> Result<(), NotifyError> {
-    let markup = bounded(body_markup_supported()).await?;
+    send_with_routes(notifications, None).await
+}
+
+/// [`send`], offering an "Open" action and remembering where a click leads when `clicks` is given.
+async fn send_with_routes(
+    notifications: &[Notification],
+    clicks: Option<&ClickRoutes>,
+) -> Result<(), NotifyError> {
+    let capabilities = bounded(server_capabilities()).await?;
+    let markup = capabilities.iter().any(|c| c == "body-markup");
+    let actions = clicks.is_some() && capabilities.iter().any(|c| c == "actions");
     for notification in notifications {
         let mut message = notify_rust::Notification::new();
         let body = if markup {
@@ -531,14 +636,21 @@ pub async fn send(notifications: &[Notification]) -> Result<(), NotifyError> {
             .icon(notification.urgency.icon())
             .urgency(notification.urgency.into())
             .timeout(notification.urgency.timeout());
-        bounded(async {
+        if actions {
+            // "default" is what servers invoke when the notification itself is clicked.
+            message.action("default", "Open in Docktray");
+        }
+        let id = bounded(async {
             message
                 .show_async()
                 .await
-                .map(drop)
+                .map(|handle| handle.id())
                 .map_err(|err| NotifyError::Rejected(err.to_string()))
         })
         .await?;
+        if let (true, Some(clicks)) = (actions, clicks) {
+            clicks.remember(id, route_for(notification));
+        }
     }
     Ok(())
 }
@@ -566,7 +678,7 @@ async fn bounded<T>(
 }
 
 /// Asks `GetCapabilities`; any failure means no usable server (every compliant server implements it).
-async fn body_markup_supported() -> Result<bool, NotifyError> {
+async fn server_capabilities() -> Result<Vec<String>, NotifyError> {
     let unreachable = |err: zbus::Error| NotifyError::Unreachable(err.to_string());
     let connection = zbus::Connection::session().await.map_err(unreachable)?;
     let reply = connection
@@ -579,8 +691,7 @@ async fn body_markup_supported() -> Result<bool, NotifyError> {
         )
         .await
         .map_err(unreachable)?;
-    let capabilities: Vec<String> = reply.body().deserialize().map_err(unreachable)?;
-    Ok(capabilities.iter().any(|c| c == "body-markup"))
+    reply.body().deserialize().map_err(unreachable)
 }
 
 #[cfg(test)]

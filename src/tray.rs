@@ -132,12 +132,15 @@ fn menu_label(alert: &Alert) -> String {
 }
 
 fn route(alert: &Alert) -> String {
-    match alert.target.kind {
-        crate::alerts::TargetKind::Container => {
-            format!("container:{}/{}", alert.target.host, alert.target.id)
-        }
+    route_for(&alert.target)
+}
+
+/// The window route that shows a target: `container:<host>/<id>` or `host:<name>`.
+pub fn route_for(target: &crate::alerts::Target) -> String {
+    match target.kind {
+        crate::alerts::TargetKind::Container => format!("container:{}/{}", target.host, target.id),
         crate::alerts::TargetKind::Host | crate::alerts::TargetKind::Vps => {
-            format!("host:{}", alert.target.host)
+            format!("host:{}", target.host)
         }
     }
 }

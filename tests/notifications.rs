@@ -45,7 +45,68 @@ fn notifier_over_a_real_session_bus() {
         quiet_hours_min_level_and_pause_suppress(&server, &logs).await;
         drop(server);
         bodies_are_plain_text_or_escaped_markup_as_the_server_supports(&bus).await;
+        a_click_on_a_notification_gives_the_route_of_its_target(&bus).await;
     });
+}
+
+async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) {
+    let server = NotificationServer::start_at(&bus.address(), &["body", "actions"]);
+    let (updates, receiver) = broadcast::channel(64);
+    let (_paused, paused_rx) = watch::channel(false);
+    let (clicks, mut clicked) = broadcast::channel(4);
+    let task =
+        docktray::notify::spawn_notifier_with_clicks(settings(), receiver, paused_rx, clicks);
+    updates
+        .send(Update::Alert(Box::new(raised(
+            50,
+            container("web"),
+            Level::Critical,
+            99.0,
+        ))))
+        .expect("subscribed");
+    let got = server.wait_for_async(1, ARRIVAL).await;
+    assert!(
+        got[0].actions.iter().any(|a| a == "default"),
+        "an Open action is offered: {:?}",
+        got[0]
+    );
+    // The server tells every client that the user clicked notification `id`, as dunst or GNOME Shell do.
+    let connection = zbus::Connection::session().await.expect("test bus");
+    // Give the click listener a moment to have its match rule in place (it starts with the notifier).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    connection
+        .emit_signal(
+            None::<&str>,
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            &(got[0].id, "default"),
+        )
+        .await
+        .expect("emit ActionInvoked");
+    let route = tokio::time::timeout(ARRIVAL, clicked.recv())
+        .await
+        .expect("a click arrives")
+        .expect("open");
+    assert_eq!(route, "container:local/id-web");
+    // A click on a notification that is not ours leads nowhere.
+    connection
+        .emit_signal(
+            None::<&str>,
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            &(got[0].id + 1000, "default"),
+        )
+        .await
+        .expect("emit ActionInvoked");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), clicked.recv())
+            .await
+            .is_err()
+    );
+    drop(updates);
+    let _ = tokio::time::timeout(ARRIVAL, task).await;
 }
 
 async fn no_server_is_reported_once_then_a_new_server_is_used(

@@ -56,6 +56,22 @@ pub fn start_monitor(config: &Config) -> Result<Monitor, docktray::Error> {
     })
 }
 
+/// A click on one of our notifications opens the window on what it is about.
+fn open_on_notification_clicks<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    mut clicks: tokio::sync::broadcast::Receiver<String>,
+) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match clicks.recv().await {
+                Ok(route) => window::open(&app, Some(route)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
 /// A config file other than the default one is passed on to the session's autostart entry.
 fn autostart_args(config_path: &std::path::Path) -> Vec<String> {
     if Config::default_path().as_deref() == Some(config_path) {
@@ -83,6 +99,7 @@ pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<i32> {
             let handle = app.handle();
             let monitor = start_monitor(&config)?;
             let updates = monitor.engine().subscribe();
+            let clicks = monitor.notification_clicks();
             let first = tray_state(&monitor.engine().snapshot());
             let interval = config.interval;
             if let Err(err) = control::apply_autostart(handle, config.desktop.start_at_login) {
@@ -95,6 +112,7 @@ pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<i32> {
                 updates,
                 interval.max(Duration::from_millis(250)),
             );
+            open_on_notification_clicks(handle.clone(), clicks);
             control::quit_on_signals(handle);
             tracing::info!(config = %config_path.display(), "Docktray is running in the tray");
             Ok(())
