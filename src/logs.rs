@@ -178,24 +178,28 @@ impl LogHub {
                 .channels
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
+            let mut created = false;
             let channel = channels
                 .entry(container.to_owned())
                 .or_insert_with(|| {
+                    created = true;
                     let (sender, _) = broadcast::channel(4096);
                     let (loaded, _) = watch::channel(false);
-                    let channel = Arc::new(Channel {
+                    Arc::new(Channel {
                         container: container.to_owned(),
                         ring: Mutex::new(VecDeque::new()),
                         sender,
                         subscribers: AtomicUsize::new(0),
                         loaded,
                         wake: Notify::new(),
-                    });
-                    tokio::spawn(follow(self.inner.clone(), channel.clone()));
-                    channel
+                    })
                 })
                 .clone();
+            // Counted before the stream task starts: a task that saw no subscriber would wind down at once.
             channel.subscribers.fetch_add(1, Ordering::AcqRel);
+            if created {
+                tokio::spawn(follow(self.inner.clone(), channel.clone()));
+            }
             channel
         };
         let mut loaded = channel.loaded.subscribe();
@@ -360,8 +364,9 @@ async fn follow(hub: Arc<HubInner>, channel: Arc<Channel>) {
                     break;
                 }
                 Err(err) => {
-                    tracing::debug!(container = %channel.container, %err, "log history failed");
-                    let _ = channel.loaded.send(true);
+                    // Not marked loaded: waiting viewers keep waiting (up to HISTORY_WAIT) for the retry rather
+                    // than getting an empty history at once.
+                    tracing::warn!(container = %channel.container, %err, "reading log history failed; retrying");
                     wait(&channel, backoff.next_delay()).await;
                     continue;
                 }
