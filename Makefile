@@ -47,8 +47,13 @@ lint: toolchain ui
 # Environment up -> tests -> environment down (always, via trap in with-test-env.sh);
 # the exit code is the tests'.
 # The Rust tests, then (same engine, only if they pass) the end-to-end test of the desktop app.
-test: deps fmt-check lint e2e-app
+test: deps fmt-check lint ui-test e2e-app
 	scripts/with-test-env.sh bash -c '"$$@" && scripts/e2e.sh' test $(CARGO) test $(CARGO_TEST_FLAGS) -- $(TEST_ARGS)
+
+# The window's own checks: svelte-check (TypeScript strict) and the Vitest component tests.
+.PHONY: ui-test
+ui-test: ui
+	cd ui && npm run --silent check && npm run --silent test
 
 # End-to-end test of the real desktop app (scripts/e2e.sh; tests/e2e/): Xvfb, a private D-Bus session with a
 # tray watcher and a notification recorder, WebDriver, the real engine. Screenshots go to docs/screenshots/.
