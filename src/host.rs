@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
+use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
 use tokio::sync::watch;
 
 use crate::engine::{Shared, Update, LOCAL_HOST};
@@ -47,8 +47,30 @@ const PSEUDO_FILESYSTEMS: &[&str] = &[
 pub struct HostSampler {
     system: System,
     disks: Disks,
-    networks: Networks,
+    /// Disk usage and the list of physical interfaces change slowly: refreshed every [`SLOW_REFRESH`], not every
+    /// tick (with many containers, listing their veth interfaces cost more than everything else together).
+    slow_refreshed: Option<Instant>,
+    disk_usage: Vec<DiskUsage>,
+    physical_interfaces: Vec<String>,
     previous_net: Option<(Instant, u64, u64)>,
+}
+
+/// How often disks and network interfaces are listed again.
+const SLOW_REFRESH: Duration = Duration::from_secs(30);
+
+/// Interfaces backed by a device (NICs, virtio, Wi-Fi): container veths and bridges carry the same traffic
+/// again, so counting them would double the host's rates.
+fn physical_interfaces() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("device").exists())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 impl HostSampler {
@@ -61,44 +83,16 @@ impl HostSampler {
         Ok(Self {
             system: System::new_with_specifics(refresh).map_err(host_error)?,
             disks: Disks::new_with_refreshed_list().map_err(host_error)?,
-            networks: Networks::new_with_refreshed_list().map_err(host_error)?,
+            slow_refreshed: None,
+            disk_usage: Vec::new(),
+            physical_interfaces: Vec::new(),
             previous_net: None,
         })
     }
 
-    /// Takes one sample. CPU and network figures are over the time since the previous call.
-    pub fn sample(&mut self) -> ServerStats {
-        self.system.refresh_cpu_usage();
-        self.system.refresh_memory();
-        self.disks.refresh(true);
-        self.networks.refresh(true);
-        let now = Instant::now();
-
-        let (rx, tx) = self
-            .networks
-            .iter()
-            .filter(|(name, _)| name.as_os_str() != "lo")
-            .fold((0u64, 0u64), |(rx, tx), (_, data)| {
-                (
-                    rx.saturating_add(data.total_received()),
-                    tx.saturating_add(data.total_transmitted()),
-                )
-            });
-        let network = match self.previous_net {
-            Some((at, prev_rx, prev_tx)) => {
-                let seconds = now.saturating_duration_since(at).as_secs_f64();
-                NetworkRates {
-                    rx_bytes_per_s: rate_per_second(prev_rx, rx, seconds),
-                    tx_bytes_per_s: rate_per_second(prev_tx, tx, seconds),
-                }
-            }
-            None => NetworkRates {
-                rx_bytes_per_s: 0.0,
-                tx_bytes_per_s: 0.0,
-            },
-        };
-        self.previous_net = Some((now, rx, tx));
-
+    /// Usage of each real filesystem, one entry per device: bind mounts of the same filesystem show up under
+    /// its shortest mount point.
+    fn disk_usage_now(&self) -> Vec<DiskUsage> {
         // One entry per device: bind mounts of the same filesystem show up under its shortest mount point.
         let mut by_device: HashMap<String, DiskUsage> = HashMap::new();
         for disk in self.disks.iter() {
@@ -131,6 +125,52 @@ impl HostSampler {
         }
         let mut disks: Vec<DiskUsage> = by_device.into_values().collect();
         disks.sort_by(|a, b| a.mount.cmp(&b.mount));
+        disks
+    }
+
+    /// Takes one sample. CPU and network figures are over the time since the previous call.
+    pub fn sample(&mut self) -> ServerStats {
+        self.system.refresh_cpu_usage();
+        self.system.refresh_memory();
+        let now = Instant::now();
+        if self
+            .slow_refreshed
+            .is_none_or(|at| now.saturating_duration_since(at) >= SLOW_REFRESH)
+        {
+            self.disks.refresh(true);
+            self.disk_usage = self.disk_usage_now();
+            self.physical_interfaces = physical_interfaces();
+            self.slow_refreshed = Some(now);
+        }
+        let net_dev = std::fs::read_to_string("/proc/net/dev").unwrap_or_default();
+        let (rx, tx) = crate::stats::cgroup::net_dev_interfaces(&net_dev)
+            .filter(|(name, ..)| {
+                // Without a device list (no sysfs), everything but loopback.
+                if self.physical_interfaces.is_empty() {
+                    *name != "lo"
+                } else {
+                    self.physical_interfaces.iter().any(|known| known == name)
+                }
+            })
+            .fold((0u64, 0u64), |(rx, tx), (_, r, t)| {
+                (rx.saturating_add(r), tx.saturating_add(t))
+            });
+        let network = match self.previous_net {
+            Some((at, prev_rx, prev_tx)) => {
+                let seconds = now.saturating_duration_since(at).as_secs_f64();
+                NetworkRates {
+                    rx_bytes_per_s: rate_per_second(prev_rx, rx, seconds),
+                    tx_bytes_per_s: rate_per_second(prev_tx, tx, seconds),
+                }
+            }
+            None => NetworkRates {
+                rx_bytes_per_s: 0.0,
+                tx_bytes_per_s: 0.0,
+            },
+        };
+        self.previous_net = Some((now, rx, tx));
+
+        let disks = self.disk_usage.clone();
         let disk = disks
             .iter()
             .find(|d| d.mount == "/")

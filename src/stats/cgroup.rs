@@ -296,25 +296,24 @@ pub fn parse_flat_keyed(text: &str) -> HashMap<String, u64> {
 
 /// Sums bytes received and sent over every interface of a network namespace except loopback.
 pub fn parse_net_dev(text: &str) -> (u64, u64) {
-    let mut rx = 0u64;
-    let mut tx = 0u64;
-    for line in text.lines().skip(2) {
-        let Some((name, values)) = line.split_once(':') else {
-            continue;
-        };
-        if name.trim() == "lo" {
-            continue;
-        }
-        let values: Vec<u64> = values
+    net_dev_interfaces(text)
+        .filter(|(name, ..)| *name != "lo")
+        .fold((0u64, 0u64), |(rx, tx), (_, r, t)| {
+            (rx.saturating_add(r), tx.saturating_add(t))
+        })
+}
+
+/// Each interface of a `/proc/<pid>/net/dev` (or `/proc/net/dev`) table with its received and sent bytes.
+pub fn net_dev_interfaces(text: &str) -> impl Iterator<Item = (&str, u64, u64)> {
+    text.lines().skip(2).filter_map(|line| {
+        let (name, values) = line.split_once(':')?;
+        let mut fields = values
             .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        if values.len() >= 9 {
-            rx = rx.saturating_add(values[0]);
-            tx = tx.saturating_add(values[8]);
-        }
-    }
-    (rx, tx)
+            .map(|v| v.parse::<u64>().unwrap_or(0));
+        let rx = fields.next()?;
+        let tx = fields.nth(7)?;
+        Some((name.trim(), rx, tx))
+    })
 }
 
 /// v1 block I/O: `io_service_bytes_recursive` (CFQ) when it has device lines, else the throttle file, as runc does.
