@@ -106,7 +106,9 @@ fn main() -> Result<()> {
 /// Everything measured for one N.
 struct Measured {
     n: usize,
-    running_total: usize,
+    /// Running containers on the engine (anyone's) at each window boundary: other people's containers coming
+    /// and going during a window make its engine figures meaningless.
+    running: Vec<usize>,
     baseline_before: f64,
     baseline_after: f64,
     /// Whole-machine busy % (of all cores) in each window: baseline, docktray, docker stats, baseline.
@@ -165,14 +167,30 @@ impl Measured {
 
 async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result<Measured> {
     let n = containers.ids.len();
-    let running_total = cli.output(&["ps", "-q"])?.lines().count();
+    // Running containers on the engine; fails if one of ours is gone (removed by someone else's cleanup).
+    let running_now = || -> Result<usize> {
+        let running = cli.output(&["ps", "-q", "--no-trunc"])?;
+        let mine = containers
+            .ids
+            .iter()
+            .filter(|id| running.lines().any(|line| line == id.as_str()))
+            .count();
+        ensure!(
+            mine == n,
+            "only {mine} of the {n} benchmark containers are still running: something else removed them"
+        );
+        Ok(running.lines().count())
+    };
+    let mut running = vec![running_now()?];
     eprintln!(
-        "N={n} ({running_total} running on the engine): idle baseline, {}s",
+        "N={n} ({} running on the engine): idle baseline, {}s",
+        running[0],
         window.as_secs()
     );
     let host0 = host_cpu();
     let baseline_before = engine_cpu_over(window).await;
     let busy_baseline_before = host_busy(host0, host_cpu());
+    running.push(running_now()?);
 
     // docktray, steady state.
     eprintln!("N={n}: docktray engine, {}s", window.as_secs());
@@ -191,6 +209,7 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
     let busy_docktray = host_busy(host0, host_cpu());
     let snapshot = engine.snapshot();
     engine.shutdown().await;
+    running.push(running_now()?);
     let docktray_own = self_after - self_before;
     let docktray_engine_total = cpu_delta(&engine_before, &engine_after);
     let docktray_sweeps = (window.as_secs_f64() / INTERVAL.as_secs_f64()).round() as usize;
@@ -227,6 +246,7 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
     .await;
     stop(&mut child);
     let (stats_own, stats_engine_total, busy_stats) = outcome?;
+    running.push(running_now()?);
 
     // Let the engine wind down the closed stats streams before measuring it idle again.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -234,6 +254,7 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
     let host0 = host_cpu();
     let baseline_after = engine_cpu_over(window).await;
     let busy_baseline_after = host_busy(host0, host_cpu());
+    running.push(running_now()?);
 
     // First full snapshot.
     eprintln!("N={n}: first snapshot x{SNAPSHOT_RUNS}, docker stats --no-stream x{NO_STREAM_RUNS}");
@@ -284,7 +305,7 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
 
     Ok(Measured {
         n,
-        running_total,
+        running,
         baseline_before,
         baseline_after,
         host_busy: [
@@ -899,13 +920,17 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
         );
     }
     println!();
-    println!("| N | running on engine | engine idle baseline % (before / after) | engine total % with docktray | engine total % with docker stats | docktray own CPU ms per 2-s tick | machine busy % of all cores (idle / docktray / docker stats / idle) | first snapshots ms | all sampled | --no-stream runs ms | memory: compared, max deviation |");
+    println!("| N | running on engine at window boundaries | engine idle baseline % (before / after) | engine total % with docktray | engine total % with docker stats | docktray own CPU ms per 2-s tick | machine busy % of all cores (idle / docktray / docker stats / idle) | first snapshots ms | all sampled | --no-stream runs ms | memory: compared, max deviation |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         println!(
             "| {} | {} | {:.2} ({:.2} / {:.2}) | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {}, {:.2} % ({}) |",
             r.n,
-            r.running_total,
+            r.running
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             pct(r.baseline()),
             pct(r.baseline_before),
             pct(r.baseline_after),

@@ -186,7 +186,7 @@ def memory(root):
             p["pss_by_mapping_kb"] = smaps_breakdown(p["pid"])
     total = {k: sum(p[k] for p in procs) for k in ("pss_kb", "rss_kb", "uss_kb", "swap_kb")}
     return {"total": total, "processes": sorted(procs, key=lambda p: -p["pss_kb"]), "load": loadavg(),
-            "at": time.time()}
+            "at": time.time(), "containers_on_engine": engine_containers()}
 
 
 def cpu_ticks(root):
@@ -220,7 +220,7 @@ def cpu_over(root, seconds, during=None):
     pct = lambda ticks: round(100.0 * ticks / CLK_TCK / wall, 2)  # noqa: E731
     return {"wall_s": round(wall, 2), "percent_of_one_core": pct(total),
             "by_process": {n: pct(t) for n, t in sorted(by_name.items(), key=lambda kv: -kv[1]) if t},
-            "load": loadavg()}
+            "load": loadavg(), "containers_on_engine": engine_containers()}
 
 
 def wait_gone(pid, timeout):
@@ -254,7 +254,12 @@ def wait_new_item(count_before, proc=None, timeout=60):
 def menu_entry(item, prefix, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
-        entries = [e for e in tray.menu(item) if e["label"].lower().startswith(prefix)]
+        try:
+            entries = [e for e in tray.menu(item) if e["label"].lower().startswith(prefix)]
+        except tray.TrayError:  # the menu is being replaced (alert entries changed)
+            if time.monotonic() > deadline:
+                raise
+            entries = []
         if entries:
             return entries[0]["id"]
         if time.monotonic() > deadline:
@@ -262,24 +267,34 @@ def menu_entry(item, prefix, timeout=30):
         time.sleep(0.2)
 
 
-def click_timed(item, entry_id):
-    """Clicks a tray menu entry; returns the epoch time just before the Event call was sent."""
-    path = tray.menu_path(item)
+def click_timed(item, prefix):
+    """Clicks the tray menu entry whose label starts with prefix; returns the epoch time just before the
+    Event call that succeeded was sent. The menu is rebuilt (new ids) whenever the alert entries change, and
+    the engine may be shared with other tests whose containers raise alerts: a stale id is looked up again."""
     stamp = {}
+    for attempt in range(20):
+        try:
+            path = tray.menu_path(item)
+            entry_id = menu_entry(item, prefix)
 
-    async def go(bus):
-        stamp["t"] = time.time()
-        await tray._call(bus, item["service"], path, tray.MENU_IFACE, "Event", "isvu",
-                         [entry_id, "clicked", Variant("i", 0), int(time.time()) & 0xFFFFFFFF])
+            async def go(bus):
+                stamp["t"] = time.time()
+                await tray._call(bus, item["service"], path, tray.MENU_IFACE, "Event", "isvu",
+                                 [entry_id, "clicked", Variant("i", 0), int(time.time()) & 0xFFFFFFFF])
 
-    tray._run(go)
-    return stamp["t"]
+            tray._run(go)
+            return stamp["t"]
+        except (tray.TrayError, RuntimeError) as error:
+            if attempt == 19:
+                raise
+            log(f"tray menu changed under the click ({str(error)[:120]}); again")
+            time.sleep(0.2)
 
 
 def quit_app(item, pid, proc=None):
     """Quit from the tray menu (the app flushes its history and exits 0); SIGTERM, then SIGKILL, as fallbacks."""
     try:
-        tray.click(item, menu_entry(item, "quit", 5))
+        click_timed(item, "quit")
     except Exception as error:  # noqa: BLE001
         log(f"tray Quit failed ({error}); SIGTERM")
     for sig in (None, signal.SIGTERM, signal.SIGKILL):
@@ -431,9 +446,9 @@ def open_session():
         try:
             item, t_reg = wait_new_item(before, timeout=90)
             info["item"] = item
-            entry = menu_entry(item, "open")
+            menu_entry(item, "open")
             time.sleep(max(0.0, t_reg + OPEN_AFTER - time.time()))
-            info["t_click"] = click_timed(item, entry)
+            info["t_click"] = click_timed(item, "open")
         except Exception as error:  # noqa: BLE001
             info["error"] = error
 
@@ -600,13 +615,21 @@ def phase_logs(driver, pid, item):
     goto(driver, host, cid, "logs")
     time.sleep(5)
     # CPU over the window; every 10 s the view's newest line is read (one small script: negligible work).
-    samples = []
+    samples, trend = [], []
+
+    def total_ticks():
+        return sum(t for _, t in cpu_ticks(pid).values())
 
     def sample_lag():
         end = time.monotonic() + LOG_WINDOW
+        last = (time.monotonic(), total_ticks())
         while True:
             nums, _ = view_numbers(log_view_state(driver))
             samples.append((time.time(), max(nums) if nums else None))
+            now = (time.monotonic(), total_ticks())
+            if now[0] - last[0] > 1:
+                trend.append(round(100.0 * (now[1] - last[1]) / CLK_TCK / (now[0] - last[0]), 1))
+            last = now
             if time.monotonic() + 10 > end:
                 break
             time.sleep(10)
@@ -656,6 +679,7 @@ def phase_logs(driver, pid, item):
         "view_behind_by_lines_at_end": (last_container - max(view_nums)) if view_nums and last_container is not None else None,
         "view_lag_s_samples": lags,
         "view_lag_s_max": max(lags) if lags else None,
+        "cpu_percent_per_10s": trend,
         "container_last_line_paused": final_container,
         "view_last_line_3s_after_pause": max(after_nums) if after_nums else None,
         "view_line_count_footer": after_total,
@@ -669,7 +693,7 @@ def phase_logs(driver, pid, item):
     keep["memory_after"] = memory(pid)
     results["logs_1000_per_s"] = keep
     log(f"logs at {keep['lines_per_s_written']} lines/s: CPU {cpu['percent_of_one_core']} % of one core; view "
-        f"behind by {keep['view_behind_by_lines_at_end']} lines at the end (lag max {keep['view_lag_s_max']} s), last {keep['view_last_line_3s_after_pause']} "
+        f"per 10 s {trend}; behind by {keep['view_behind_by_lines_at_end']} lines at the end (lag max {keep['view_lag_s_max']} s), last {keep['view_last_line_3s_after_pause']} "
         f"vs {final_container} after pause; footer {s_after['foot']!r}; missing {keep['lines_missing_from_view']}")
     save()
     docker("rm", "-f", name, check=False)

@@ -5,8 +5,10 @@
 #   WINDOW_SECS=10 BENCH_N=10 scripts/bench.sh   quick trial (defaults: 60 and "10,50")
 # Builds in release mode (the bench profile) and prints a Markdown table; a copy of the output goes to
 # target/bench/collector.md. Results and method: docs/benchmarks.md.
-# Every container it makes is labelled docktray.test=1 and docktray.bench=1; they are removed at the end,
-# also on failure or Ctrl-C.
+# Every container it makes is named dtbench-<pid>-<i> and labelled docktray.test=1 and docktray.bench=1; they
+# are removed at the end, also on failure or Ctrl-C. The engine should be otherwise idle while it runs: other
+# containers starting or stopping during a window show up in the engine's CPU (the report prints the running
+# count at each window boundary and how busy the machine was).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,9 +22,10 @@ fi
 export DOCKER_CLI="${DOCKER_CLI:-$(command -v docker || true)}"
 [[ -n "$DOCKER_CLI" ]] || { echo "bench.sh: no docker CLI on PATH (set DOCKER_CLI)" >&2; exit 1; }
 
+# Only this benchmark's containers (named dtbench-*): other tools label theirs docktray.bench=1 too.
 cleanup() {
   local ids
-  ids="$(DOCKER_CONTEXT='' "$DOCKER_CLI" ps -aq --filter label=docktray.bench=1 2>/dev/null || true)"
+  ids="$(DOCKER_CONTEXT='' "$DOCKER_CLI" ps -aq --filter label=docktray.bench=1 --filter name=dtbench- 2>/dev/null || true)"
   # shellcheck disable=SC2086
   [[ -z "$ids" ]] || DOCKER_CONTEXT='' "$DOCKER_CLI" rm -f -v $ids >/dev/null 2>&1 || true
 }
