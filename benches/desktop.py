@@ -18,7 +18,9 @@ all its descendants (WebKitWebProcess, WebKitNetworkProcess, ...), found through
      whether the view kept up: its last line vs the container's, right away and after pausing the container,
      and its line count vs the lines the container wrote over the same span (lines skipped).
   6. memory 60 s after the window is closed again.
-  7. the headless `docktray watch` (same config): memory after 60 s, CPU over 60 s.
+  7. the headless `docktray watch` (same config): memory after 60 s, CPU over 60 s (run between 2 and 3).
+Before each phase the idle containers are checked and any that went missing are started again (the engine may
+be shared with other runs); the number of containers on the engine is recorded with every measurement.
 
 Results: JSON in $BENCH_WORK/results.json and a summary on stdout.
 """
@@ -95,6 +97,20 @@ def docker(*args, check=True, timeout=120):
 def run_container(name, *cmd):
     return docker("run", "-d", "--label", "docktray.test=1", "--label", "docktray.bench=1", "--name", name,
                   IMAGE, *cmd).strip()
+
+
+def ensure_idle():
+    """All N idle containers of this run running: the engine may be shared, and another run's clean-up by
+    label can remove them. Missing ones are started again (and counted in the results)."""
+    running = set(docker("ps", "--filter", f"name=^{PREFIX}-idle-", "--format", "{{.Names}}").split())
+    missing = [f"{PREFIX}-idle-{i}" for i in range(N_IDLE) if f"{PREFIX}-idle-{i}" not in running]
+    if missing:
+        log(f"{len(missing)} of this run's idle containers were gone (removed by someone else?): starting them again")
+        docker("rm", "-f", *missing, check=False)
+        for name in missing:
+            run_container(name, "sleep", "1000000")
+        results.setdefault("idle_containers_restarted", []).append({"at": time.time(), "count": len(missing)})
+        time.sleep(4)  # two sampling intervals, so the app sees them again
 
 
 def engine_containers():
@@ -595,6 +611,7 @@ def phase_window():
 
 
 def phase_logs(driver, pid, item):
+    ensure_idle()
     host = local_host(driver)
     idle = docker("ps", "-q", "--no-trunc", "--filter", f"name=^{PREFIX}-idle-0$").strip()
     goto(driver, host, idle, "logs")
@@ -699,6 +716,7 @@ def phase_logs(driver, pid, item):
     docker("rm", "-f", name, check=False)
 
     # Close the window the way the window manager would: WM_DELETE_WINDOW to its toplevel.
+    ensure_idle()
     closed = close_window()
     time.sleep(IDLE_SETTLE)
     mem = memory(pid)
@@ -765,10 +783,12 @@ def main():
     save()
     phase_tray_and_idle()
     time.sleep(3)
+    ensure_idle()
+    phase_headless()
+    time.sleep(3)
+    ensure_idle()
     driver, pid, item = phase_window()
     phase_logs(driver, pid, item)
-    time.sleep(3)
-    phase_headless()
     results["load_at_end"] = loadavg()
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     save()

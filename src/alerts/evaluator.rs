@@ -31,6 +31,18 @@ struct Key {
     detail: Option<String>,
 }
 
+impl Key {
+    fn new(target: &Target, metric: &str, detail: Option<String>) -> Self {
+        Self {
+            kind: target.kind,
+            host: target.host.clone(),
+            id: target.id.clone(),
+            metric: metric.to_owned(),
+            detail,
+        }
+    }
+}
+
 /// Since when the value has been on each side of each line.
 #[derive(Debug, Default, Clone)]
 struct Track {
@@ -161,13 +173,7 @@ impl Evaluator {
             top,
             at,
         } = observation;
-        let key = Key {
-            kind: target.kind,
-            host: target.host.clone(),
-            id: target.id.clone(),
-            metric: metric.to_owned(),
-            detail: detail.clone(),
-        };
+        let key = Key::new(&target, metric, detail.clone());
         let clear_below = threshold.warning * (1.0 - self.settings.hysteresis_percent / 100.0);
         let track = self.tracks.entry(key.clone()).or_default();
         let mark = |slot: &mut Option<DateTime<Utc>>, condition: bool| {
@@ -313,13 +319,7 @@ impl Evaluator {
         message: String,
         at: DateTime<Utc>,
     ) -> Vec<AlertTransition> {
-        let key = Key {
-            kind: target.kind,
-            host: target.host.clone(),
-            id: target.id.clone(),
-            metric: metric_name.to_owned(),
-            detail: None,
-        };
+        let key = Key::new(target, metric_name, None);
         if let Some(active) = self.active.get_mut(&key) {
             active.alert.value = value;
             return Vec::new();
@@ -349,13 +349,7 @@ impl Evaluator {
         message: String,
         at: DateTime<Utc>,
     ) -> Vec<AlertTransition> {
-        let key = Key {
-            kind: target.kind,
-            host: target.host.clone(),
-            id: target.id.clone(),
-            metric: metric_name.to_owned(),
-            detail: None,
-        };
+        let key = Key::new(target, metric_name, None);
         self.close(&key, message, at).into_iter().collect()
     }
 
@@ -447,13 +441,7 @@ impl Evaluator {
         detail: Option<String>,
         at: DateTime<Utc>,
     ) -> Vec<AlertTransition> {
-        let key = Key {
-            kind: target.kind,
-            host: target.host.clone(),
-            id: target.id.clone(),
-            metric: name.to_owned(),
-            detail: detail.clone(),
-        };
+        let key = Key::new(target, name, detail.clone());
         self.tracks.remove(&key);
         let message = format!(
             "{} of {}: alert turned off",
@@ -477,13 +465,7 @@ impl Evaluator {
             metric::CONTAINER_NET_RX,
             metric::CONTAINER_NET_TX,
         ] {
-            let key = Key {
-                kind: target.kind,
-                host: target.host.clone(),
-                id: target.id.clone(),
-                metric: name.to_owned(),
-                detail: None,
-            };
+            let key = Key::new(&target, name, None);
             self.tracks.remove(&key);
             let message = format!(
                 "{} of {}: no longer running",
