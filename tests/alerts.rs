@@ -38,6 +38,44 @@ async fn wait_transition(
     }
 }
 
+/// A named expectation on an alert transition.
+type Expectation<'a> = (&'a str, &'a dyn Fn(&AlertTransition) -> bool);
+
+/// Waits until each expectation has matched one transition, in whatever order they come, failing after
+/// `timeout` with the names of those still missing. Returns the first match of each, in the given order.
+async fn wait_all<const N: usize>(
+    rx: &mut Receiver<Update>,
+    timeout: Duration,
+    expectations: &[Expectation<'_>; N],
+) -> [AlertTransition; N] {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut found: [Option<AlertTransition>; N] = std::array::from_fn(|_| None);
+    while found.iter().any(Option::is_none) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Err(_) => {
+                let missing: Vec<&str> = expectations
+                    .iter()
+                    .zip(&found)
+                    .filter(|(_, f)| f.is_none())
+                    .map(|((name, _), _)| *name)
+                    .collect();
+                panic!("no transition: {}", missing.join(", "));
+            }
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+            Ok(Err(err)) => panic!("update stream ended: {err}"),
+            Ok(Ok(Update::Alert(change))) => {
+                for ((_, want), slot) in expectations.iter().zip(found.iter_mut()) {
+                    if slot.is_none() && want(&change) {
+                        *slot = Some((*change).clone());
+                    }
+                }
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+    found.map(|f| f.unwrap_or_else(|| unreachable!("loop ends only when all are found")))
+}
+
 /// Collects every alert transition about `container_id` for `duration`.
 async fn collect_for(
     rx: &mut Receiver<Update>,
@@ -162,10 +200,30 @@ async fn exit_code_oom_unhealthy_and_restart_loop_each_raise_their_alert() {
         &["sh", "-c", "sleep 0.3; exit 1"],
     );
 
-    let exited = wait_transition(&mut rx, WAIT, "exit alert", |t| {
-        t.alert.target.id == exits.id && t.alert.metric == metric::EXITED
-    })
+    // The four containers misbehave concurrently, so their alerts arrive in any order: wait for all of them
+    // at once rather than one after another (a sequential wait would drop an early restart-loop alert).
+    let early = wait_all(
+        &mut rx,
+        Duration::from_secs(60),
+        &[
+            ("exit alert", &|t| {
+                t.alert.target.id == exits.id && t.alert.metric == metric::EXITED
+            }),
+            ("OOM alert", &|t| {
+                t.alert.target.id == oom.id && t.alert.metric == metric::OOM_KILLED
+            }),
+            ("unhealthy alert", &|t| {
+                t.alert.target.id == sick.id
+                    && t.alert.metric == metric::UNHEALTHY
+                    && t.kind == TransitionKind::Raised
+            }),
+            ("restart loop alert", &|t| {
+                t.alert.target.id == looping.id && t.alert.metric == metric::RESTART_LOOP
+            }),
+        ],
+    )
     .await;
+    let [exited, oom_alert, unhealthy, restart_loop] = early;
     assert_eq!(exited.alert.value, Some(7.0));
     assert!(
         exited.alert.message.contains("exited with code 7"),
@@ -173,18 +231,9 @@ async fn exit_code_oom_unhealthy_and_restart_loop_each_raise_their_alert() {
         exited.alert.message
     );
     assert_eq!(exited.alert.level, Level::Warning);
-
-    let oom_alert = wait_transition(&mut rx, WAIT, "OOM alert", |t| {
-        t.alert.target.id == oom.id && t.alert.metric == metric::OOM_KILLED
-    })
-    .await;
     assert_eq!(oom_alert.alert.level, Level::Critical);
-
-    let unhealthy = wait_transition(&mut rx, WAIT, "unhealthy alert", |t| {
-        t.alert.target.id == sick.id && t.alert.metric == metric::UNHEALTHY
-    })
-    .await;
     assert_eq!(unhealthy.kind, TransitionKind::Raised);
+
     docker(&["exec", &sick.name, "touch", "/tmp/ok"]);
     let healthy = wait_transition(&mut rx, WAIT, "healthy again", |t| {
         t.alert.target.id == sick.id && t.alert.metric == metric::UNHEALTHY
@@ -192,13 +241,6 @@ async fn exit_code_oom_unhealthy_and_restart_loop_each_raise_their_alert() {
     .await;
     assert_eq!(healthy.kind, TransitionKind::Resolved);
 
-    let restart_loop = wait_transition(
-        &mut rx,
-        Duration::from_secs(60),
-        "restart loop alert",
-        |t| t.alert.target.id == looping.id && t.alert.metric == metric::RESTART_LOOP,
-    )
-    .await;
     assert_eq!(restart_loop.alert.level, Level::Critical);
     assert!(restart_loop.alert.value.is_some_and(|v| v >= 3.0));
     engine.shutdown().await;
