@@ -196,11 +196,14 @@ def memory(root):
             continue
         procs.append({"pid": pid, "name": comm(pid), "pss_kb": v.get("Pss", 0), "rss_kb": v.get("Rss", 0),
                       "uss_kb": v.get("Private_Clean", 0) + v.get("Private_Dirty", 0),
+                      # Written memory (heap, stacks, relocated data): what cannot be dropped and read back
+                      # from a file; the rest of PSS is file pages (code) the kernel can reclaim.
+                      "pss_dirty_kb": v.get("Pss_Dirty", 0),
                       "swap_kb": v.get("Swap", 0)})
     for p in procs:
         if p["pss_kb"] > 10 * 1024:
             p["pss_by_mapping_kb"] = smaps_breakdown(p["pid"])
-    total = {k: sum(p[k] for p in procs) for k in ("pss_kb", "rss_kb", "uss_kb", "swap_kb")}
+    total = {k: sum(p[k] for p in procs) for k in ("pss_kb", "rss_kb", "uss_kb", "pss_dirty_kb", "swap_kb")}
     return {"total": total, "processes": sorted(procs, key=lambda p: -p["pss_kb"]), "load": loadavg(),
             "at": time.time(), "containers_on_engine": engine_containers()}
 
@@ -810,7 +813,8 @@ def summary():
                        ("idle_after_window_closed", "idle, 60 s after the window was closed")):
         m = r[key]
         procs = ", ".join(f"{p['name']} {mb(p['pss_kb'])}" for p in m["processes"])
-        print(f"{label}: PSS {mb(m['total']['pss_kb'])}, RSS {mb(m['total']['rss_kb'])}  [{procs}]")
+        print(f"{label}: PSS {mb(m['total']['pss_kb'])} (dirty {mb(m['total']['pss_dirty_kb'])}), "
+              f"RSS {mb(m['total']['rss_kb'])}  [{procs}]")
     print(f"idle CPU: {r['idle_cpu']['percent_of_one_core']} % of one core")
     print("window open, medians (ms): " + ", ".join(f"{k} {v}" for k, v in r["window_open"]["median_ms"].items()))
     lg = r["logs_1000_per_s"]

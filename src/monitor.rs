@@ -35,6 +35,8 @@ pub struct Monitor {
     notifier: Option<JoinHandle<()>>,
     paused: watch::Sender<bool>,
     clicks: broadcast::Sender<String>,
+    /// The notifier's settings; changed by [`Monitor::reconfigure`].
+    notification_settings: watch::Sender<crate::config::NotificationSettings>,
 }
 
 /// The history file: `history.path`, else `$XDG_DATA_HOME/docktray/history.sqlite`.
@@ -69,9 +71,12 @@ impl Monitor {
         }
         let (paused, paused_rx) = watch::channel(false);
         let (clicks, _) = broadcast::channel(16);
-        let notifier = (options.notifications && config.notifications.enabled).then(|| {
+        let (notification_settings, settings_rx) = watch::channel(config.notifications.clone());
+        // Started even when `enabled = false`, so turning them on in the settings works at once; it renders
+        // nothing while they are off.
+        let notifier = options.notifications.then(|| {
             crate::notify::spawn_notifier_with_clicks(
-                config.notifications.clone(),
+                settings_rx,
                 engine.subscribe(),
                 paused_rx,
                 clicks.clone(),
@@ -83,6 +88,7 @@ impl Monitor {
             history,
             notifier,
             paused,
+            notification_settings,
         })
     }
 
@@ -98,6 +104,22 @@ impl Monitor {
     /// app opens its window there.
     pub fn notification_clicks(&self) -> broadcast::Receiver<String> {
         self.clicks.subscribe()
+    }
+
+    /// Applies changed settings while running: thresholds and alert rules (the engine), notification options
+    /// and history retentions. Active alerts are not notified again. An invalid config is refused and nothing
+    /// changes. The collection interval, the Docker connection, the log ring and the history file itself are
+    /// taken at start (see [`restart_needed`]).
+    pub async fn reconfigure(&self, config: &Config, origin: &std::path::Path) -> Result<()> {
+        self.engine.reconfigure(config, origin).await?;
+        self.notification_settings
+            .send_replace(config.notifications.clone());
+        if let Some(history) = &self.history {
+            history
+                .set_retention(&config.history)
+                .map_err(|err| Error::Other(format!("changing the history retentions: {err}")))?;
+        }
+        Ok(())
     }
 
     /// Pauses (or resumes) desktop notifications; alerts are still evaluated and recorded.
@@ -118,6 +140,29 @@ impl Monitor {
         }
         Ok(())
     }
+}
+
+/// Which changed settings a running monitor cannot take ([`Monitor::reconfigure`] applies the rest); empty when
+/// none. Names are the config file's sections and keys.
+pub fn restart_needed(before: &Config, after: &Config) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if before.interval != after.interval {
+        names.push("interval");
+    }
+    if before.docker != after.docker {
+        names.push("[docker]");
+    }
+    if before.logs != after.logs {
+        names.push("[logs]");
+    }
+    if before.hosts != after.hosts {
+        names.push("[[hosts]]");
+    }
+    if before.history.enabled != after.history.enabled || before.history.path != after.history.path
+    {
+        names.push("history.enabled / history.path");
+    }
+    names
 }
 
 /// Alerts left open by a previous run that ended abruptly are closed: this run raises them again if still true.

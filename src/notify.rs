@@ -390,6 +390,8 @@ pub struct Notifier {
     warned_unreachable: bool,
     /// Where a click on a shown notification leads, when someone listens for clicks.
     clicks: Option<ClickRoutes>,
+    /// Settings changed while running (the window's settings): taken before each batch.
+    changes: Option<watch::Receiver<NotificationSettings>>,
 }
 
 /// Notification ids the server gave us, with the route a click should open; the last [`REMEMBERED_CLICKS`].
@@ -435,6 +437,18 @@ impl Notifier {
             settings,
             warned_unreachable: false,
             clicks: None,
+            changes: None,
+        }
+    }
+
+    /// Takes the latest settings, if they changed. Alerts already notified are not notified again: only
+    /// transitions from now on are rendered with the new settings.
+    fn refresh_settings(&mut self) {
+        if let Some(changes) = &mut self.changes {
+            if changes.has_changed().unwrap_or(false) {
+                self.settings = changes.borrow_and_update().clone();
+                tracing::debug!(settings = ?self.settings, "notification settings changed");
+            }
         }
     }
 
@@ -489,13 +503,13 @@ impl Notifier {
         mut updates: broadcast::Receiver<Update>,
         paused: watch::Receiver<bool>,
     ) {
-        let window = self.settings.group_window;
         loop {
             let Some(first) = next_transition(&mut updates).await else {
                 return;
             };
+            self.refresh_settings();
             let mut batch = vec![first];
-            let deadline = Instant::now() + window;
+            let deadline = Instant::now() + self.settings.group_window;
             let mut closed = false;
             loop {
                 match tokio::time::timeout_at(deadline, next_transition(&mut updates)).await {
@@ -515,6 +529,7 @@ impl Notifier {
                     "notifications paused: batch dropped"
                 );
             } else {
+                self.refresh_settings();
                 self.deliver(&batch, chrono::Local::now().time()).await;
             }
             if closed {
@@ -555,14 +570,17 @@ pub fn spawn_notifier(
 /// Like [`spawn_notifier`], and notifications offer an "Open" action (where the server supports actions): a
 /// click sends the route of the notification's target (`container:<host>/<id>`, `host:<name>`, `alerts`) on
 /// `clicks`, for the desktop app to open its window there.
+///
+/// `settings` may change while it runs (the window's settings): each batch is rendered with the latest.
 pub fn spawn_notifier_with_clicks(
-    settings: NotificationSettings,
+    settings: watch::Receiver<NotificationSettings>,
     updates: broadcast::Receiver<Update>,
     paused: watch::Receiver<bool>,
     clicks: broadcast::Sender<String>,
 ) -> JoinHandle<()> {
     let routes = ClickRoutes::default();
-    let mut notifier = Notifier::new(settings);
+    let mut notifier = Notifier::new(settings.borrow().clone());
+    notifier.changes = Some(settings);
     notifier.clicks = Some(routes.clone());
     tokio::spawn(async move {
         let listener = tokio::spawn(listen_for_clicks(routes, clicks));

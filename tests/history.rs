@@ -618,6 +618,32 @@ fn rollups_match_the_raw_samples_they_summarise() {
 // Retention
 
 #[test]
+fn retentions_changed_while_open_apply_to_the_next_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = HistorySettings {
+        raw_retention: Duration::from_secs(10 * 3600),
+        ..HistorySettings::default()
+    };
+    let history = History::open_tuned(&db_path(&dir), &long, fast()).unwrap();
+    let now = base_time();
+    for k in 0..180 {
+        let at = now - TimeDelta::minutes(k) + secs(10);
+        history.record_containers(&[(info("local", WEB1, "web-1", None), stats(at, k as f64))]);
+    }
+    history.flush().unwrap();
+    assert_eq!(history.prune(now).unwrap().container_raw_rows, 0);
+
+    // The window's settings shorten the raw retention to one hour: no reopening.
+    history
+        .set_retention(&HistorySettings {
+            raw_retention: Duration::from_secs(3600),
+            ..long
+        })
+        .unwrap();
+    assert_eq!(history.prune(now).unwrap().container_raw_rows, 180 - 61);
+}
+
+#[test]
 fn retention_removes_what_is_older_than_the_settings_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);

@@ -54,8 +54,9 @@ async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) 
     let (updates, receiver) = broadcast::channel(64);
     let (_paused, paused_rx) = watch::channel(false);
     let (clicks, mut clicked) = broadcast::channel(4);
+    let (change_settings, settings_rx) = watch::channel(settings());
     let task =
-        docktray::notify::spawn_notifier_with_clicks(settings(), receiver, paused_rx, clicks);
+        docktray::notify::spawn_notifier_with_clicks(settings_rx, receiver, paused_rx, clicks);
     updates
         .send(Update::Alert(Box::new(raised(
             50,
@@ -104,6 +105,50 @@ async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) 
         tokio::time::timeout(Duration::from_millis(500), clicked.recv())
             .await
             .is_err()
+    );
+
+    // Settings changed while running (the window's Save) apply to the next batch, with no restart.
+    change_settings.send_replace(NotificationSettings {
+        enabled: false,
+        ..settings()
+    });
+    updates
+        .send(Update::Alert(Box::new(raised(
+            51,
+            container("db"),
+            Level::Critical,
+            97.0,
+        ))))
+        .expect("subscribed");
+    tokio::time::sleep(WINDOW * 3).await;
+    assert_eq!(server.received().len(), 1, "nothing shown while turned off");
+    change_settings.send_replace(NotificationSettings {
+        min_level: "critical".to_owned(),
+        ..settings()
+    });
+    for (id, name, level) in [
+        (52, "cache", Level::Warning),
+        (53, "queue", Level::Critical),
+    ] {
+        updates
+            .send(Update::Alert(Box::new(raised(
+                id,
+                container(name),
+                level,
+                98.0,
+            ))))
+            .expect("subscribed");
+        // Separate batches, so each is judged on its own.
+        tokio::time::sleep(WINDOW * 2).await;
+    }
+    let got = server.wait_for_async(2, ARRIVAL).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[1].summary.contains("queue"), "{:?}", got[1]);
+    tokio::time::sleep(WINDOW * 2).await;
+    assert_eq!(
+        server.received().len(),
+        2,
+        "the warning is below the new minimum level, and the alert raised while off is not shown late"
     );
     drop(updates);
     let _ = tokio::time::timeout(ARRIVAL, task).await;

@@ -223,12 +223,15 @@ pub async fn validate_settings(
     })
 }
 
+/// Saves the settings and applies what the running app can take at once (thresholds, alert rules, notification
+/// options, retentions). Returns the settings that were saved but take effect at the next start (config keys,
+/// empty when none), for the window to say so.
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
     config: serde_json::Value,
-) -> Answer<()> {
+) -> Answer<Vec<String>> {
     let path = shell.config_path().to_path_buf();
     let config = parse_settings(config, &path).map_err(|(_, message)| message)?;
     {
@@ -244,28 +247,21 @@ pub async fn save_settings<R: Runtime>(
     shell
         .monitor()
         .await?
-        .engine()
         .reconfigure(&config, &path)
         .await
         .map_err(|err| err.to_string())?;
-    if needs_restart(&previous, &config) {
-        tracing::info!("some saved settings (interval, engine, logs, notifications, history) apply from the next start");
+    let later: Vec<String> = docktray::monitor::restart_needed(&previous, &config)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if !later.is_empty() {
+        tracing::info!(settings = ?later, "saved settings that apply from the next start");
     }
     if previous.desktop.start_at_login != config.desktop.start_at_login {
         crate::control::apply_autostart(&app, config.desktop.start_at_login)
             .map_err(|err| format!("the settings were saved, but {err}"))?;
     }
-    Ok(())
-}
-
-/// Settings the running engine takes only at start (`Engine::reconfigure` applies thresholds and alerts).
-fn needs_restart(before: &Config, after: &Config) -> bool {
-    before.interval != after.interval
-        || before.docker != after.docker
-        || before.logs != after.logs
-        || before.hosts != after.hosts
-        || before.notifications != after.notifications
-        || before.history != after.history
+    Ok(later)
 }
 
 /// The window's settings as a [`Config`], with the config file's rules and messages; on failure the key at

@@ -8,6 +8,7 @@
 
 pub mod commands;
 pub mod control;
+pub mod footprint;
 mod log_stream;
 pub mod payloads;
 mod pump;

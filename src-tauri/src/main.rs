@@ -8,6 +8,8 @@ use anyhow::Context;
 use docktray::Config;
 
 fn main() -> ExitCode {
+    // First, while the process has a single thread and before GTK starts.
+    docktray_desktop::footprint::prefer_software_rendering();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCKTRAY_LOG")

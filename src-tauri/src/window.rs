@@ -9,6 +9,9 @@ use crate::state::Shell;
 /// The only window's label (capabilities/main.json grants the IPC to it alone).
 pub const MAIN: &str = "main";
 
+/// How long after the window closed its leftovers are released.
+const RELEASE_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Opens the window, or brings the open one forward; `route` is where it should show.
 pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
     if let Some(window) = app.get_webview_window(MAIN) {
@@ -43,5 +46,11 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEven
         shell.clear_subscriptions();
         shell.set_route(None);
         tracing::debug!("window closed");
+        let app = window.app_handle().clone();
+        tauri::async_runtime::spawn(async move {
+            // Once WebKit has finished tearing the webview down.
+            tokio::time::sleep(RELEASE_AFTER_CLOSE).await;
+            crate::footprint::release_after_window(|| app.get_webview_window(MAIN).is_none());
+        });
     }
 }

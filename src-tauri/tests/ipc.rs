@@ -277,9 +277,10 @@ fn save_settings_keeps_the_files_comments_and_applies_thresholds() {
     let mut config = harness.ok("get_settings", json!({}))["config"].clone();
     config["thresholds"]["container_cpu_percent"]["critical"] = json!(95.0);
     config["notifications"]["quiet_hours"] = json!("22:00-07:00");
+    // Thresholds and notification options apply at once: nothing waits for a restart.
     assert_eq!(
         harness.ok("save_settings", json!({ "config": config })),
-        Value::Null
+        json!([])
     );
     let text = std::fs::read_to_string(&harness.config_path).expect("read");
     assert!(
@@ -306,6 +307,16 @@ fn save_settings_keeps_the_files_comments_and_applies_thresholds() {
         settings["config"]["notifications"]["quiet_hours"],
         "22:00-07:00"
     );
+
+    // The collection interval is taken at start: saved, and reported as such.
+    let mut config = settings["config"].clone();
+    config["interval"] = json!("3s");
+    assert_eq!(
+        harness.ok("save_settings", json!({ "config": config })),
+        json!(["interval"])
+    );
+    let saved = Config::load(Some(&harness.config_path)).expect("still loads");
+    assert_eq!(saved.interval, Duration::from_secs(3));
 }
 
 #[test]

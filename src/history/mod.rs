@@ -246,6 +246,11 @@ pub(crate) enum Control {
         DateTime<Utc>,
         mpsc::SyncSender<Result<PruneReport, HistoryError>>,
     ),
+    /// New retentions, used from the next pass on.
+    Settings(
+        Box<HistorySettings>,
+        mpsc::SyncSender<Result<(), HistoryError>>,
+    ),
 }
 
 #[derive(Default)]
@@ -490,6 +495,12 @@ impl History {
     /// which queued samples keep being committed.
     pub fn prune(&self, now: DateTime<Utc>) -> Result<PruneReport, HistoryError> {
         self.control(|reply| Control::Prune(now, reply))
+    }
+
+    /// Takes new retentions (changed in the settings) without reopening the store; the next retention pass,
+    /// which runs in the background, uses them.
+    pub fn set_retention(&self, settings: &HistorySettings) -> Result<(), HistoryError> {
+        self.control(|reply| Control::Settings(Box::new(settings.clone()), reply))
     }
 
     /// Queue and writer counters.

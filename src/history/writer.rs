@@ -164,6 +164,16 @@ impl Writer {
                         let report = self.prune(now);
                         let _ = reply.send(report);
                     }
+                    Control::Settings(settings, reply) => {
+                        tracing::info!(
+                            raw = ?settings.raw_retention,
+                            rollups = ?settings.rollup_retention,
+                            alerts = ?settings.alert_retention,
+                            "history retentions changed"
+                        );
+                        self.settings = *settings;
+                        let _ = reply.send(Ok(()));
+                    }
                 }
             }
             if shutdown {

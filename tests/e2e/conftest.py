@@ -11,6 +11,7 @@ clicked over D-Bus (WebKitWebDriver waits for the webview; 12 s later still atta
 file order against that window; it must never be closed (a new one would not be under automation).
 """
 
+import asyncio
 import json
 import os
 import shutil
@@ -21,6 +22,8 @@ import time
 import uuid
 
 import pytest
+from dbus_next import BusType, Message, MessageType
+from dbus_next.aio import MessageBus
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.client_config import ClientConfig
@@ -222,3 +225,30 @@ def recorded_notifications():
             return json.load(f)
     except (OSError, ValueError):
         return []
+
+
+def click_notification(nid, key="default"):
+    """Clicks notification `nid` as the user would: the recorder emits ActionInvoked(nid, key)."""
+
+    async def go():
+        bus = await MessageBus(bus_type=BusType.SESSION).connect()
+        try:
+            reply = await asyncio.wait_for(
+                bus.call(
+                    Message(
+                        destination="org.freedesktop.Notifications",
+                        path="/org/freedesktop/Notifications",
+                        interface="org.docktray.e2e.Clicks",
+                        member="Click",
+                        signature="us",
+                        body=[nid, key],
+                    )
+                ),
+                5.0,
+            )
+        finally:
+            bus.disconnect()
+        if reply.message_type != MessageType.METHOD_RETURN:
+            raise AssertionError(f"clicking notification {nid} failed: {reply.body}")
+
+    asyncio.run(go())

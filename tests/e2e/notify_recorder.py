@@ -2,7 +2,8 @@
 
 Owns org.freedesktop.Notifications on the session bus and answers like a real server (dunst): GetCapabilities
 ("body", "actions": no markup, so the app must send plain text), GetServerInformation, Notify,
-CloseNotification. Every Notify call is appended to the JSON list in argv[1] (rewritten atomically):
+CloseNotification. A second interface, org.docktray.e2e.Clicks, lets the test click a notification:
+Click(id, action_key) emits ActionInvoked as a server does when the user clicks it. Every Notify call is appended to the JSON list in argv[1] (rewritten atomically):
 {"id", "app_name", "replaces_id", "app_icon", "summary", "body", "actions", "urgency", "expire_timeout"}.
 Prints "ready" on stdout once the name is owned.
 """
@@ -19,6 +20,7 @@ from dbus_next.service import ServiceInterface, method, signal
 
 NAME = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
+CLICKS = "org.docktray.e2e.Clicks"
 
 
 class Notifications(ServiceInterface):
@@ -85,9 +87,23 @@ class Notifications(ServiceInterface):
         return [nid, key]
 
 
+class Clicks(ServiceInterface):
+    """What the user's click on a notification would do: the server emits ActionInvoked(id, key)."""
+
+    def __init__(self, notifications):
+        super().__init__(CLICKS)
+        self.notifications = notifications
+
+    @method()
+    def Click(self, nid: "u", key: "s"):  # noqa: F821
+        self.notifications.ActionInvoked(nid, key)
+
+
 async def main():
     bus = await MessageBus(bus_type=BusType.SESSION).connect()
-    bus.export(PATH, Notifications(sys.argv[1]))
+    notifications = Notifications(sys.argv[1])
+    bus.export(PATH, notifications)
+    bus.export(PATH, Clicks(notifications))
     reply = await bus.request_name(NAME)
     if reply != RequestNameReply.PRIMARY_OWNER:
         sys.exit(f"notify_recorder: could not own {NAME}: {reply}")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 import tray
-from conftest import recorded_notifications
+from conftest import click_notification, recorded_notifications
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -177,9 +177,10 @@ def test_critical_container_turns_tray_red_and_notifies(window, docker, item, sh
         wait_for("the tray icon to turn red (critical) with a badge", lambda: tray.icon_level(item)[:2] == ("critical", True), 60)
         save_tray_picture(tray.icon_file(item), screenshot_dir)
 
-        wait_for("a critical notification (urgency 2) naming the container", lambda: next(
+        note = wait_for("a critical notification (urgency 2) naming the container", lambda: next(
             (n for n in recorded_notifications()[before:]
              if n["urgency"] == 2 and hot in n["summary"] + " " + n["body"]), None), 30)
+        assert "default" in note["actions"], f"the notification offers no click action: {note}"
 
         entries = wait_for("a tray menu entry for the alert", lambda: [
             e for e in tray.menu(item) if hot in e["label"]], 15)
@@ -191,6 +192,13 @@ def test_critical_container_turns_tray_red_and_notifies(window, docker, item, sh
         window.go("overview")
         wait_for("the overview to mention the critical container", lambda: hot in window.body_text(), 20)
         shots("overview")
+
+        # Clicking the notification opens the window on the container it is about.
+        hot_id = docker.inspect(hot, "{{.Id}}")
+        click_notification(note["id"])
+        wait_for("the window to show the container the notification is about",
+                 lambda: hot_id in window.d.execute_script("return location.hash")
+                 and hot in window.body_text(), 20)
     finally:
         docker("rm", "-f", hot, check=False)
 

@@ -14,17 +14,21 @@ describe("window", () => {
   });
   afterEach(teardown);
 
+  // Views other than the overview and the containers are loaded on demand; the first load of one compiles it
+  // here, which can take more than waitFor's default second on a busy machine.
+  const LAZY_VIEW = { timeout: 15_000 };
+
   test("opens where the shell asked (take_route) and follows navigate events", async () => {
     const db = ctx.mock.specs.find((s) => s.name === "shop-db-1")!;
     ctx.mock.route = `container:local/${db.id}`;
     render(App);
-    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "shop-db-1" })).toBeTruthy());
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "shop-db-1" })).toBeTruthy(), LAZY_VIEW);
     expect(window.location.hash).toBe(`#/container/local/${db.id}/stats`);
     ctx.mock.emit("navigate", "alerts");
-    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "Alerts" })).toBeTruthy());
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "Alerts" })).toBeTruthy(), LAZY_VIEW);
     ctx.mock.emit("navigate", "host:edge-01");
-    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "edge-01" })).toBeTruthy());
-  });
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: "edge-01" })).toBeTruthy(), LAZY_VIEW);
+  }, 60_000);
 
   test("shows the overall level and hosts from pushed snapshots", async () => {
     render(App);

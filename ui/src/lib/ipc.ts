@@ -31,7 +31,8 @@ export interface Commands {
   acknowledge_alert: { args: { id: number }; result: boolean };
   get_settings: { args: undefined; result: Settings };
   validate_settings: { args: { config: Config }; result: Validation };
-  save_settings: { args: { config: Config }; result: null };
+  /** Resolves with the saved settings that take effect at the next start (config keys; empty when none). */
+  save_settings: { args: { config: Config }; result: string[] };
   set_notifications_paused: { args: { paused: boolean; minutes: number | null }; result: null };
   take_route: { args: undefined; result: string | null };
 }

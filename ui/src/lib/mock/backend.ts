@@ -205,8 +205,9 @@ export class MockBackend implements Backend {
         const { config } = raw as Commands["save_settings"]["args"];
         const result = validateConfig(config);
         if (!result.ok) throw result.message;
+        const later = config.interval !== this.config.interval ? ["interval"] : [];
         this.config = structuredClone(config);
-        return null;
+        return later;
       }
       case "set_notifications_paused": {
         const { paused } = raw as Commands["set_notifications_paused"]["args"];

@@ -1,0 +1,250 @@
+//! Keeping the idle tray app small. The tray process lives all day; the window is opened now and then. Two
+//! things dominate what the GUI stack costs when nothing is on screen, and both are handled here:
+//!
+//! - GTK probes OpenGL when it opens the display and WebKit composites with it. On machines without a GPU
+//!   that loads Mesa's software renderer and LLVM (about 30 MB) into a process that never draws 3D. A status
+//!   window needs neither, so GTK's GL and WebKit's accelerated compositing are off unless the user set those
+//!   variables (or `DOCKTRAY_GPU=1` keeps both toolkits' defaults).
+//! - WebKit keeps its network process (about 35 MB) after the last webview is gone, and Tauri keeps the web
+//!   context alive on Linux so the next window reuses it. After the window closes we end that process; the
+//!   context starts a new one when the window opens again. Freed heap is handed back to the system too.
+//! - The window leaves the tray process holding WebKit's and JavaScriptCore's code (about 90 MB of library
+//!   pages read from disk, three quarters of what it then holds). They are clean file pages the kernel would
+//!   drop first under memory pressure; we ask it to drop them now (`MADV_PAGEOUT`, as Android does for apps
+//!   sent to the background). The next window reads back what it needs; the tray loop touches little.
+
+/// Variables set for GTK and WebKit when the user has not set them. Must run before GTK starts and before
+/// any thread is spawned (the environment is process-wide).
+pub fn prefer_software_rendering() {
+    if std::env::var_os("DOCKTRAY_GPU").is_some_and(|v| v == "1") {
+        return;
+    }
+    for (name, value) in [
+        ("GDK_GL", "disable"),
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
+    ] {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
+    }
+}
+
+/// Releases what the closed window left behind: WebKit's idle network process and freed heap. `still_closed`
+/// is asked first, so a window opened again in the meantime keeps its network process.
+pub fn release_after_window(still_closed: impl Fn() -> bool) {
+    if !still_closed() {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let ended = end_children_named("WebKitNetworkPr");
+        tracing::debug!(?ended, "ended WebKit's idle network process");
+        // SAFETY: malloc_trim only returns free heap pages to the system.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        match std::fs::read_to_string("/proc/self/maps") {
+            Ok(maps) => {
+                let (ranges, bytes) = page_out_file_mappings(&maps);
+                tracing::debug!(ranges, bytes, "asked the kernel to drop cold library pages");
+            }
+            Err(err) => tracing::debug!(%err, "cannot read /proc/self/maps"),
+        }
+    }
+}
+
+/// Advises the kernel to reclaim the pages of every read-only, file-backed mapping in `maps` (the text of
+/// `/proc/self/maps`): code and constant data of the binary and its libraries, never heap, stacks or anything
+/// writable, so nothing is lost, only read again from the file when next used. Pages other processes also map
+/// are left alone by the kernel. Returns the ranges and bytes advised. Kernels before 5.4 refuse the advice,
+/// which changes nothing.
+#[cfg(target_os = "linux")]
+fn page_out_file_mappings(maps: &str) -> (usize, usize) {
+    let mut ranges = 0;
+    let mut bytes = 0;
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms), Some(_offset), Some(_dev), Some(inode), Some(path)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
+            continue;
+        };
+        if !path.starts_with('/') || inode == "0" || perms.as_bytes().get(1) != Some(&b'-') {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (
+            usize::from_str_radix(start, 16),
+            usize::from_str_radix(end, 16),
+        ) else {
+            continue;
+        };
+        let Some(len) = end.checked_sub(start).filter(|len| *len > 0) else {
+            continue;
+        };
+        // SAFETY: MADV_PAGEOUT on a read-only file mapping of this process only drops resident pages; the
+        // mapping and its contents stay valid (they are read again from the file on the next access).
+        if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_PAGEOUT) } == 0 {
+            ranges += 1;
+            bytes += len;
+        }
+    }
+    (ranges, bytes)
+}
+
+/// Sends SIGTERM to this process's children named `comm`; returns the ids it was sent to.
+#[cfg(target_os = "linux")]
+fn end_children_named(comm: &str) -> Vec<i32> {
+    children_named(comm)
+        .into_iter()
+        // SAFETY: plain kill(2) on a child process of ours that we just found by its parent id.
+        .filter(|pid| unsafe { libc::kill(*pid, libc::SIGTERM) } == 0)
+        .collect()
+}
+
+/// Direct children of this process whose command name (`/proc/<pid>/comm`, 15 characters at most) is `comm`.
+#[cfg(target_os = "linux")]
+fn children_named(comm: &str) -> Vec<i32> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // `pid (comm) state ppid ...`: the name may hold spaces and parentheses, so split at the last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let name = head.split_once('(').map_or("", |(_, name)| name);
+            let parent = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok());
+            name == comm && parent == Some(me)
+        })
+        .collect()
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use super::*;
+
+    #[test]
+    fn finds_a_child_by_its_command_name_and_only_ours() {
+        // `cat` waiting on its stdin (the other test uses other programs: tests run in parallel).
+        let mut child = std::process::Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn cat");
+        let pid = i32::try_from(child.id()).expect("pid fits");
+        let found = children_named("cat");
+        let other = children_named("no-such-name");
+        child.kill().expect("kill cat");
+        child.wait().expect("reap cat");
+        assert!(found.contains(&pid), "{found:?} lacks {pid}");
+        assert!(other.is_empty(), "{other:?}");
+    }
+
+    /// Resident kB of the mapping of `path` in this process (`/proc/self/smaps`).
+    fn resident_kb(path: &std::path::Path) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let mut inside = false;
+        let mut total = 0;
+        for line in smaps.lines() {
+            if line.split_whitespace().nth(5).is_some() || line.ends_with(" 0") {
+                inside = line.ends_with(&*path.to_string_lossy());
+            }
+            if inside {
+                if let Some(kb) = line.strip_prefix("Rss:") {
+                    total += kb
+                        .trim()
+                        .trim_end_matches(" kB")
+                        .parse::<u64>()
+                        .unwrap_or(0);
+                }
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn read_only_file_pages_are_dropped_and_read_back_intact() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("library.bin");
+        let len = 8 << 20;
+        let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).expect("write");
+        let file = std::fs::File::open(&path).expect("open");
+        use std::os::fd::AsRawFd;
+        // SAFETY: a private read-only mapping of a file we own, unmapped below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        // SAFETY: `base` maps `len` readable bytes.
+        let mapped = unsafe { std::slice::from_raw_parts(base as *const u8, len) };
+        let sum = |bytes: &[u8]| bytes.iter().map(|b| u64::from(*b)).sum::<u64>();
+        let expected = sum(&content);
+        assert_eq!(sum(mapped), expected);
+        let before = resident_kb(&path);
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+        let (ranges, bytes) = page_out_file_mappings(&maps);
+        let after = resident_kb(&path);
+        let read_back = sum(mapped);
+        // SAFETY: unmapping what we mapped; `mapped` is not used after this.
+        unsafe { libc::munmap(base, len) };
+        assert!(ranges > 0 && bytes >= len, "{ranges} ranges, {bytes} bytes");
+        assert!(
+            before >= 8 * 1024 - 64,
+            "the mapping was resident: {before} kB"
+        );
+        assert!(
+            after < before / 4,
+            "{before} kB resident before, {after} kB after"
+        );
+        assert_eq!(
+            read_back, expected,
+            "the pages read back hold the file's bytes"
+        );
+    }
+
+    #[test]
+    fn ends_only_the_children_with_that_name() {
+        let mut target = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let mut bystander = std::process::Command::new("tail")
+            .args(["-f", "/dev/null"])
+            .spawn()
+            .expect("spawn tail");
+        let ended = end_children_named("sleep");
+        let target_status = target.wait().expect("reap sleep");
+        let bystander_running = bystander.try_wait().expect("poll tail").is_none();
+        bystander.kill().expect("kill tail");
+        bystander.wait().expect("reap tail");
+        assert_eq!(ended, [i32::try_from(target.id()).expect("pid fits")]);
+        assert_eq!(target_status.signal(), Some(libc::SIGTERM));
+        assert!(bystander_running);
+    }
+}
