@@ -60,6 +60,8 @@ IDLE_SETTLE = float(os.environ.get("BENCH_IDLE_SETTLE", "60"))
 OPEN_SETTLE = float(os.environ.get("BENCH_OPEN_SETTLE", "30"))
 CPU_WINDOW = float(os.environ.get("BENCH_CPU_WINDOW", "60"))
 LOG_WINDOW = float(os.environ.get("BENCH_LOG_WINDOW", "60"))
+# BENCH_ONLY_WINDOW=1: only the window-open phase (for comparing variants quickly).
+ONLY_WINDOW = os.environ.get("BENCH_ONLY_WINDOW") == "1"
 # How long the app has been in the tray before "Open Docktray" is clicked: a user opens a running app.
 OPEN_AFTER = float(os.environ.get("BENCH_OPEN_AFTER", "5"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -784,6 +786,12 @@ def main():
         run_container(f"{PREFIX}-idle-{i}", "sleep", "1000000")
     results["containers_on_engine_at_start"] = engine_containers()
     save()
+    if ONLY_WINDOW:
+        driver, pid, item = phase_window()
+        end_session(driver, pid, item)
+        results["load_at_end"] = loadavg()
+        save()
+        return
     phase_tray_and_idle()
     time.sleep(3)
     ensure_idle()

@@ -1,17 +1,19 @@
 //! Keeping the idle tray app small. The tray process lives all day; the window is opened now and then. Two
 //! things dominate what the GUI stack costs when nothing is on screen, and both are handled here:
 //!
-//! - GTK probes OpenGL when it opens the display and WebKit composites with it. On machines without a GPU
-//!   that loads Mesa's software renderer and LLVM (about 30 MB) into a process that never draws 3D. A status
-//!   window needs neither, so GTK's GL and WebKit's accelerated compositing are off unless the user set those
-//!   variables (or `DOCKTRAY_GPU=1` keeps both toolkits' defaults).
+//! - GTK probes OpenGL when it opens the display. On machines without a GPU that loads Mesa's software
+//!   renderer and LLVM (about 30 MB) into the tray process, which never draws with GL, so GTK's GL is off
+//!   (`GDK_GL=disable`) unless the user set `GDK_GL` (or `DOCKTRAY_GPU=1` keeps GTK's default). WebKit keeps
+//!   its own compositing; measured under Xvfb it opened the window fastest this way (docs/benchmarks.md).
 //! - WebKit keeps its network process (about 35 MB) after the last webview is gone, and Tauri keeps the web
 //!   context alive on Linux so the next window reuses it. After the window closes we end that process; the
 //!   context starts a new one when the window opens again. Freed heap is handed back to the system too.
-//! - The window leaves the tray process holding WebKit's and JavaScriptCore's code (about 90 MB of library
-//!   pages read from disk, three quarters of what it then holds). They are clean file pages the kernel would
-//!   drop first under memory pressure; we ask it to drop them now (`MADV_PAGEOUT`, as Android does for apps
-//!   sent to the background). The next window reads back what it needs; the tray loop touches little.
+//! - Start-up and the window leave the tray process holding code it will not run again: GTK's and WebKit's
+//!   initialisation, and after a window WebKit's and JavaScriptCore's code (about 90 MB of library pages, three
+//!   quarters of what it then holds). They are clean file pages the kernel would drop first under memory
+//!   pressure; once the app is idle we ask it to drop them now (`MADV_PAGEOUT`, as Android does for apps sent
+//!   to the background). What the tray keeps running is read back at once; the next window reads back what it
+//!   needs. Written memory (heap, stacks) is never touched.
 
 /// Variables set for GTK and WebKit when the user has not set them. Must run before GTK starts and before
 /// any thread is spawned (the environment is process-wide).
@@ -19,18 +21,13 @@ pub fn prefer_software_rendering() {
     if std::env::var_os("DOCKTRAY_GPU").is_some_and(|v| v == "1") {
         return;
     }
-    for (name, value) in [
-        ("GDK_GL", "disable"),
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
-    ] {
-        if std::env::var_os(name).is_none() {
-            std::env::set_var(name, value);
-        }
+    if std::env::var_os("GDK_GL").is_none() {
+        std::env::set_var("GDK_GL", "disable");
     }
 }
 
-/// Releases what the closed window left behind: WebKit's idle network process and freed heap. `still_closed`
-/// is asked first, so a window opened again in the meantime keeps its network process.
+/// Releases what the closed window left behind: WebKit's idle network process, freed heap and cold library
+/// pages. `still_closed` is asked first, so a window opened again in the meantime keeps its network process.
 pub fn release_after_window(still_closed: impl Fn() -> bool) {
     if !still_closed() {
         return;
@@ -39,6 +36,15 @@ pub fn release_after_window(still_closed: impl Fn() -> bool) {
     {
         let ended = end_children_named("WebKitNetworkPr");
         tracing::debug!(?ended, "ended WebKit's idle network process");
+    }
+    drop_cold_pages();
+}
+
+/// Returns freed heap and the pages of code that ran once (start-up, a closed window) to the system; what the
+/// tray keeps running is read back on its next use.
+pub fn drop_cold_pages() {
+    #[cfg(target_os = "linux")]
+    {
         // SAFETY: malloc_trim only returns free heap pages to the system.
         unsafe {
             libc::malloc_trim(0);

@@ -73,6 +73,20 @@ fn open_on_notification_clicks<R: tauri::Runtime>(
     });
 }
 
+/// Once started and settled, the start-up code's pages are handed back (see `footprint`), unless the window is
+/// open by then.
+fn drop_start_up_pages<R: Runtime>(app: tauri::AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(IDLE_AFTER_START).await;
+        if app.get_webview_window(window::MAIN).is_none() {
+            footprint::drop_cold_pages();
+        }
+    });
+}
+
+/// When the app counts as settled after start: the collectors have made their first rounds.
+const IDLE_AFTER_START: Duration = Duration::from_secs(20);
+
 /// A config file other than the default one is passed on to the session's autostart entry.
 fn autostart_args(config_path: &std::path::Path) -> Vec<String> {
     if Config::default_path().as_deref() == Some(config_path) {
@@ -114,6 +128,7 @@ pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<i32> {
                 interval.max(Duration::from_millis(250)),
             );
             open_on_notification_clicks(handle.clone(), clicks);
+            drop_start_up_pages(handle.clone());
             control::quit_on_signals(handle);
             tracing::info!(config = %config_path.display(), "Docktray is running in the tray");
             Ok(())

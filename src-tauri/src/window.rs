@@ -9,8 +9,9 @@ use crate::state::Shell;
 /// The only window's label (capabilities/main.json grants the IPC to it alone).
 pub const MAIN: &str = "main";
 
-/// How long after the window closed its leftovers are released.
+/// How long after the window closed its leftovers are released, and when that is done once more.
 const RELEASE_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(2);
+const SETTLED_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(28);
 
 /// Opens the window, or brings the open one forward; `route` is where it should show.
 pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
@@ -48,9 +49,14 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEven
         tracing::debug!("window closed");
         let app = window.app_handle().clone();
         tauri::async_runtime::spawn(async move {
-            // Once WebKit has finished tearing the webview down.
+            // Once WebKit has finished tearing the webview down, then again once its clean-up timers have run
+            // (they touch much of its code again some seconds later).
             tokio::time::sleep(RELEASE_AFTER_CLOSE).await;
             crate::footprint::release_after_window(|| app.get_webview_window(MAIN).is_none());
+            tokio::time::sleep(SETTLED_AFTER_CLOSE).await;
+            if app.get_webview_window(MAIN).is_none() {
+                crate::footprint::drop_cold_pages();
+            }
         });
     }
 }
