@@ -173,14 +173,15 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Self, WebdockError> {
         let base = base_url.trim().trim_end_matches('/').to_owned();
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(
-            |_| WebdockError::TokenFile {
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                WebdockError::TokenFile {
                 path: format!("the token of account '{account}'"),
                 detail:
                     "it contains characters a token cannot have (control characters or non-ASCII)"
                         .to_owned(),
-            },
-        )?;
+            }
+            })?;
         // Sensitive: never printed by the HTTP stack's debug output.
         auth.set_sensitive(true);
         let http = reqwest::Client::builder()
