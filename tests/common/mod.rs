@@ -163,5 +163,6 @@ pub fn block_device_of(path: &str) -> String {
         .to_owned()
 }
 pub mod dbus;
+pub mod keyring;
 pub mod notifications;
 pub mod webdock;
