@@ -8,7 +8,9 @@ set -euo pipefail
 COMMON_PKGS=(docker.io ca-certificates pkg-config libssl-dev build-essential curl)
 # The desktop app (Tauri 2): webview, tray indicator (also loaded at run time), SVG icons.
 DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
-TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon)
+# gnome-keyring: the real Secret Service the keychain tests store Webdock tokens in; libsecret-tools: secret-tool,
+# an independent client that checks what was stored.
+TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon gnome-keyring libsecret-tools)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }

@@ -32,6 +32,97 @@ pub struct Config {
     pub history: HistorySettings,
     /// Settings only the desktop app uses (the CLI ignores them).
     pub desktop: DesktopSettings,
+    /// Webdock accounts whose VPS servers are watched. Tokens are not here: they live in the OS keychain
+    /// (`docktray webdock login NAME`) or come from `DOCKTRAY_WEBDOCK_TOKEN_<NAME>` / `..._FILE`.
+    pub webdock: Vec<WebdockAccount>,
+}
+
+/// The Webdock API everyone uses; `base_url` changes it (a proxy, or a local server in tests).
+pub const WEBDOCK_API: &str = "https://api.webdock.io/v1";
+
+/// One Webdock account (`[[webdock]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct WebdockAccount {
+    /// What the account is called here, e.g. "work": names the keychain entry and the token variables.
+    pub name: String,
+    /// `"all"` or a list of server slugs, e.g. `["web1", "db1"]`.
+    #[serde(default)]
+    #[ts(type = "\"all\" | Array<string>")]
+    pub servers: ServerSelection,
+    /// How often the servers' figures are read (default `60s`). Webdock refreshes them every few minutes and
+    /// answers from a 30 s cache in between, so shorter intervals cost nothing but show nothing newer.
+    #[serde(default = "default_webdock_interval", with = "duration_text")]
+    #[ts(as = "String")]
+    pub interval: Duration,
+    /// API base URL (default `https://api.webdock.io/v1`): for a proxy, or a local server in tests.
+    #[serde(default = "default_webdock_url")]
+    pub base_url: String,
+    /// Time allowed for one request (default `15s`).
+    #[serde(default = "default_webdock_timeout", with = "duration_text")]
+    #[ts(as = "String")]
+    pub timeout: Duration,
+}
+
+/// Which servers of an account are watched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ServerSelection {
+    #[default]
+    All,
+    Slugs(Vec<String>),
+}
+
+impl ServerSelection {
+    pub fn includes(&self, slug: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Slugs(slugs) => slugs.iter().any(|s| s == slug),
+        }
+    }
+}
+
+impl Serialize for ServerSelection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::All => serializer.serialize_str("all"),
+            Self::Slugs(slugs) => slugs.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerSelection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            List(Vec<String>),
+        }
+        let expected = "expected \"all\" or a list of server slugs such as [\"web1\", \"db1\"]";
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Text(text)) if text.trim().eq_ignore_ascii_case("all") => Ok(Self::All),
+            Ok(Raw::Text(text)) => Err(serde::de::Error::custom(format!(
+                "invalid servers \"{text}\": {expected}"
+            ))),
+            Ok(Raw::List(slugs)) => Ok(Self::Slugs(slugs)),
+            Err(_) => Err(serde::de::Error::custom(format!(
+                "invalid servers: {expected}"
+            ))),
+        }
+    }
+}
+
+fn default_webdock_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_webdock_timeout() -> Duration {
+    Duration::from_secs(15)
+}
+
+fn default_webdock_url() -> String {
+    WEBDOCK_API.to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -261,6 +352,8 @@ pub struct Thresholds {
     pub host_cpu_percent: Threshold,
     pub host_memory_percent: Threshold,
     pub host_disk_percent: Threshold,
+    /// Webdock VPS: network traffic this month as a share of the plan's allowance.
+    pub vps_network_quota_percent: Threshold,
 }
 
 fn yes() -> bool {
@@ -293,6 +386,7 @@ impl Default for Config {
             notifications: NotificationSettings::default(),
             history: HistorySettings::default(),
             desktop: DesktopSettings::default(),
+            webdock: Vec::new(),
         }
     }
 }
@@ -322,6 +416,7 @@ impl Default for Thresholds {
             host_cpu_percent: level(80.0, 95.0),
             host_memory_percent: level(80.0, 95.0),
             host_disk_percent: level(80.0, 95.0),
+            vps_network_quota_percent: level(80.0, 95.0),
         }
     }
 }
@@ -344,7 +439,7 @@ impl Thresholds {
     }
 
     /// Each threshold with its config key, its upper bound and unit, for validation and display.
-    pub fn entries(&self) -> [(&'static str, Threshold, f64, &'static str); 7] {
+    pub fn entries(&self) -> [(&'static str, Threshold, f64, &'static str); 8] {
         [
             (
                 "container_cpu_percent",
@@ -373,6 +468,12 @@ impl Thresholds {
             ("host_cpu_percent", self.host_cpu_percent, 100.0, "%"),
             ("host_memory_percent", self.host_memory_percent, 100.0, "%"),
             ("host_disk_percent", self.host_disk_percent, 100.0, "%"),
+            (
+                "vps_network_quota_percent",
+                self.vps_network_quota_percent,
+                100.0,
+                "%",
+            ),
         ]
     }
 }
@@ -466,6 +567,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_webdock(path)?;
         for (name, threshold, max, unit) in self.thresholds.entries() {
             check_threshold(&format!("thresholds.{name}"), threshold, max, unit)
                 .map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
@@ -505,12 +607,13 @@ impl Config {
                         &format!("one of {}", known.join(", ")),
                     ));
                 };
-                let host_metric = metric.starts_with("host_");
+                // A VPS is a host too: its overrides go under `host = "SLUG"`.
+                let host_metric = metric.starts_with("host_") || metric.starts_with("vps_");
                 if host_metric != rule.host.is_some() {
                     return Err(invalid(
                         &metric_key,
                         "(wrong kind of target)".to_owned(),
-                        "host_* metrics under a `host` override, container_* metrics under container, service or label",
+                        "host_* and vps_* metrics under a `host` override, container_* metrics under container, service or label",
                     ));
                 }
                 check_threshold(&metric_key, base.with(change), max, unit)
@@ -593,6 +696,87 @@ impl Config {
                         "a duration of at least \"{}\", such as \"48h\" or \"30d\"",
                         format_duration(min)
                     ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `[[webdock]]` entries: unique usable names, known slugs form, sane interval, timeout and URL.
+    fn validate_webdock(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: String, value: String, expected: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            value,
+            expected: expected.to_owned(),
+        };
+        for (index, account) in self.webdock.iter().enumerate() {
+            let key = format!("webdock[{index}]");
+            let name_ok = !account.name.is_empty()
+                && account.name.len() <= 64
+                && account
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !name_ok {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("\"{}\"", account.name),
+                    "a name of letters, digits, '-' or '_' (at most 64), such as \"work\": it names the keychain \
+                     entry and DOCKTRAY_WEBDOCK_TOKEN_<NAME>",
+                ));
+            }
+            if self.webdock[..index].iter().any(|other| {
+                crate::webdock::token::env_name(&other.name)
+                    == crate::webdock::token::env_name(&account.name)
+            }) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("\"{}\"", account.name),
+                    "a name no other [[webdock]] account uses (names differing only in case or '-'/'_' clash)",
+                ));
+            }
+            if let ServerSelection::Slugs(slugs) = &account.servers {
+                if let Some(bad) = slugs.iter().find(|slug| {
+                    slug.is_empty()
+                        || !slug
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                }) {
+                    return Err(invalid(
+                        format!("{key}.servers"),
+                        format!("\"{bad}\""),
+                        "\"all\" or server slugs as Webdock shows them (letters, digits, '-'), such as [\"web1\"]; \
+                         `docktray webdock servers` lists them",
+                    ));
+                }
+            }
+            if account.interval < Duration::from_secs(1)
+                || account.interval > Duration::from_secs(3600)
+            {
+                return Err(invalid(
+                    format!("{key}.interval"),
+                    format!("\"{}\"", format_duration(account.interval)),
+                    "a duration between \"1s\" and \"1h\", such as \"60s\"",
+                ));
+            }
+            if account.timeout < Duration::from_millis(100)
+                || account.timeout > Duration::from_secs(300)
+            {
+                return Err(invalid(
+                    format!("{key}.timeout"),
+                    format!("\"{}\"", format_duration(account.timeout)),
+                    "a duration between \"100ms\" and \"5m\", such as \"15s\"",
+                ));
+            }
+            let url = account.base_url.trim();
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(invalid(
+                    format!("{key}.base_url"),
+                    format!("\"{}\"", account.base_url),
+                    "an http(s) URL such as \"https://api.webdock.io/v1\"",
                 ));
             }
         }

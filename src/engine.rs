@@ -69,6 +69,8 @@ pub(crate) struct State {
 pub(crate) struct Readiness {
     pub docker: bool,
     pub host: bool,
+    /// Webdock accounts still before their first round.
+    pub webdock_waiting: usize,
 }
 
 /// State shared by the collectors and the engine handle.
@@ -127,7 +129,10 @@ impl Engine {
     /// Starts the collectors in the background. Must be called inside a tokio runtime.
     pub fn start(config: Config) -> Self {
         let (updates, _) = broadcast::channel(1024);
-        let (readiness, _) = watch::channel(Readiness::default());
+        let (readiness, _) = watch::channel(Readiness {
+            webdock_waiting: config.webdock.len(),
+            ..Readiness::default()
+        });
         let (client, client_rx) = watch::channel(None);
         let shared = Arc::new(Shared {
             config: config.clone(),
@@ -153,8 +158,16 @@ impl Engine {
                 logs.clone(),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(host::run(shared.clone(), shutdown_rx)),
+            tokio::spawn(host::run(shared.clone(), shutdown_rx.clone())),
         ];
+        let mut tasks = tasks;
+        for account in &config.webdock {
+            tasks.push(tokio::spawn(crate::webdock::source::run(
+                shared.clone(),
+                account.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
         if !config.hosts.is_empty() {
             tracing::warn!(
                 hosts = config.hosts.len(),
@@ -174,9 +187,12 @@ impl Engine {
     /// `timeout`. Returns whether everything was ready in time.
     pub async fn ready(&self, timeout: Duration) -> bool {
         let mut readiness = self.shared.readiness.subscribe();
-        tokio::time::timeout(timeout, readiness.wait_for(|r| r.docker && r.host))
-            .await
-            .is_ok_and(|result| result.is_ok())
+        tokio::time::timeout(
+            timeout,
+            readiness.wait_for(|r| r.docker && r.host && r.webdock_waiting == 0),
+        )
+        .await
+        .is_ok_and(|result| result.is_ok())
     }
 
     /// Everything known right now, containers sorted by host, compose project and name.

@@ -233,6 +233,7 @@ impl HostSampler {
             uptime_s: System::uptime().unwrap_or(0),
             status: "active".to_owned(),
             timestamp: Utc::now(),
+            vps: None,
         }
     }
 }
@@ -267,6 +268,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
         api_version: None,
         stats_method: None,
         since: Utc::now(),
+        rate_limit: None,
     };
     let mut sampler = match tokio::task::spawn_blocking(|| {
         let mut sampler = HostSampler::new()?;

@@ -21,6 +21,7 @@ mod recorder;
 pub mod stats;
 pub mod tray;
 pub mod util;
+pub mod webdock;
 
 pub use config::Config;
 pub use engine::{Engine, Update};

@@ -277,6 +277,7 @@ mod tests {
             api_version: None,
             stats_method: None,
             since: Utc::now(),
+            rate_limit: None,
         }
     }
 

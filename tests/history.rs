@@ -102,6 +102,7 @@ fn host_stats(name: &str, at: DateTime<Utc>, v: f64) -> ServerStats {
         uptime_s: 1,
         status: "active".to_owned(),
         timestamp: at,
+        vps: None,
     }
 }
 

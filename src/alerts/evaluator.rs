@@ -110,6 +110,8 @@ pub fn metric_label(metric_name: &str, detail: Option<&str>) -> String {
         metric::CONTAINER_NET_RX => "Network receive",
         metric::CONTAINER_NET_TX => "Network send",
         metric::HOST_DISK => "Disk",
+        metric::VPS_NETWORK_QUOTA => "Monthly network quota",
+        metric::VPS_STATUS => "Server status",
         metric::EXITED => "Exited",
         metric::OOM_KILLED => "Out of memory",
         metric::UNHEALTHY => "Health check",
@@ -401,13 +403,31 @@ impl Evaluator {
             },
             host: stats.server_name.clone(),
             id: stats.server_name.clone(),
-            name: stats.server_name.clone(),
+            // A VPS is called by its Webdock name (its slug is the id).
+            name: stats
+                .vps
+                .as_ref()
+                .map(|vps| vps.name.clone())
+                .unwrap_or_else(|| stats.server_name.clone()),
         };
         let at = stats.timestamp;
+        let mut changes = Vec::new();
+        if let Some(vps) = &stats.vps {
+            changes.extend(self.vps_status(&target, &vps.status, at));
+            if vps.status != "running" {
+                // A server that is not running has no meaningful figures: only its status speaks.
+                return changes;
+            }
+        }
         let mut figures = vec![
             (metric::HOST_CPU, None, stats.cpu.percent, top_cpu),
             (metric::HOST_MEMORY, None, stats.memory.percent, top_memory),
         ];
+        if let Some(quota) = stats.vps.as_ref().and_then(|v| v.network_quota.as_ref()) {
+            if quota.allowed_gb > 0.0 {
+                figures.push((metric::VPS_NETWORK_QUOTA, None, quota.percent, Vec::new()));
+            }
+        }
         for disk in &stats.disks {
             figures.push((
                 metric::HOST_DISK,
@@ -416,7 +436,6 @@ impl Evaluator {
                 Vec::new(),
             ));
         }
-        let mut changes = Vec::new();
         for (name, detail, value, top) in figures {
             match self.rules.for_host(&stats.server_name, name) {
                 Some(threshold) => changes.extend(self.observe(Observation {
@@ -432,6 +451,52 @@ impl Evaluator {
             }
         }
         changes
+    }
+
+    /// A VPS whose Webdock status is not `running` raises an alert (critical when stopped, in error or
+    /// suspended; a warning while it is changing state) until it runs again.
+    fn vps_status(
+        &mut self,
+        target: &Target,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
+        if status == "running" {
+            return self.resolve_event(
+                target,
+                metric::VPS_STATUS,
+                format!("{} is running again", target.label()),
+                at,
+            );
+        }
+        let level = match status {
+            "stopped" | "error" | "suspended" | "unknown" => Level::Critical,
+            _ => Level::Warning,
+        };
+        let message = format!(
+            "{} is not running: Webdock says it is {status}",
+            target.label()
+        );
+        let key = Key::new(target, metric::VPS_STATUS, None);
+        if let Some(active) = self.active.get_mut(&key) {
+            // Still not running (stopping -> stopped): one alert, its message says what is now; a worse level
+            // escalates it.
+            let previous = active.alert.level;
+            active.alert.message = message;
+            if level > previous {
+                active.alert.level = level;
+                active.alert.acknowledged = false;
+                active.last_notified = at;
+                return vec![transition(
+                    TransitionKind::Escalated,
+                    &active.alert,
+                    Some(previous),
+                    at,
+                )];
+            }
+            return Vec::new();
+        }
+        self.raise_event(target, metric::VPS_STATUS, level, None, message, at)
     }
 
     fn drop_metric(
@@ -1066,6 +1131,7 @@ mod tests {
             api_version: None,
             stats_method: None,
             since: at(0),
+            rate_limit: None,
         }
     }
 
@@ -1140,6 +1206,7 @@ mod tests {
             uptime_s: 1,
             status: "active".into(),
             timestamp: at(0),
+            vps: None,
         };
         let changes = evaluator.host_stats(
             &stats,
@@ -1171,5 +1238,86 @@ mod tests {
         let kinds: Vec<TransitionKind> = changes.iter().map(|t| t.kind).collect();
         assert_eq!(kinds, [TransitionKind::Resolved, TransitionKind::Notice]);
         assert!(evaluator.active().is_empty());
+    }
+
+    fn vps(status: &str, memory_mib: f64, network_gb: f64, seconds: i64) -> ServerStats {
+        let server: crate::webdock::api::Server = serde_json::from_value(serde_json::json!({
+            "slug": "shop1", "name": "Shop", "status": status,
+            "profileData": {"slug": "p", "ram": 1000, "disk": 1000, "cpu": {"cores": 1}}
+        }))
+        .expect("server");
+        let metrics: crate::webdock::api::InstantMetrics =
+            serde_json::from_value(serde_json::json!({
+                "memory": {"latestUsageSampling": {"amount": memory_mib}},
+                "disk": {"allowed": 1000, "lastSamplings": {"amount": 100}},
+                "network": {"total": network_gb, "allowed": 100}
+            }))
+            .expect("metrics");
+        crate::webdock::normalise::vps_stats(
+            "work",
+            &server,
+            server.profile_data.as_ref(),
+            Some(&metrics),
+            at(seconds),
+        )
+    }
+
+    #[test]
+    fn vps_memory_quota_and_status_alerts_name_the_server() {
+        let mut evaluator = Evaluator::new(&config("[alerts]\nhold = \"0s\"\n"));
+        let changes = evaluator.host_stats(&vps("running", 500.0, 10.0, 0), vec![], vec![]);
+        assert!(changes.is_empty(), "{changes:?}");
+        let changes = evaluator.host_stats(&vps("running", 970.0, 85.0, 1), vec![], vec![]);
+        let raised: Vec<(&str, Level)> = changes
+            .iter()
+            .map(|c| (c.alert.metric.as_str(), c.alert.level))
+            .collect();
+        assert_eq!(
+            raised,
+            vec![
+                (metric::HOST_MEMORY, Level::Critical),
+                (metric::VPS_NETWORK_QUOTA, Level::Warning)
+            ]
+        );
+        assert!(changes
+            .iter()
+            .all(|c| c.alert.target.kind == TargetKind::Vps
+                && c.alert.target.name == "Shop"
+                && c.alert.target.id == "shop1"));
+        assert!(
+            changes[0].alert.message.contains("Memory of Shop"),
+            "{:?}",
+            changes[0].alert.message
+        );
+        let changes = evaluator.host_stats(&vps("running", 970.0, 96.0, 2), vec![], vec![]);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].kind, TransitionKind::Escalated);
+        assert_eq!(changes[0].alert.metric, metric::VPS_NETWORK_QUOTA);
+
+        let changes = evaluator.host_stats(&vps("stopping", 0.0, 96.0, 3), vec![], vec![]);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(
+            (changes[0].alert.metric.as_str(), changes[0].alert.level),
+            (metric::VPS_STATUS, Level::Warning)
+        );
+        assert!(
+            changes[0].alert.message.contains("Shop is not running"),
+            "{}",
+            changes[0].alert.message
+        );
+        assert!(evaluator
+            .host_stats(&vps("stopping", 0.0, 96.0, 4), vec![], vec![])
+            .is_empty());
+        let changes = evaluator.host_stats(&vps("stopped", 0.0, 96.0, 5), vec![], vec![]);
+        assert_eq!(
+            (changes.len(), changes[0].kind, changes[0].alert.level),
+            (1, TransitionKind::Escalated, Level::Critical)
+        );
+        let changes = evaluator.host_stats(&vps("running", 970.0, 96.0, 6), vec![], vec![]);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(
+            (changes[0].alert.metric.as_str(), changes[0].kind),
+            (metric::VPS_STATUS, TransitionKind::Resolved)
+        );
     }
 }

@@ -90,6 +90,9 @@ pub mod metric {
     pub const HOST_CPU: &str = "host_cpu_percent";
     pub const HOST_MEMORY: &str = "host_memory_percent";
     pub const HOST_DISK: &str = "host_disk_percent";
+    pub const VPS_NETWORK_QUOTA: &str = "vps_network_quota_percent";
+    /// A Webdock server whose status is anything but `running`.
+    pub const VPS_STATUS: &str = "vps_status";
     pub const EXITED: &str = "exited";
     pub const OOM_KILLED: &str = "oom_killed";
     pub const UNHEALTHY: &str = "unhealthy";

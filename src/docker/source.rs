@@ -60,6 +60,7 @@ pub(crate) async fn run(shared: Arc<Shared>, logs: LogHub, mut shutdown: watch::
         api_version: None,
         stats_method: None,
         since: Utc::now(),
+        rate_limit: None,
     };
     shared.set_source(status.clone());
     loop {

@@ -162,4 +162,7 @@ pub fn block_device_of(path: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+pub mod dbus;
+pub mod keyring;
 pub mod notifications;
+pub mod webdock;

@@ -18,10 +18,12 @@ use tokio::sync::watch;
 mod monitor;
 mod records;
 mod render;
+mod webdock;
 
-/// Watch Docker containers and hosts from the command line.
+/// Watch Docker containers, hosts and Webdock VPS servers from the command line.
 ///
-/// Docktray reads the local Docker engine (DOCKER_HOST or /var/run/docker.sock) and this machine's resources.
+/// Docktray reads the local Docker engine (DOCKER_HOST or /var/run/docker.sock), this machine's resources and
+/// the Webdock accounts in the config (tokens in the OS keychain: `docktray webdock login NAME`).
 /// Configuration: ~/.config/docktray/config.toml (see `docktray config --default`).
 ///
 /// Exit codes: 0 success, 1 runtime failure (engine unreachable, action refused), 2 bad usage or bad config.
@@ -139,6 +141,11 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Webdock accounts: store a token in the OS keychain (login), remove it (logout), list servers.
+    Webdock {
+        #[command(subcommand)]
+        command: webdock::WebdockCommand,
+    },
     /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
     Config {
         /// Print the built-in defaults instead of the effective configuration.
@@ -228,7 +235,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A keychain call stuck on an unlock prompt must not keep the process alive after it has answered.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) if is_broken_pipe(&failure.error) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -327,6 +337,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             output,
         } => records::export(&config, since, until, &format, output),
         Command::Status { json } => status(config, json).await,
+        Command::Webdock { command } => webdock::run(&config, command).await,
         Command::Logs(args) => logs(config, args).await,
         Command::Start(t) => act(config, t, Action::Start).await,
         Command::Stop(t) => act(config, t, Action::Stop).await,

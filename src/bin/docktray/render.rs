@@ -26,8 +26,22 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
     for source in &snapshot.sources {
         writeln!(out, "  {}", source_line(source, &paint))?;
     }
-    for host in &snapshot.hosts {
+    for host in snapshot.hosts.iter().filter(|h| h.vps.is_none()) {
         writeln!(out, "  {}", host_line(host))?;
+    }
+    let vps: Vec<&ServerStats> = snapshot.hosts.iter().filter(|h| h.vps.is_some()).collect();
+    if !vps.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "WEBDOCK VPS ({})", vps.len())?;
+        for host in vps {
+            let text = vps_line(host);
+            let text = if host.status == "running" {
+                text
+            } else {
+                paint("31", &text)
+            };
+            writeln!(out, "  {text}")?;
+        }
     }
     let running = snapshot
         .containers
@@ -104,6 +118,9 @@ fn source_line(source: &SourceStatus, paint: &impl Fn(&str, &str) -> String) -> 
             text.push_str(&format!(" API {api}"));
         }
     }
+    if let Some(budget) = &source.rate_limit {
+        text.push_str(&format!(", {}", crate::webdock::budget_text(budget)));
+    }
     if let Some(method) = source.stats_method {
         text.push_str(&format!(", stats from {}", serde_plain(&method)));
     }
@@ -129,6 +146,47 @@ fn host_line(host: &ServerStats) -> String {
         host.load.five,
         host.load.fifteen,
     )
+}
+
+/// `shop (Shop, work) running: CPU 25.0% of 2 cores, memory 3.0/4.0 GB (75%), disk 20/80 GB (25%), network
+/// 85/100 GB this month (85%), 142 processes`.
+fn vps_line(host: &ServerStats) -> String {
+    let Some(vps) = &host.vps else {
+        return host_line(host);
+    };
+    let mut text = format!(
+        "{} ({}, account {}) {}: CPU {:.1}% of {} cores, memory {:.1}/{:.1} GB ({:.0}%), disk {:.0}/{:.0} GB ({:.0}%)",
+        clean(&vps.slug),
+        clean(&vps.name),
+        clean(&vps.account),
+        clean(&vps.status),
+        host.cpu.percent,
+        host.cpu.count,
+        host.memory.used_gb,
+        host.memory.total_gb,
+        host.memory.percent,
+        host.disk.used_gb,
+        host.disk.total_gb,
+        host.disk.percent,
+    );
+    if let Some(quota) = &vps.network_quota {
+        text.push_str(&format!(
+            ", network {:.0}/{:.0} GB this month ({:.0}%)",
+            quota.used_gb, quota.allowed_gb, quota.percent
+        ));
+    }
+    if let Some(processes) = vps.processes {
+        text.push_str(&format!(", {processes} processes"));
+    }
+    if !vps.webdock_usage_status.is_empty() {
+        let levels: Vec<String> = vps
+            .webdock_usage_status
+            .iter()
+            .map(|(k, v)| format!("{} {}", clean(k), clean(v)))
+            .collect();
+        text.push_str(&format!(" [Webdock: {}]", levels.join(", ")));
+    }
+    text
 }
 
 fn container_row(container: &ContainerSnapshot) -> [String; 9] {

@@ -10,6 +10,7 @@ export const THRESHOLD_METRICS = [
   { key: "host_cpu_percent", label: "Host CPU", unit: "%", hint: "" },
   { key: "host_memory_percent", label: "Host memory", unit: "%", hint: "" },
   { key: "host_disk_percent", label: "Host disk", unit: "%", hint: "each mount" },
+  { key: "vps_network_quota_percent", label: "VPS network quota", unit: "%", hint: "Webdock traffic this month" },
 ] as const;
 
 export type ThresholdKey = (typeof THRESHOLD_METRICS)[number]["key"];

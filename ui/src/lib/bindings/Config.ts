@@ -8,6 +8,7 @@ import type { LogsConfig } from "./LogsConfig";
 import type { NotificationSettings } from "./NotificationSettings";
 import type { Override } from "./Override";
 import type { Thresholds } from "./Thresholds";
+import type { WebdockAccount } from "./WebdockAccount";
 
 /**
  * Whole configuration. Every field has a default, so a missing file or section means defaults.
@@ -28,4 +29,9 @@ overrides: Array<Override>, notifications: NotificationSettings, history: Histor
 /**
  * Settings only the desktop app uses (the CLI ignores them).
  */
-desktop: DesktopSettings, };
+desktop: DesktopSettings, 
+/**
+ * Webdock accounts whose VPS servers are watched. Tokens are not here: they live in the OS keychain
+ * (`docktray webdock login NAME`) or come from `DOCKTRAY_WEBDOCK_TOKEN_<NAME>` / `..._FILE`.
+ */
+webdock: Array<WebdockAccount>, };

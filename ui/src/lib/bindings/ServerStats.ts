@@ -4,6 +4,7 @@ import type { DiskUsage } from "./DiskUsage";
 import type { LoadAverage } from "./LoadAverage";
 import type { NetworkRates } from "./NetworkRates";
 import type { Usage } from "./Usage";
+import type { VpsDetails } from "./VpsDetails";
 
 /**
  * A server's resources in the normalised form the older Dockpeek `/server-stats` endpoint used, so Docker hosts
@@ -15,6 +16,10 @@ export type ServerStats = { server_name: string,
  */
 source_type: string, memory: Usage, swap: Usage, disk: Usage, disks: Array<DiskUsage>, cpu: CpuUsage, network: NetworkRates, load: LoadAverage, uptime_s: number, 
 /**
- * `active` when the numbers are fresh.
+ * `active` when the numbers are fresh; for a Webdock VPS, Webdock's server status (`running`, `stopped` ...).
  */
-status: string, timestamp: string, };
+status: string, timestamp: string, 
+/**
+ * What only a Webdock VPS has (`source_type` = `webdock-vps`); `null` for Docker hosts.
+ */
+vps: VpsDetails | null, };

@@ -4,4 +4,8 @@ import type { Threshold } from "./Threshold";
 /**
  * Alert thresholds (evaluated by the alert engine). Percentages are 0-100; rates are MB/s.
  */
-export type Thresholds = { container_cpu_percent: Threshold, container_memory_percent: Threshold, container_net_rx_mb_per_s: Threshold, container_net_tx_mb_per_s: Threshold, host_cpu_percent: Threshold, host_memory_percent: Threshold, host_disk_percent: Threshold, };
+export type Thresholds = { container_cpu_percent: Threshold, container_memory_percent: Threshold, container_net_rx_mb_per_s: Threshold, container_net_tx_mb_per_s: Threshold, host_cpu_percent: Threshold, host_memory_percent: Threshold, host_disk_percent: Threshold, 
+/**
+ * Webdock VPS: network traffic this month as a share of the plan's allowance.
+ */
+vps_network_quota_percent: Threshold, };

@@ -324,6 +324,7 @@ export class MockBackend implements Backend {
         api_version: "1.47",
         stats_method: h.name === "local" ? "cgroup" : "api",
         since: new Date(this.started - 86400_000).toISOString(),
+        rate_limit: null,
       },
     ]);
     return {
@@ -358,6 +359,7 @@ export class MockBackend implements Backend {
       uptime_s: 1_203_400 + Math.floor(t - this.started / 1000),
       status: "active",
       timestamp: new Date(t * 1000).toISOString(),
+      vps: null,
     };
   }
 

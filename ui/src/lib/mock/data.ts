@@ -252,6 +252,7 @@ export function defaultConfig(): Config {
       host_cpu_percent: t(80, 95),
       host_memory_percent: t(80, 95),
       host_disk_percent: t(80, 95),
+      vps_network_quota_percent: t(80, 95),
     },
     alerts: { hold: "10s", hysteresis_percent: 10, cooldown: "15m", restart_loop_count: 3, restart_loop_window: "5m" },
     overrides: [
@@ -261,6 +262,7 @@ export function defaultConfig(): Config {
     notifications: { enabled: true, min_level: "warning", quiet_hours: "22:00-07:00", group_window: "1.5s" },
     history: { enabled: true, path: "", raw_retention: "48h", rollup_retention: "30d", alert_retention: "30d" },
     desktop: { start_at_login: false },
+    webdock: [],
   };
 }
 

@@ -34,6 +34,7 @@ const THRESHOLD_LIMITS: [keyof Config["thresholds"], number, string][] = [
   ["host_cpu_percent", 100, "%"],
   ["host_memory_percent", 100, "%"],
   ["host_disk_percent", 100, "%"],
+  ["vps_network_quota_percent", 100, "%"],
 ];
 
 /** Rust prints whole f64s without a fraction ("80"), others as the shortest round-trip form. */

@@ -37,6 +37,8 @@ export const METRIC_LABELS: Record<string, string> = {
   host_cpu_percent: "Host CPU",
   host_memory_percent: "Host memory",
   host_disk_percent: "Host disk",
+  vps_network_quota_percent: "VPS network quota",
+  vps_status: "VPS status",
   exited: "Exited",
   oom_killed: "Out of memory",
   unhealthy: "Unhealthy",
