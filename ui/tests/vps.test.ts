@@ -5,7 +5,7 @@ import type { RateBudget } from "../src/lib/bindings/RateBudget";
 import type { ServerStats } from "../src/lib/bindings/ServerStats";
 import type { Snapshot } from "../src/lib/bindings/Snapshot";
 import { defaultConfig } from "../src/lib/mock/data";
-import { accountOf, budgetPercent, budgetText, splitHosts, statusTone } from "../src/lib/vps";
+import { accountOf, budgetPercent, budgetText, historyCharts, splitHosts, statusTone } from "../src/lib/vps";
 
 function vps(slug: string, name: string, memory: number, status = "running"): ServerStats {
   const usage = (percent: number, total: number) => ({ used_gb: (total * percent) / 100, total_gb: total, percent });
@@ -103,5 +103,28 @@ describe("VpsCard", () => {
     expect(tones.filter((c) => c.includes("tone-critical"))).toHaveLength(1);
     expect(tones.filter((c) => c.includes("tone-warning"))).toHaveLength(1);
     expect(tones.filter((c) => c.includes("tone-ok"))).toHaveLength(2);
+  });
+});
+
+describe("VPS history from Webdock", () => {
+  it("turns historic metrics into the detail view's charts", () => {
+    const at = "2026-11-23T08:00:00Z";
+    const charts = historyCharts({
+      cpu_percent: [{ at, value: 10 }, { at, value: 50 }, { at, value: 20 }],
+      memory_gb: [],
+      memory_percent: [{ at, value: 75 }],
+      disk_gb: [],
+      disk_allowed_gb: 40,
+      ingress_mib: [],
+      egress_mib: [],
+      network_used_gb: null,
+      network_allowed_gb: null,
+      processes: [],
+    });
+    const cpu = charts.find((c) => c.title === "CPU")!;
+    expect([cpu.span, cpu.latest, cpu.peak, cpu.max]).toEqual(["12 h", 20, 50, 100]);
+    expect(charts.find((c) => c.title === "Memory")!.span).toBe("24 h");
+    const disk = charts.find((c) => c.title === "Disk")!;
+    expect([disk.span, disk.latest, disk.max]).toEqual(["7 days", null, 40]);
   });
 });

@@ -4,6 +4,7 @@ import type { RateBudget } from "./bindings/RateBudget";
 import type { ServerStats } from "./bindings/ServerStats";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { SourceStatus } from "./bindings/SourceStatus";
+import type { VpsHistory } from "./bindings/VpsHistory";
 import type { Tone } from "./util/levels";
 
 /** Docker hosts and Webdock VPS servers, each in the snapshot's order. */
@@ -49,4 +50,31 @@ export function statusTone(status: string): Tone {
   if (status === "running") return "ok";
   if (["provisioning", "rebooting", "starting", "stopping", "reinstalling"].includes(status)) return "warning";
   return "critical";
+}
+
+/** One chart of Webdock's historic metrics, ready to draw. */
+export type VpsChart = { title: string; span: string; unit: string; values: number[]; latest: number | null; peak: number | null; max: number | null };
+
+/** Webdock's historic metrics as the detail view's charts: CPU 12 h, memory 24 h, disk and traffic 7 days. */
+export function historyCharts(history: VpsHistory): VpsChart[] {
+  const chart = (title: string, span: string, unit: string, points: { value: number }[], max: number | null = null): VpsChart => {
+    const values = points.map((p) => p.value);
+    return {
+      title,
+      span,
+      unit,
+      values,
+      latest: values.length ? values[values.length - 1] : null,
+      peak: values.length ? Math.max(...values) : null,
+      max,
+    };
+  };
+  return [
+    chart("CPU", "12 h", "%", history.cpu_percent, 100),
+    chart("Memory", "24 h", "%", history.memory_percent, 100),
+    chart("Disk", "7 days", "GB", history.disk_gb, history.disk_allowed_gb),
+    chart("Traffic in", "7 days", "MiB/day", history.ingress_mib),
+    chart("Traffic out", "7 days", "MiB/day", history.egress_mib),
+    chart("Processes", "12 h", "", history.processes),
+  ];
 }

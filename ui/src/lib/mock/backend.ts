@@ -264,11 +264,22 @@ export class MockBackend implements Backend {
         const { account } = raw as Commands["webdock_remove_token"]["args"];
         return this.webdockTokens.delete(account);
       }
-      case "get_vps_history":
+      case "get_vps_history": {
+        const points = (values: number[], stepS: number) =>
+          values.map((value, i) => ({ at: new Date(this.now() - (values.length - 1 - i) * stepS * 1000).toISOString(), value }));
         return {
-          cpu_percent: [], memory_gb: [], memory_percent: [], disk_gb: [], disk_allowed_gb: null,
-          ingress_mib: [], egress_mib: [], network_used_gb: null, network_allowed_gb: null, processes: [],
+          cpu_percent: points([10, 35, 50, 20], 1800),
+          memory_gb: points([1, 1.5], 3600),
+          memory_percent: points([50, 75], 3600),
+          disk_gb: points([10, 10.5], 86400),
+          disk_allowed_gb: 40,
+          ingress_mib: points([100, 200], 86400),
+          egress_mib: points([50, 80], 86400),
+          network_used_gb: 120,
+          network_allowed_gb: 1000,
+          processes: points([90, 97], 1800),
         };
+      }
     }
   }
 
