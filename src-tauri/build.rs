@@ -16,6 +16,11 @@ const COMMANDS: &[&str] = &[
     "save_settings",
     "set_notifications_paused",
     "take_route",
+    "webdock_token_status",
+    "webdock_test_connection",
+    "webdock_set_token",
+    "webdock_remove_token",
+    "get_vps_history",
 ];
 
 fn main() {

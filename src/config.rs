@@ -977,4 +977,64 @@ mod tests {
         config.docker.host = "unix:///tmp/x.sock".into();
         assert_eq!(config.docker_endpoint(), "unix:///tmp/x.sock");
     }
+
+    #[test]
+    fn webdock_accounts_are_read_and_checked() {
+        let config = parse(
+            "[[webdock]]\nname = \"work\"\n[[webdock]]\nname = \"clients\"\nservers = [\"a-1\", \"b\"]\n\
+             interval = \"5m\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n",
+        )
+        .expect("valid accounts");
+        assert_eq!(config.webdock[0].servers, ServerSelection::All);
+        assert_eq!(config.webdock[0].base_url, WEBDOCK_API);
+        assert_eq!(config.webdock[0].interval, Duration::from_secs(60));
+        assert!(config.webdock[1].servers.includes("a-1"));
+        assert!(!config.webdock[1].servers.includes("c"));
+        assert_eq!(config.webdock[1].interval, Duration::from_secs(300));
+        // Saved and read back the same (the window saves settings through this form).
+        let text = toml::to_string(&config).expect("serialises");
+        assert_eq!(parse(&text).expect("reads back"), config);
+
+        for (text, key, expected) in [
+            (
+                "[[webdock]]\nname = \"work\"\nservers = \"some\"\n",
+                "servers",
+                "\"all\" or a list",
+            ),
+            (
+                "[[webdock]]\nname = \"my work\"\n",
+                "webdock[0].name",
+                "letters, digits",
+            ),
+            (
+                "[[webdock]]\nname = \"a-b\"\n[[webdock]]\nname = \"A_B\"\n",
+                "webdock[1].name",
+                "no other",
+            ),
+            (
+                "[[webdock]]\nname = \"w\"\nservers = [\"x y\"]\n",
+                "webdock[0].servers",
+                "slugs",
+            ),
+            (
+                "[[webdock]]\nname = \"w\"\ninterval = \"100ms\"\n",
+                "webdock[0].interval",
+                "\"1s\"",
+            ),
+            (
+                "[[webdock]]\nname = \"w\"\nbase_url = \"ftp://x\"\n",
+                "webdock[0].base_url",
+                "http(s) URL",
+            ),
+            (
+                "[[webdock]]\nname = \"w\"\ntoken = \"secret\"\n",
+                "token",
+                "unknown field",
+            ),
+        ] {
+            let message = parse(text).unwrap_err().to_string();
+            assert!(message.contains(key), "{text}: {message}");
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+    }
 }

@@ -355,3 +355,35 @@ async fn the_budget_is_tracked_and_polling_stretches_as_it_falls() {
         "the budget is shared by every user of the account"
     );
 }
+
+#[tokio::test]
+async fn a_connection_test_lists_servers_and_says_what_is_wrong_without_the_token() {
+    let fixture = WebdockFixture::start(TOKEN);
+    let account: docktray::config::WebdockAccount = toml::from_str(&format!(
+        "name = \"settings\"\nbase_url = \"{}\"\n",
+        fixture.url()
+    ))
+    .expect("account");
+    let test = docktray::webdock::accounts::test_connection(&account, Some(TOKEN)).await;
+    assert!(test.ok, "{test:?}");
+    let slugs: Vec<&str> = test.servers.iter().map(|s| s.slug.as_str()).collect();
+    assert_eq!(slugs, ["shop1", "blog1"]);
+    assert_eq!(test.rate_limit.limit, Some(5000));
+    let bad = docktray::webdock::accounts::test_connection(&account, Some("wrong")).await;
+    assert!(!bad.ok);
+    let message = bad.message.clone().expect("a reason");
+    assert!(message.contains("rejected the token"), "{message}");
+    let reply = serde_json::to_string(&bad).expect("JSON");
+    assert!(
+        !reply.contains("wrong") && !reply.contains(TOKEN),
+        "{reply}"
+    );
+    assert_eq!(
+        fixture
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/ping")
+            .count(),
+        2
+    );
+}

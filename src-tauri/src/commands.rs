@@ -6,9 +6,12 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use docktray::alerts::{Alert, Level};
+use docktray::config::WebdockAccount;
 use docktray::history::{AlertQuery, Resolution, Series, SeriesQuery, SeriesTarget};
 use docktray::logs::LogQuery;
 use docktray::model::ContainerDetail;
+use docktray::model::VpsHistory;
+use docktray::webdock::accounts::{self, ConnectionTest, TokenStatus};
 use docktray::{Action, Config, ConfigError, Error, Snapshot};
 use tauri::ipc::Invoke;
 use tauri::{AppHandle, Runtime, State};
@@ -35,6 +38,11 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         save_settings,
         set_notifications_paused,
         take_route,
+        webdock_token_status,
+        webdock_test_connection,
+        webdock_set_token,
+        webdock_remove_token,
+        get_vps_history,
     ]
 }
 
@@ -304,6 +312,54 @@ pub async fn set_notifications_paused<R: Runtime>(
 #[tauri::command]
 pub async fn take_route(shell: State<'_, Shell>) -> Answer<Option<String>> {
     Ok(shell.take_route())
+}
+
+/// "set" / "not set" for a Webdock account; the token itself never crosses IPC outbound.
+#[tauri::command]
+pub async fn webdock_token_status(account: String) -> Answer<TokenStatus> {
+    Ok(accounts::token_status(&account).await)
+}
+
+/// Checks a token typed in settings (or the account's stored one when `token` is null) with /ping and /servers.
+#[tauri::command]
+pub async fn webdock_test_connection(
+    account: WebdockAccount,
+    token: Option<String>,
+) -> Answer<ConnectionTest> {
+    Ok(accounts::test_connection(&account, token.as_deref()).await)
+}
+
+/// Checks the token and, if Webdock accepts it, stores it straight in the OS keychain. The reply says whether
+/// it worked and what the token sees, never the token.
+#[tauri::command]
+pub async fn webdock_set_token(account: WebdockAccount, token: String) -> Answer<ConnectionTest> {
+    tracing::info!(account = %account.name, "storing a Webdock token from the window");
+    Ok(accounts::set_token(&account, &token).await)
+}
+
+#[tauri::command]
+pub async fn webdock_remove_token(account: String) -> Answer<bool> {
+    accounts::remove_token(&account)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+/// Webdock's historic metrics of one watched VPS, to seed its charts.
+#[tauri::command]
+pub async fn get_vps_history(
+    shell: State<'_, Shell>,
+    account: String,
+    slug: String,
+) -> Answer<VpsHistory> {
+    let config = shell.config();
+    let account = config
+        .webdock
+        .iter()
+        .find(|a| a.name == account)
+        .ok_or_else(|| format!("no Webdock account '{account}' in the settings"))?;
+    accounts::history(account, &slug)
+        .await
+        .map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

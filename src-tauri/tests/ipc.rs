@@ -19,6 +19,11 @@ use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The local Webdock API fixture shared with the engine's tests.
+#[path = "../../tests/common/webdock.rs"]
+#[allow(dead_code)]
+mod webdock_fixture;
+
 /// The app as the window sees it, with a real monitor behind it.
 struct Harness {
     app: App<MockRuntime>,
@@ -533,6 +538,11 @@ fn every_command_is_allowed_for_the_main_window() {
         "save_settings",
         "set_notifications_paused",
         "take_route",
+        "webdock_token_status",
+        "webdock_test_connection",
+        "webdock_set_token",
+        "webdock_remove_token",
+        "get_vps_history",
     ] {
         // Missing arguments fail after the permission check, with a message naming the argument.
         if let Err(err) = harness.invoke(command, json!({})) {
@@ -543,4 +553,57 @@ fn every_command_is_allowed_for_the_main_window() {
     }
     let err = harness.invoke("no_such_command", json!({})).unwrap_err();
     assert!(err.as_str().is_some_and(|m| !m.is_empty()), "{err}");
+}
+
+#[test]
+fn webdock_tokens_only_go_in_and_replies_say_set_or_not_set() {
+    const TOKEN: &str = "dtt-ipc-token-71b0c3";
+    let fixture = webdock_fixture::WebdockFixture::start(TOKEN);
+    let harness = Harness::start(&format!(
+        "[[webdock]]\nname = \"win\"\nbase_url = \"{}\"\n",
+        fixture.url()
+    ));
+    let account = json!({
+        "name": "win", "servers": "all", "interval": "60s", "base_url": fixture.url(), "timeout": "5s"
+    });
+    let test = harness.ok(
+        "webdock_test_connection",
+        json!({ "account": account, "token": TOKEN }),
+    );
+    assert_eq!(test["ok"], true, "{test}");
+    assert_eq!(test["servers"][0]["slug"], "shop1");
+    assert_eq!(test["servers"][0]["name"], "Shop");
+    assert!(test["rate_limit"]["remaining"].as_u64().is_some(), "{test}");
+    let rejected = harness.ok(
+        "webdock_test_connection",
+        json!({ "account": account, "token": "not-it" }),
+    );
+    assert_eq!(rejected["ok"], false);
+    assert!(
+        rejected["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("rejected the token")),
+        "{rejected}"
+    );
+    let status = harness.ok("webdock_token_status", json!({ "account": "win" }));
+    assert_eq!(status["state"], "not set", "{status}");
+    // The account shows up as a source of the snapshot (unreachable here: no token is set).
+    let source = harness.wait_for("the Webdock account's source", |snapshot| {
+        snapshot["sources"]
+            .as_array()?
+            .iter()
+            .find(|s| s["kind"] == "webdock" && s["name"] == "win")
+            .cloned()
+    });
+    assert_eq!(source["endpoint"], fixture.url());
+    for reply in [
+        test,
+        rejected,
+        status,
+        source,
+        harness.ok("get_snapshot", json!({})),
+    ] {
+        let text = reply.to_string();
+        assert!(!text.contains(TOKEN) && !text.contains("not-it"), "{text}");
+    }
 }

@@ -2,6 +2,7 @@
 //! normalised server stats ([`normalise`]), where tokens come from ([`token`]), and the engine source
 //! ([`source`]) that polls each configured account.
 
+pub mod accounts;
 pub mod api;
 pub mod client;
 pub mod error;

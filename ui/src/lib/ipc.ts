@@ -7,7 +7,11 @@ import type { Alert } from "./bindings/Alert";
 import type { AlertTransition } from "./bindings/AlertTransition";
 import type { Config } from "./bindings/Config";
 import type { ContainerDetail } from "./bindings/ContainerDetail";
+import type { ConnectionTest } from "./bindings/ConnectionTest";
 import type { Snapshot } from "./bindings/Snapshot";
+import type { TokenStatus } from "./bindings/TokenStatus";
+import type { VpsHistory } from "./bindings/VpsHistory";
+import type { WebdockAccount } from "./bindings/WebdockAccount";
 import type {
   AlertQuery,
   HistoryRange,
@@ -35,6 +39,11 @@ export interface Commands {
   save_settings: { args: { config: Config }; result: string[] };
   set_notifications_paused: { args: { paused: boolean; minutes: number | null }; result: null };
   take_route: { args: undefined; result: string | null };
+  webdock_token_status: { args: { account: string }; result: TokenStatus };
+  webdock_test_connection: { args: { account: WebdockAccount; token: string | null }; result: ConnectionTest };
+  webdock_set_token: { args: { account: WebdockAccount; token: string }; result: ConnectionTest };
+  webdock_remove_token: { args: { account: string }; result: boolean };
+  get_vps_history: { args: { account: string; slug: string }; result: VpsHistory };
 }
 
 /** Every event and its payload. */
@@ -134,6 +143,13 @@ export const saveSettings = (config: Config) => call("save_settings", { config }
 export const setNotificationsPaused = (paused: boolean, minutes: number | null) =>
   call("set_notifications_paused", { paused, minutes });
 export const takeRoute = () => call("take_route", undefined);
+// Webdock: a token only ever goes in; replies say "set" / "not set" and what the token sees.
+export const webdockTokenStatus = (account: string) => call("webdock_token_status", { account });
+export const webdockTestConnection = (account: WebdockAccount, token: string | null) =>
+  call("webdock_test_connection", { account, token });
+export const webdockSetToken = (account: WebdockAccount, token: string) => call("webdock_set_token", { account, token });
+export const webdockRemoveToken = (account: string) => call("webdock_remove_token", { account });
+export const getVpsHistory = (account: string, slug: string) => call("get_vps_history", { account, slug });
 
 // Events
 

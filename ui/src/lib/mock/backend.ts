@@ -39,6 +39,9 @@ const SAMPLE_S = 2;
 
 type Subscription = { spec: ContainerSpec; next: number };
 
+/** The one token the mock Webdock accepts. */
+export const MOCK_WEBDOCK_TOKEN = "mock-webdock-token";
+
 export class MockBackend implements Backend {
   readonly calls: { command: CommandName; args: unknown }[] = [];
   specs: ContainerSpec[] = containerSpecs();
@@ -75,6 +78,30 @@ export class MockBackend implements Backend {
     }
     this.alerts = this.initialAlerts();
     if (options.autoTick) this.startTicking();
+  }
+
+  /** Webdock accounts with a token "in the keychain" (the mock keeps names only). */
+  webdockTokens = new Set<string>();
+
+  private webdockTest(token: string, account: string) {
+    const rate_limit = { limit: 5000, remaining: 4990, reset_at: new Date(this.now() + 3600_000).toISOString(), blocked_until: null };
+    if (token.trim() !== MOCK_WEBDOCK_TOKEN) {
+      return {
+        ok: false,
+        message: `Webdock rejected the token of account '${account}' (401: bad or revoked token): create an API token in the Webdock dashboard (Account > API & Integrations) and run \`docktray webdock login ${account}\``,
+        servers: [],
+        rate_limit,
+      };
+    }
+    return {
+      ok: true,
+      message: null,
+      servers: [
+        { slug: "shop1", name: "Shop", status: "running", location: "fi", profile: "bit-2024", ipv4: "203.0.113.10" },
+        { slug: "blog1", name: "Blog", status: "stopped", location: "dk", profile: "bit-2024", ipv4: "203.0.113.20" },
+      ],
+      rate_limit,
+    };
   }
 
   // Backend
@@ -218,6 +245,41 @@ export class MockBackend implements Backend {
         const route = this.route;
         this.route = null;
         return route;
+      }
+      case "webdock_token_status": {
+        const { account } = raw as Commands["webdock_token_status"]["args"];
+        const set = this.webdockTokens.has(account);
+        return { account, state: set ? "set" : "not set", source: set ? "keychain" : null, problem: null };
+      }
+      case "webdock_test_connection": {
+        const { account, token } = raw as Commands["webdock_test_connection"]["args"];
+        return this.webdockTest(token ?? (this.webdockTokens.has(account.name) ? MOCK_WEBDOCK_TOKEN : ""), account.name);
+      }
+      case "webdock_set_token": {
+        const { account, token } = raw as Commands["webdock_set_token"]["args"];
+        const test = this.webdockTest(token, account.name);
+        if (test.ok) this.webdockTokens.add(account.name);
+        return test;
+      }
+      case "webdock_remove_token": {
+        const { account } = raw as Commands["webdock_remove_token"]["args"];
+        return this.webdockTokens.delete(account);
+      }
+      case "get_vps_history": {
+        const points = (values: number[], stepS: number) =>
+          values.map((value, i) => ({ at: new Date(this.now() - (values.length - 1 - i) * stepS * 1000).toISOString(), value }));
+        return {
+          cpu_percent: points([10, 35, 50, 20], 1800),
+          memory_gb: points([1, 1.5], 3600),
+          memory_percent: points([50, 75], 3600),
+          disk_gb: points([10, 10.5], 86400),
+          disk_allowed_gb: 40,
+          ingress_mib: points([100, 200], 86400),
+          egress_mib: points([50, 80], 86400),
+          network_used_gb: 120,
+          network_allowed_gb: 1000,
+          processes: points([90, 97], 1800),
+        };
       }
     }
   }
