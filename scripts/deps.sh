@@ -8,7 +8,8 @@ set -euo pipefail
 COMMON_PKGS=(docker.io ca-certificates pkg-config libssl-dev build-essential curl)
 # The desktop app (Tauri 2): webview, tray indicator (also loaded at run time), SVG icons.
 DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
-TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon)
+# openssh-server and -client: tests/ssh_hosts.rs runs a real sshd on 127.0.0.1 and connects with the system ssh.
+TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon openssh-server openssh-client)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }

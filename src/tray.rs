@@ -277,6 +277,8 @@ mod tests {
             api_version: None,
             stats_method: None,
             since: Utc::now(),
+            last_error: None,
+            errors: Vec::new(),
         }
     }
 

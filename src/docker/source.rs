@@ -13,10 +13,15 @@ use futures_util::{stream, Stream, StreamExt};
 use tokio::sync::watch;
 
 use super::Client;
+use crate::config::HostConfig;
 use crate::engine::{Entry, Shared, Update, LOCAL_HOST};
 use crate::logs::LogHub;
 use crate::model::{
-    ContainerEvent, ContainerStats, Health, SampleMethod, SourceState, SourceStatus,
+    ContainerEvent, ContainerStats, ErrorStep, Health, SampleMethod, SourceState, SourceStatus,
+};
+use crate::ssh::{
+    self,
+    hoststats::{self, RemoteSampler},
 };
 use crate::stats::cgroup::{self, CgroupPaths, Mounts};
 use crate::stats::{api, formula, RawCounters};
@@ -43,64 +48,170 @@ const WARMUP: Duration = Duration::from_millis(100);
 /// API stats requests in flight at once when cgroups cannot be read.
 const API_CONCURRENCY: usize = 8;
 
-/// Runs until `shutdown` turns true; never returns early, never panics on engine failures.
-pub(crate) async fn run(shared: Arc<Shared>, logs: LogHub, mut shutdown: watch::Receiver<bool>) {
-    let endpoint = shared.config.docker_endpoint();
-    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+/// Which engine a source watches.
+pub(crate) enum Target {
+    /// The local engine at this endpoint (`unix://…`, `tcp://…`).
+    Local { endpoint: String },
+    /// A remote host's engine, reached through its Docker socket forwarded over SSH.
+    Ssh(HostConfig),
+}
+
+impl Target {
+    fn name(&self) -> &str {
+        match self {
+            Self::Local { .. } => LOCAL_HOST,
+            Self::Ssh(host) => &host.name,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        match self {
+            Self::Local { endpoint } => endpoint.clone(),
+            Self::Ssh(host) => format!("ssh://{}{}", host.destination, host.socket),
+        }
+    }
+}
+
+/// Why a connected period ended: the failed step and a message saying how to fix it.
+pub(crate) type Failure = (ErrorStep, String);
+
+/// Runs until `shutdown` turns true; never returns early, never panics on engine or SSH failures. Each failed
+/// attempt is recorded (step, message, history) and retried with jittered exponential backoff, 1 s to 5 min,
+/// or at once on "retry now".
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    logs: LogHub,
+    target: Target,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let name = target.name().to_owned();
+    let endpoint = target.endpoint();
+    let retry = shared.retry.get(&name).cloned().unwrap_or_default();
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
     let mut failures = 0u32;
-    let mut status = SourceStatus {
-        name: LOCAL_HOST.to_owned(),
-        kind: "docker".to_owned(),
-        endpoint: endpoint.clone(),
-        state: SourceState::Connecting,
-        reason: None,
-        consecutive_failures: 0,
-        next_retry: None,
-        engine_version: None,
-        api_version: None,
-        stats_method: None,
-        since: Utc::now(),
-    };
+    let mut status = SourceStatus::connecting(&name, "docker", &endpoint);
     shared.set_source(status.clone());
     loop {
-        let outcome = match Client::connect(LOCAL_HOST, &endpoint).await {
-            Ok(client) => {
-                backoff.reset();
-                failures = 0;
-                let mut session = Session::new(shared.clone(), logs.clone(), client);
-                let outcome = session.run(&mut status, &mut shutdown).await;
-                session.end();
-                outcome
+        let outcome = match &target {
+            Target::Local { endpoint } => match Client::connect(LOCAL_HOST, endpoint).await {
+                Ok(client) => {
+                    backoff.reset();
+                    failures = 0;
+                    let mut session = Session::new(shared.clone(), logs.clone(), client, None);
+                    let outcome = session.run(&mut status, &mut shutdown).await;
+                    session.end();
+                    outcome
+                }
+                Err(crate::Error::DockerUnreachable { reason, .. }) => {
+                    Err((ErrorStep::Docker, reason))
+                }
+                Err(err) => Err((ErrorStep::Docker, err.to_string())),
+            },
+            Target::Ssh(host) => {
+                let keepalive = shared.config.interval;
+                match ssh::Connection::open(host, keepalive).await {
+                    Ok(connection) => {
+                        let mut connection = Arc::new(connection);
+                        let outcome = match remote_client(host, &connection).await {
+                            Ok(client) => {
+                                backoff.reset();
+                                failures = 0;
+                                let mut session = Session::new(
+                                    shared.clone(),
+                                    logs.clone(),
+                                    client,
+                                    Some(connection.clone()),
+                                );
+                                let outcome = session.run(&mut status, &mut shutdown).await;
+                                session.end();
+                                drop(session);
+                                outcome
+                            }
+                            Err(failure) => Err(failure),
+                        };
+                        // The session is gone, so this is the last handle: close the master and the socket.
+                        if let Some(connection) = Arc::get_mut(&mut connection) {
+                            connection.close().await;
+                        }
+                        outcome
+                    }
+                    Err(err) => Err((err.step, err.message)),
+                }
             }
-            Err(crate::Error::DockerUnreachable { reason, .. }) => Err(reason),
-            Err(err) => Err(err.to_string()),
         };
         if *shutdown.borrow() {
             return;
         }
-        let Err(reason) = outcome else { return };
+        let Err((step, reason)) = outcome else { return };
         failures = failures.saturating_add(1);
         let delay = backoff.next_delay();
         let was_up = status.state != SourceState::Unreachable;
         if was_up {
-            tracing::warn!(%endpoint, %reason, retry_in = ?delay, "Docker engine unreachable");
+            tracing::warn!(host = %name, %endpoint, step = step.as_str(), %reason, retry_in = ?delay, "source unreachable");
         } else {
-            tracing::debug!(%endpoint, %reason, retry_in = ?delay, "Docker engine still unreachable");
+            tracing::debug!(host = %name, %endpoint, %reason, retry_in = ?delay, "source still unreachable");
         }
+        let now = Utc::now();
         status.state = SourceState::Unreachable;
-        status.reason = Some(reason);
+        status.reason = Some(reason.clone());
+        status.record_error(step, reason, now);
         status.consecutive_failures = failures;
-        status.next_retry = Some(Utc::now() + delay);
+        status.next_retry = Some(now + delay);
         if was_up {
-            status.since = Utc::now();
+            status.since = now;
+            if let Some(host) = shared.write().hosts.get_mut(&name) {
+                host.status = "unreachable".to_owned();
+            }
         }
         shared.set_source(status.clone());
-        shared.mark_ready(|r| r.docker = true);
+        if name == LOCAL_HOST {
+            shared.mark_ready(|r| r.docker = true);
+        }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
+            _ = retry.notified() => tracing::info!(host = %name, "retrying now, as asked"),
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Connects bollard to the forwarded socket; a failure here is the remote engine's, not SSH's.
+pub(crate) async fn remote_client(
+    host: &HostConfig,
+    connection: &ssh::Connection,
+) -> Result<Client, Failure> {
+    let client = Client::connect(&host.name, &connection.endpoint())
+        .await
+        .map_err(|err| {
+            let reason = match err {
+                crate::Error::DockerUnreachable { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            (
+                ErrorStep::Docker,
+                format!(
+                    "Docker step failed for {}: the engine behind {} did not answer through the SSH tunnel: {reason}",
+                    host.destination, host.socket
+                ),
+            )
+        })?;
+    if !api_at_least(&client.api_version, 1, 41) {
+        return Err((
+            ErrorStep::DockerVersion,
+            format!(
+                "Docker version step failed for {}: the engine speaks API {} (Docker {}); Docktray needs API 1.41                  (Docker 20.10) or newer: upgrade Docker on that host",
+                host.destination, client.api_version, client.engine_version
+            ),
+        ));
+    }
+    Ok(client)
+}
+
+/// Whether an API version such as `1.43` is at least `major.minor`.
+fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    have >= (major, minor)
 }
 
 /// One connected period of an engine.
@@ -108,15 +219,25 @@ struct Session {
     shared: Arc<Shared>,
     logs: LogHub,
     client: Client,
+    /// The SSH connection of a remote host (None for the local engine).
+    remote: Option<Arc<ssh::Connection>>,
+    /// Previous counters of the remote host's figures.
+    remote_host: RemoteSampler,
     mounts: Option<Mounts>,
     /// Cgroup locations by container id, with the pid they were found for.
     cgroups: HashMap<String, (u32, Option<CgroupPaths>)>,
 }
 
 impl Session {
-    fn new(shared: Arc<Shared>, logs: LogHub, client: Client) -> Self {
+    fn new(
+        shared: Arc<Shared>,
+        logs: LogHub,
+        client: Client,
+        remote: Option<Arc<ssh::Connection>>,
+    ) -> Self {
         // Cgroup files are only ours to read when the engine runs on this machine.
-        let local = client.endpoint.starts_with("unix://") || client.endpoint.starts_with('/');
+        let local = remote.is_none()
+            && (client.endpoint.starts_with("unix://") || client.endpoint.starts_with('/'));
         let mounts = local
             .then(Mounts::discover)
             .and_then(Result::ok)
@@ -125,6 +246,8 @@ impl Session {
             shared,
             logs,
             client,
+            remote,
+            remote_host: RemoteSampler::default(),
             mounts,
             cgroups: HashMap::new(),
         }
@@ -134,10 +257,10 @@ impl Session {
         &mut self,
         status: &mut SourceStatus,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         // Subscribe to events before listing, so nothing that happens during the list is missed.
         let mut events = self.events();
-        self.reconcile().await?;
+        self.reconcile().await.map_err(docker_failure)?;
         status.state = SourceState::Up;
         status.reason = None;
         status.consecutive_failures = 0;
@@ -151,12 +274,14 @@ impl Session {
             SampleMethod::Api
         });
         self.shared.set_source(status.clone());
-        let _ = self.shared.client.send(Some(self.client.clone()));
+        self.shared
+            .set_client(&self.client.host, Some(self.client.clone()));
         self.logs.engine_reconnected();
         tracing::info!(endpoint = %self.client.endpoint, version = %self.client.engine_version, "Docker engine up");
 
         // Baseline sample now, first figures after a short warm-up, then every interval.
         self.sweep().await;
+        self.probe_remote(status).await?;
         let interval = self.shared.config.interval;
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
@@ -169,15 +294,26 @@ impl Session {
         loop {
             tokio::select! {
                 event = events.next() => match event {
-                    Some(Ok(event)) => self.on_event(event).await?,
-                    Some(Err(err)) => return Err(format!("the event stream broke: {err}")),
-                    None => return Err("the engine closed the connection".to_owned()),
+                    Some(Ok(event)) => {
+                        if let Err(message) = self.on_event(event).await {
+                            return Err(self.blame(message).await);
+                        }
+                    }
+                    Some(Err(err)) => return Err(self.blame(format!("the event stream broke: {err}")).await),
+                    None => return Err(self.blame("the engine closed the connection".to_owned()).await),
                 },
                 _ = ticker.tick() => {
                     self.sweep().await;
-                    self.shared.mark_ready(|r| r.docker = true);
+                    self.probe_remote(status).await?;
+                    if self.remote.is_none() {
+                        self.shared.mark_ready(|r| r.docker = true);
+                    }
                 }
-                _ = reconcile.tick() => self.reconcile().await?,
+                _ = reconcile.tick() => {
+                    if let Err(message) = self.reconcile().await {
+                        return Err(self.blame(message).await);
+                    }
+                }
                 _ = shutdown.changed() => return Ok(()),
             }
         }
@@ -185,12 +321,76 @@ impl Session {
 
     /// Forgets the connection so actions and logs report the engine as unreachable.
     fn end(&self) {
-        let _ = self.shared.client.send(None);
+        self.shared.set_client(&self.client.host, None);
         let mut state = self.shared.write();
         for entry in state.containers.values_mut() {
-            entry.stats = None;
-            entry.previous = None;
+            if entry.info.host == self.client.host {
+                entry.stats = None;
+                entry.previous = None;
+            }
         }
+    }
+
+    /// Names the step behind a broken Docker stream: on a remote host a dead SSH master explains it.
+    async fn blame(&self, message: String) -> Failure {
+        if let Some(remote) = &self.remote {
+            if let Err(err) = remote.check().await {
+                return (err.step, err.message);
+            }
+        }
+        docker_failure(message)
+    }
+
+    /// On a remote host, each interval: checks the SSH master (a dropped connection is noticed within two
+    /// intervals) and reads the host's figures with one batched command. A failing stats command while SSH
+    /// lives makes the host degraded, not unreachable.
+    async fn probe_remote(&mut self, status: &mut SourceStatus) -> Result<(), Failure> {
+        let Some(remote) = self.remote.clone() else {
+            return Ok(());
+        };
+        remote
+            .check()
+            .await
+            .map_err(|err| (err.step, err.message))?;
+        let timeout = self.shared.config.interval.max(Duration::from_secs(2)) * 2;
+        let result = match remote.run(hoststats::COMMAND, timeout).await {
+            Ok(output) => self
+                .remote_host
+                .parse(&self.client.host, &output, Instant::now()),
+            Err(err) => {
+                // The command may have failed because the connection just dropped.
+                remote
+                    .check()
+                    .await
+                    .map_err(|err| (err.step, err.message))?;
+                Err(err.message)
+            }
+        };
+        match result {
+            Ok(stats) => {
+                self.shared
+                    .write()
+                    .hosts
+                    .insert(stats.server_name.clone(), stats.clone());
+                self.shared.publish(Update::Host(Box::new(stats)));
+                if status.state == SourceState::Degraded {
+                    status.state = SourceState::Up;
+                    status.reason = None;
+                    self.shared.set_source(status.clone());
+                }
+            }
+            Err(message) => {
+                if status.state != SourceState::Degraded {
+                    let message = format!("reading the host's figures over SSH failed: {message}");
+                    tracing::warn!(host = %self.client.host, %message, "host degraded");
+                    status.state = SourceState::Degraded;
+                    status.reason = Some(message.clone());
+                    status.record_error(ErrorStep::HostStats, message, Utc::now());
+                    self.shared.set_source(status.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn events(
@@ -461,6 +661,10 @@ impl Session {
             containers: published,
         });
     }
+}
+
+fn docker_failure(message: String) -> Failure {
+    (ErrorStep::Docker, message)
 }
 
 /// Inserts or updates a container's info, keeping its figures.

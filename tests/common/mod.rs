@@ -162,4 +162,6 @@ pub fn block_device_of(path: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+pub mod dockerd;
 pub mod notifications;
+pub mod sshd;

@@ -15,6 +15,7 @@ use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
 use regex::Regex;
 use tokio::sync::watch;
 
+mod hosts;
 mod monitor;
 mod records;
 mod render;
@@ -138,6 +139,11 @@ enum Command {
         /// Write to this file instead of stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Remote Docker hosts over SSH: list them with their state and errors (default), add, trust, discover.
+    Hosts {
+        #[command(subcommand)]
+        command: Option<hosts::HostsCommand>,
     },
     /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
     Config {
@@ -327,6 +333,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             output,
         } => records::export(&config, since, until, &format, output),
         Command::Status { json } => status(config, json).await,
+        Command::Hosts { command } => hosts::run(config, cli.config, command).await,
         Command::Logs(args) => logs(config, args).await,
         Command::Start(t) => act(config, t, Action::Start).await,
         Command::Stop(t) => act(config, t, Action::Stop).await,
@@ -400,12 +407,12 @@ fn recorded_active_alerts(config: &Config) -> Vec<docktray::alerts::Alert> {
         })
 }
 
-/// The reason the local engine is unreachable, if it is.
+/// The reason the local engine is unreachable, if it is (remote hosts have their rows, not the exit code).
 fn docker_failure(snapshot: &Snapshot) -> Option<String> {
     snapshot
         .sources
         .iter()
-        .find(|s| s.kind == "docker" && s.state == SourceState::Unreachable)
+        .find(|s| s.name == LOCAL_HOST && s.kind == "docker" && s.state == SourceState::Unreachable)
         .map(|s| {
             format!(
                 "cannot reach the Docker engine at {}: {}",

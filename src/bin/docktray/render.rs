@@ -92,6 +92,7 @@ fn source_line(source: &SourceStatus, paint: &impl Fn(&str, &str) -> String) -> 
     let state = match source.state {
         SourceState::Up => paint("32", "up"),
         SourceState::Connecting => paint("33", "connecting"),
+        SourceState::Degraded => paint("33", "degraded"),
         SourceState::Unreachable => paint("31", "UNREACHABLE"),
     };
     let mut text = format!(

@@ -323,6 +323,8 @@ export class MockBackend implements Backend {
         api_version: "1.47",
         stats_method: h.name === "local" ? "cgroup" : "api",
         since: new Date(this.started - 86400_000).toISOString(),
+        last_error: null,
+        errors: [],
       },
     ]);
     return {
