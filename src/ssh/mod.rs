@@ -88,13 +88,60 @@ pub fn runtime_dir() -> Result<PathBuf, SshError> {
     Ok(dir)
 }
 
-/// Removes forwarded sockets left by Docktray processes that no longer run (named `<host>-<pid>-<n>.sock`).
+/// Tells the ControlMaster behind `control` to exit (best effort, waits for the short `ssh -O exit`).
+fn exit_master(control: &Path) {
+    let _ = std::process::Command::new("ssh")
+        .arg("-S")
+        .arg(control)
+        .args(["-O", "exit", "docktray"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// This process's ControlMaster directory (`c<pid>`): per process, so cleaning up never touches the live
+/// masters of another Docktray (the CLI beside the desktop app).
+fn control_dir(dir: &Path) -> Result<PathBuf, SshError> {
+    let control = dir.join(format!("c{}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&control)
+        .map_err(|err| {
+            SshError::new(
+                ErrorStep::Ssh,
+                format!("cannot create {}: {err}", control.display()),
+            )
+        })?;
+    Ok(control)
+}
+
+/// Removes what Docktray processes that no longer run left behind: forwarded sockets (named
+/// `<host>-<pid>-<n>.sock`) and ControlMaster directories (`c<pid>`, whose masters are told to exit first).
 fn remove_stale_sockets(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let dead = |pid: &str| {
+        pid.parse::<u32>()
+            .is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix('c') {
+            if dead(pid) {
+                for master in std::fs::read_dir(entry.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    exit_master(&master.path().join("master"));
+                }
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+            continue;
+        }
         let Some(stem) = name.strip_suffix(".sock") else {
             continue;
         };
@@ -249,8 +296,9 @@ impl Connection {
             .known_hosts_check(KnownHosts::Strict)
             .connect_timeout(CONNECT_TIMEOUT)
             .server_alive_interval(keepalive.max(Duration::from_secs(1)))
-            .control_directory(&dir)
-            .clean_history_control_directory(true);
+            // Not openssh's clean_history_control_directory: it removes every master directory, live ones of
+            // other hosts included.
+            .control_directory(control_dir(&dir)?);
         if let Some(identity) = &host.identity_file {
             builder.keyfile(identity);
         }
@@ -399,15 +447,7 @@ impl Drop for Connection {
         }
         if let Some(session) = self.session.take() {
             // Not closed explicitly (a task was aborted): tell the master to exit so no ssh process lingers.
-            let control = session.control_socket().to_owned();
-            let _ = std::process::Command::new("ssh")
-                .arg("-S")
-                .arg(&control)
-                .args(["-O", "exit", "docktray"])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
+            exit_master(session.control_socket());
             drop(session);
         }
     }

@@ -18,6 +18,11 @@ pub struct PrivateDockerd {
 }
 
 impl PrivateDockerd {
+    /// The dockerd process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.root.path().join("d.sock")
     }

@@ -94,6 +94,11 @@ impl TestSshd {
         self.dir.path().join(name)
     }
 
+    /// The listening sshd's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The client config to pass as `ssh_config` (`ssh -F`).
     pub fn ssh_config(&self) -> PathBuf {
         self.path("ssh_config")

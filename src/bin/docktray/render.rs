@@ -43,9 +43,24 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
     if snapshot.containers.is_empty() {
         return Ok(());
     }
-    let rows: Vec<[String; 9]> = snapshot.containers.iter().map(container_row).collect();
+    // With remote hosts, each row says where the container runs ("nas:web"); local-only output is unchanged.
+    let several_hosts = snapshot
+        .containers
+        .iter()
+        .any(|c| c.info.host != docktray::engine::LOCAL_HOST);
+    let rows: Vec<[String; 9]> = snapshot
+        .containers
+        .iter()
+        .map(|container| {
+            let mut row = container_row(container);
+            if several_hosts {
+                row[0] = format!("{}:{}", clean(&container.info.host), row[0]);
+            }
+            row
+        })
+        .collect();
     let header = [
-        "NAME",
+        if several_hosts { "HOST:NAME" } else { "NAME" },
         "PROJECT",
         "STATE",
         "CPU %",
