@@ -108,7 +108,8 @@ pub struct ContainerInfo {
 #[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum SampleMethod {
-    /// Read straight from the container's cgroup and network namespace files (local engine).
+    /// Read straight from the container's cgroup and network namespace files (on this machine, or on an SSH host
+    /// in the interval's one batched command).
     Cgroup,
     /// Asked the Docker API (`/containers/{id}/stats?one-shot=true`).
     Api,

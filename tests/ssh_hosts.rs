@@ -14,6 +14,7 @@ use common::sshd::{TestSshd, TEST_USER};
 use common::*;
 use docktray::logs::LogQuery;
 use docktray::model::ErrorStep;
+use docktray::model::SampleMethod;
 use docktray::ssh::{known_hosts, Connection};
 use docktray::{Action, ContainerState, SourceState, SourceStatus};
 
@@ -309,6 +310,8 @@ async fn remote_host_over_ssh_is_watched_dropped_and_recovered() {
         },
     )
     .await;
+    // Read from the host's cgroup files in the interval's one SSH command (the measured cheaper way).
+    assert_eq!(busy_stats.method, SampleMethod::Cgroup);
     assert_eq!(busy_stats.memory_limit_bytes, 64 * 1024 * 1024);
     assert!(busy_stats.memory_bytes > 0 && busy_stats.memory_bytes < busy_stats.memory_limit_bytes);
     // --cpus 0.5 caps the loop at half a core; docker stats shows about 50 %.
@@ -333,6 +336,18 @@ async fn remote_host_over_ssh_is_watched_dropped_and_recovered() {
         up.endpoint
     );
     assert!(up.engine_version.is_some());
+    assert_eq!(up.stats_method, Some(SampleMethod::Cgroup));
+    // Memory as `docker stats` shows it for the same container.
+    let docker_mem =
+        dockerd.docker(&["stats", "--no-stream", "--format", "{{.MemUsage}}", &talker]);
+    let docker_bytes = parse_size(docker_mem.split('/').next().unwrap_or_default());
+    let ours = find(&engine.snapshot(), "talker")
+        .and_then(|c| c.stats.as_ref().map(|s| s.memory_bytes as f64))
+        .expect("talker stats");
+    assert!(
+        (ours - docker_bytes).abs() <= (1024.0 * 1024.0_f64).max(docker_bytes * 0.25),
+        "memory {ours} against docker stats {docker_mem}"
+    );
 
     // The host's own figures, read over SSH: the "remote" is this machine, so they match the local ones.
     let (remote, local) = wait_for(

@@ -31,8 +31,8 @@ pub struct RemoteSampler {
     previous_net: Option<(Instant, u64, u64)>,
 }
 
-/// Splits the command's output into its sections.
-fn sections(text: &str) -> HashMap<&str, Vec<&str>> {
+/// Splits the command's output into its sections (`@name` lines start one).
+pub fn sections(text: &str) -> HashMap<&str, Vec<&str>> {
     let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
     let mut current = None;
     for line in text.lines() {

@@ -296,6 +296,8 @@ impl Connection {
             .known_hosts_check(KnownHosts::Strict)
             .connect_timeout(CONNECT_TIMEOUT)
             .server_alive_interval(keepalive.max(Duration::from_secs(1)))
+            // The per-interval output repeats long cgroup paths: compression shrinks it several times.
+            .compression(true)
             // Not openssh's clean_history_control_directory: it removes every master directory, live ones of
             // other hosts included.
             .control_directory(control_dir(&dir)?);
@@ -388,31 +390,44 @@ impl Connection {
 
     /// Runs a shell command line on the host and returns its standard output.
     pub async fn run(&self, script: &str, timeout: Duration) -> Result<String, SshError> {
+        self.run_with_args(script, &[], timeout).await
+    }
+
+    /// Runs `sh -c SCRIPT docktray ARGS...` on the host (the arguments are `$1`...; each is quoted for the
+    /// remote shell) and returns its standard output.
+    pub async fn run_with_args(
+        &self,
+        script: &str,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<String, SshError> {
         let session = self.session()?;
-        let output = tokio::time::timeout(
-            timeout,
-            session.command("sh").arg("-c").arg(script).output(),
-        )
-        .await
-        .map_err(|_| {
-            SshError::new(
-                ErrorStep::Ssh,
-                format!(
-                    "a command on {} did not finish within {timeout:?}",
-                    self.destination
-                ),
-            )
-        })?
-        .map_err(|err| {
-            SshError::new(
-                ErrorStep::Ssh,
-                format!(
-                    "running a command on {} failed: {}",
-                    self.destination,
-                    error_text(&err)
-                ),
-            )
-        })?;
+        let mut command = session.command("sh");
+        command.arg("-c").arg(script).arg("docktray");
+        for arg in args {
+            command.arg(arg);
+        }
+        let output = tokio::time::timeout(timeout, command.output())
+            .await
+            .map_err(|_| {
+                SshError::new(
+                    ErrorStep::Ssh,
+                    format!(
+                        "a command on {} did not finish within {timeout:?}",
+                        self.destination
+                    ),
+                )
+            })?
+            .map_err(|err| {
+                SshError::new(
+                    ErrorStep::Ssh,
+                    format!(
+                        "running a command on {} failed: {}",
+                        self.destination,
+                        error_text(&err)
+                    ),
+                )
+            })?;
         if !output.status.success() {
             return Err(SshError::new(
                 ErrorStep::Ssh,
