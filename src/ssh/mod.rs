@@ -233,7 +233,7 @@ pub fn classify(destination: &str, text: &str) -> SshError {
         (
             ErrorStep::Auth,
             "the SSH login was refused: check the user and that your key is in the host's authorized_keys \
-             (`docktray hosts add ... --setup-key` can install a dedicated key), or load it into ssh-agent"
+             (`ssh-copy-id DESTINATION` installs it), or load it into ssh-agent"
                 .to_owned(),
         )
     } else if lower.contains("load key") || lower.contains("no such identity") {
