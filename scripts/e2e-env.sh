@@ -20,7 +20,7 @@ VENV="$TARGET/e2e-venv"
 REQS="$ROOT/tests/e2e/requirements.txt"
 TAURI_DRIVER_VERSION="${TAURI_DRIVER_VERSION:-2.1.0}"
 
-PKGS=(xvfb xauth webkit2gtk-driver dbus dbus-daemon imagemagick x11-utils python3 python3-venv curl procps
+PKGS=(xvfb xauth webkit2gtk-driver dbus dbus-daemon imagemagick x11-utils xdotool python3 python3-venv curl procps
   libwebkit2gtk-4.1-0 libayatana-appindicator3-1 librsvg2-common fonts-dejavu-core)
 
 die() { echo "e2e-env.sh: $*" >&2; exit 1; }

@@ -236,9 +236,9 @@ export NO_AT_BRIDGE=1 GDK_BACKEND=x11 PYTHONDONTWRITEBYTECODE=1
 # The locale of servers, containers and CI (WebKit then reports navigator.language "C"): the window must cope.
 export LANG="${E2E_LANG:-C.UTF-8}"
 unset LC_ALL LANGUAGE
-# WebKitGTK 2.50 renders under Xvfb with its defaults, and WebDriver screenshots work. With
-# WEBKIT_DISABLE_COMPOSITING_MODE=1 or WEBKIT_DISABLE_DMABUF_RENDERER=1 the screenshot command hangs here, so
-# neither is set unless asked for (E2E_WEBKIT_NO_COMPOSITING=1, for a window that stays blank elsewhere).
+# The app runs with its own rendering choices (GTK without GL, so WebKit without GPU compositing; see
+# src-tauri/src/footprint.rs). Screenshots are taken from the X display (tests/e2e/conftest.py window_png):
+# WebDriver's screenshot command can wait minutes for a repaint in that mode.
 if [[ "${E2E_WEBKIT_NO_COMPOSITING:-0}" == 1 ]]; then
   export WEBKIT_DISABLE_COMPOSITING_MODE=1
 fi

@@ -157,6 +157,10 @@ pub struct HostConfig {
     pub identity_file: Option<PathBuf>,
     #[serde(default = "default_remote_socket")]
     pub socket: String,
+    /// An ssh_config file used instead of `~/.ssh/config` (`ssh -F`); for set-ups kept apart, such as tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ssh_config: Option<PathBuf>,
 }
 
 /// Warning and critical levels of one metric, in the metric's unit.
@@ -564,6 +568,13 @@ impl Config {
                     &format!("{key}.destination"),
                     format!("\"{}\"", host.destination),
                     "an SSH destination such as \"user@host\", \"user@host:2222\" or an ~/.ssh/config alias",
+                ));
+            }
+            if !host.socket.starts_with('/') {
+                return Err(invalid(
+                    &format!("{key}.socket"),
+                    format!("\"{}\"", host.socket),
+                    "the absolute path of the Docker socket on that host, such as \"/var/run/docker.sock\"",
                 ));
             }
         }

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::alerts::task::Command;
@@ -18,7 +18,7 @@ use crate::host;
 use crate::logs::LogHub;
 use crate::model::{
     Action, ContainerEvent, ContainerInfo, ContainerSnapshot, ContainerStats, ServerStats,
-    Snapshot, SourceStatus,
+    Snapshot, SourceState, SourceStatus,
 };
 use crate::stats::RawCounters;
 
@@ -79,8 +79,10 @@ pub(crate) struct Shared {
     state: RwLock<State>,
     pub updates: broadcast::Sender<Update>,
     pub readiness: watch::Sender<Readiness>,
-    /// The current engine connection; `None` while unreachable. Actions and logs use it.
-    pub client: watch::Sender<Option<Client>>,
+    /// Each host's current engine connection (`None` while unreachable), by host name. Actions and logs use it.
+    pub clients: BTreeMap<String, watch::Sender<Option<Client>>>,
+    /// Wakes a host's retry wait at once ("retry now").
+    pub retry: BTreeMap<String, Arc<Notify>>,
 }
 
 impl Shared {
@@ -107,12 +109,42 @@ impl Shared {
         self.publish(Update::Source(status));
     }
 
+    /// Sets (or clears) a host's engine connection.
+    pub fn set_client(&self, host: &str, client: Option<Client>) {
+        if let Some(sender) = self.clients.get(host) {
+            // send_replace: `send` drops the value when nobody subscribed yet, and `client_for` reads it later.
+            sender.send_replace(client);
+        }
+    }
+
+    /// The host a container runs on (the local one when it is not known yet).
+    pub fn host_of(&self, container: &str) -> String {
+        self.read()
+            .containers
+            .get(container)
+            .map_or_else(|| LOCAL_HOST.to_owned(), |entry| entry.info.host.clone())
+    }
+
     pub fn mark_ready(&self, change: impl FnOnce(&mut Readiness)) {
         self.readiness.send_if_modified(|readiness| {
             let before = *readiness;
             change(readiness);
             before != *readiness
         });
+    }
+}
+
+/// Routes a container's log stream to the client of the host it runs on.
+struct HostClients(Arc<Shared>);
+
+impl crate::logs::ClientLookup for HostClients {
+    fn client_for(&self, container: &str) -> watch::Receiver<Option<Client>> {
+        let host = self.0.host_of(container);
+        match self.0.clients.get(&host) {
+            Some(sender) => sender.subscribe(),
+            // A host that is not watched: a receiver that never gets a client.
+            None => watch::channel(None).1,
+        }
     }
 }
 
@@ -133,20 +165,27 @@ impl Engine {
             webdock_waiting: config.webdock.len(),
             ..Readiness::default()
         });
-        let (client, client_rx) = watch::channel(None);
+        let names = std::iter::once(LOCAL_HOST.to_owned())
+            .chain(config.hosts.iter().map(|host| host.name.clone()));
+        let clients = names
+            .clone()
+            .map(|name| (name, watch::channel(None).0))
+            .collect();
+        let retry = names.map(|name| (name, Arc::new(Notify::new()))).collect();
         let shared = Arc::new(Shared {
             config: config.clone(),
             state: RwLock::new(State::default()),
             updates,
             readiness,
-            client,
+            clients,
+            retry,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let logs = LogHub::new(client_rx, config.logs.ring_lines);
+        let logs = LogHub::new(HostClients(shared.clone()), config.logs.ring_lines);
         let (alert_commands, commands_rx) = mpsc::channel(16);
         // Subscribed before any source starts, so the alert task sees every update from the first one.
         let alert_updates = shared.updates.subscribe();
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(crate::alerts::task::run(
                 shared.clone(),
                 alert_updates,
@@ -156,11 +195,13 @@ impl Engine {
             tokio::spawn(docker::source::run(
                 shared.clone(),
                 logs.clone(),
+                docker::source::Target::Local {
+                    endpoint: config.docker_endpoint(),
+                },
                 shutdown_rx.clone(),
             )),
             tokio::spawn(host::run(shared.clone(), shutdown_rx.clone())),
         ];
-        let mut tasks = tasks;
         for account in &config.webdock {
             tasks.push(tokio::spawn(crate::webdock::source::run(
                 shared.clone(),
@@ -168,11 +209,14 @@ impl Engine {
                 shutdown_rx.clone(),
             )));
         }
-        if !config.hosts.is_empty() {
-            tracing::warn!(
-                hosts = config.hosts.len(),
-                "remote SSH hosts are configured but not watched yet by this version"
-            );
+        // One session per remote host, each with its own SSH master, client, backoff and error record.
+        for remote in &config.hosts {
+            tasks.push(tokio::spawn(docker::source::run(
+                shared.clone(),
+                logs.clone(),
+                docker::source::Target::Ssh(remote.clone()),
+                shutdown_rx.clone(),
+            )));
         }
         Self {
             shared,
@@ -184,15 +228,46 @@ impl Engine {
     }
 
     /// Waits until every source has delivered a first full sample (or reported itself unreachable), at most
-    /// `timeout`. Returns whether everything was ready in time.
+    /// `timeout`: the local engine and host, and each remote host (up with its figures, or failed). Returns
+    /// whether everything was ready in time.
     pub async fn ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut updates = self.shared.updates.subscribe();
         let mut readiness = self.shared.readiness.subscribe();
-        tokio::time::timeout(
-            timeout,
+        let local = tokio::time::timeout_at(
+            deadline,
             readiness.wait_for(|r| r.docker && r.host && r.webdock_waiting == 0),
         )
         .await
-        .is_ok_and(|result| result.is_ok())
+        .is_ok_and(|result| result.is_ok());
+        if !local {
+            return false;
+        }
+        loop {
+            if self.remotes_settled() {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, updates.recv()).await {
+                Err(_) => return false,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return false,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Whether every remote host has either failed once or is up with its first figures.
+    fn remotes_settled(&self) -> bool {
+        let state = self.shared.read();
+        self.shared.config.hosts.iter().all(|host| {
+            match state.sources.get(&format!("{}/docker", host.name)) {
+                Some(source) => match source.state {
+                    SourceState::Connecting => false,
+                    SourceState::Unreachable => true,
+                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(&host.name),
+                },
+                None => false,
+            }
+        })
     }
 
     /// Everything known right now, containers sorted by host, compose project and name.
@@ -239,43 +314,70 @@ impl Engine {
         &self.logs
     }
 
-    /// Starts, stops, restarts, pauses or unpauses a container given by name, id or id prefix.
-    pub async fn act(&self, container: &str, action: Action) -> Result<()> {
-        let client = self.client()?;
-        let id = self
+    /// The container's id and the client of the host it runs on (by name, id or id prefix; an unknown
+    /// container goes to the local engine, which says whether it exists).
+    fn route(&self, container: &str) -> Result<(String, Client)> {
+        let (id, host) = self
             .snapshot()
             .find_container(container)
-            .map(|c| c.info.id.clone())
-            .unwrap_or_else(|| container.to_owned());
+            .map(|c| (c.info.id.clone(), c.info.host.clone()))
+            .unwrap_or_else(|| (container.to_owned(), LOCAL_HOST.to_owned()));
+        Ok((id, self.client_for(&host)?))
+    }
+
+    /// Starts, stops, restarts, pauses or unpauses a container given by name, id or id prefix, on whichever
+    /// host it runs.
+    pub async fn act(&self, container: &str, action: Action) -> Result<()> {
+        let (id, client) = self.route(container)?;
         client.act(&id, action).await
     }
 
     /// The detail view of one container (by name, id or id prefix).
     pub async fn container_detail(&self, container: &str) -> Result<crate::model::ContainerDetail> {
-        let client = self.client()?;
-        let id = self
-            .snapshot()
-            .find_container(container)
-            .map(|c| c.info.id.clone())
-            .unwrap_or_else(|| container.to_owned());
+        let (id, client) = self.route(container)?;
         client.detail(&id).await
     }
 
-    /// The current engine connection, or why there is none.
+    /// The local engine connection, or why there is none.
     pub fn client(&self) -> Result<Client> {
-        if let Some(client) = self.shared.client.borrow().clone() {
+        self.client_for(LOCAL_HOST)
+    }
+
+    /// A host's engine connection, or why there is none.
+    pub fn client_for(&self, host: &str) -> Result<Client> {
+        if let Some(client) = self
+            .shared
+            .clients
+            .get(host)
+            .and_then(|sender| sender.borrow().clone())
+        {
             return Ok(client);
         }
         let state = self.shared.read();
-        let source = state.sources.get(&format!("{LOCAL_HOST}/docker"));
+        let source = state.sources.get(&format!("{host}/docker"));
         Err(Error::DockerUnreachable {
             endpoint: source
                 .map(|s| s.endpoint.clone())
                 .unwrap_or_else(|| self.shared.config.docker_endpoint()),
-            reason: source
-                .and_then(|s| s.reason.clone())
-                .unwrap_or_else(|| "still connecting".to_owned()),
+            reason: source.and_then(|s| s.reason.clone()).unwrap_or_else(|| {
+                if self.shared.clients.contains_key(host) {
+                    "still connecting".to_owned()
+                } else {
+                    format!("no host named {host} is configured (see `docktray hosts`)")
+                }
+            }),
         })
+    }
+
+    /// Ends a host's backoff wait and tries to connect now. Returns false for a host that is not watched.
+    pub fn retry_now(&self, host: &str) -> bool {
+        match self.shared.retry.get(host) {
+            Some(notify) => {
+                notify.notify_one();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Records samples and alert changes into `history` from now on (the desktop app and `docktray watch`).

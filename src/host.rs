@@ -15,11 +15,11 @@ use crate::model::{
 };
 use crate::stats::formula::rate_per_second;
 
-const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+pub(crate) const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 /// sysinfo needs two CPU readings some time apart; the first figures come after this.
 const WARMUP: Duration = Duration::from_millis(100);
 /// Filesystems that are not storage a user fills (kernel, in-memory, container layers, snaps).
-const PSEUDO_FILESYSTEMS: &[&str] = &[
+pub(crate) const PSEUDO_FILESYSTEMS: &[&str] = &[
     "tmpfs",
     "devtmpfs",
     "overlay",
@@ -238,7 +238,7 @@ impl HostSampler {
     }
 }
 
-fn percent(used: f64, total: f64) -> f64 {
+pub(crate) fn percent(used: f64, total: f64) -> f64 {
     if total > 0.0 {
         (used / total * 100.0).clamp(0.0, 100.0)
     } else {
@@ -246,29 +246,19 @@ fn percent(used: f64, total: f64) -> f64 {
     }
 }
 
-fn round1(value: f64) -> f64 {
+pub(crate) fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
-fn round2(value: f64) -> f64 {
+pub(crate) fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
 /// Samples the local host every interval until shutdown.
 pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let status = SourceStatus {
-        name: LOCAL_HOST.to_owned(),
-        kind: "host".to_owned(),
-        endpoint: "sysinfo".to_owned(),
         state: SourceState::Up,
-        reason: None,
-        consecutive_failures: 0,
-        next_retry: None,
-        engine_version: None,
-        api_version: None,
-        stats_method: None,
-        since: Utc::now(),
-        rate_limit: None,
+        ..SourceStatus::connecting(LOCAL_HOST, "host", "sysinfo")
     };
     let mut sampler = match tokio::task::spawn_blocking(|| {
         let mut sampler = HostSampler::new()?;

@@ -18,6 +18,7 @@ pub mod model;
 pub mod monitor;
 pub mod notify;
 mod recorder;
+pub mod ssh;
 pub mod stats;
 pub mod tray;
 pub mod util;

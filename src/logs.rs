@@ -89,8 +89,21 @@ pub struct LogHub {
     inner: Arc<HubInner>,
 }
 
+/// Where a container's engine connection comes from: the engine routes each container to its host's client.
+pub trait ClientLookup: Send + Sync + 'static {
+    /// The connection (followed as it comes and goes) of the engine `container` runs on.
+    fn client_for(&self, container: &str) -> watch::Receiver<Option<Client>>;
+}
+
+/// One engine for every container (the CLI's single-engine log view).
+impl ClientLookup for watch::Receiver<Option<Client>> {
+    fn client_for(&self, _container: &str) -> watch::Receiver<Option<Client>> {
+        self.clone()
+    }
+}
+
 struct HubInner {
-    client: watch::Receiver<Option<Client>>,
+    clients: Arc<dyn ClientLookup>,
     ring_lines: usize,
     channels: Mutex<HashMap<String, Arc<Channel>>>,
     follow_streams_opened: AtomicU64,
@@ -153,11 +166,12 @@ impl Drop for LogSubscription {
 }
 
 impl LogHub {
-    /// `client` follows the engine connection (`None` while unreachable); `ring_lines` bounds each buffer.
-    pub fn new(client: watch::Receiver<Option<Client>>, ring_lines: usize) -> Self {
+    /// `clients` gives each container's engine connection (`None` while unreachable); `ring_lines` bounds
+    /// each buffer.
+    pub fn new(clients: impl ClientLookup, ring_lines: usize) -> Self {
         Self {
             inner: Arc::new(HubInner {
-                client,
+                clients: Arc::new(clients),
                 ring_lines: ring_lines.max(1),
                 channels: Mutex::new(HashMap::new()),
                 follow_streams_opened: AtomicU64::new(0),
@@ -316,7 +330,7 @@ fn log_error(container: &str, err: bollard::errors::Error) -> Error {
 /// The task behind one channel: loads history, then follows; resumes after the container restarts or the
 /// engine comes back, and ends once nobody has followed it for [`IDLE_LINGER`].
 async fn follow(hub: Arc<HubInner>, channel: Arc<Channel>) {
-    let mut client_rx = hub.client.clone();
+    let mut client_rx = hub.clients.client_for(&channel.container);
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
     let mut last_seen: Option<DateTime<Utc>> = None;
     let mut seq = 0u64;

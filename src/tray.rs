@@ -278,6 +278,8 @@ mod tests {
             stats_method: None,
             since: Utc::now(),
             rate_limit: None,
+            last_error: None,
+            errors: Vec::new(),
         }
     }
 

@@ -703,10 +703,14 @@ impl Evaluator {
             id: format!("{}/{}", status.name, status.kind),
             name: status.name.clone(),
         };
-        let what = match status.kind.as_str() {
-            "docker" => "Docker engine",
-            "webdock" => "Webdock account",
-            _ => "host",
+        let subject = match status.kind.as_str() {
+            // A remote host is reached over SSH first: when that fails, the whole host is gone.
+            "docker" if status.endpoint.starts_with("ssh://") => {
+                format!("SSH host {}", status.name)
+            }
+            "docker" => format!("Docker engine of {}", status.name),
+            "webdock" => format!("Webdock account of {}", status.name),
+            _ => format!("host of {}", status.name),
         };
         match status.state {
             SourceState::Unreachable => {
@@ -718,17 +722,17 @@ impl Evaluator {
                     Level::Critical,
                     None,
                     format!(
-                        "{what} of {} unreachable: {}",
-                        status.name,
+                        "{subject} unreachable: {}",
                         status.reason.as_deref().unwrap_or("no reason given")
                     ),
                     at,
                 )
             }
-            SourceState::Up => self.resolve_event(
+            // Degraded is reachable: only part of what it gives is failing.
+            SourceState::Up | SourceState::Degraded => self.resolve_event(
                 &target,
                 metric::UNREACHABLE,
-                format!("{what} of {} is back", status.name),
+                format!("{subject} is back"),
                 at,
             ),
             SourceState::Connecting => Vec::new(),
@@ -1132,6 +1136,8 @@ mod tests {
             stats_method: None,
             since: at(0),
             rate_limit: None,
+            last_error: None,
+            errors: Vec::new(),
         }
     }
 

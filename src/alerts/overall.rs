@@ -33,7 +33,11 @@ impl OverallLevel {
 /// count for reachability.
 pub fn overall_level(alerts: &[Alert], sources: &[SourceStatus]) -> OverallLevel {
     let watched: Vec<&SourceStatus> = sources.iter().filter(|s| s.kind != "host").collect();
-    if !watched.is_empty() && watched.iter().all(|s| s.state != SourceState::Up) {
+    if !watched.is_empty()
+        && watched
+            .iter()
+            .all(|s| !matches!(s.state, SourceState::Up | SourceState::Degraded))
+    {
         return OverallLevel::Unreachable;
     }
     let worst = alerts

@@ -3,6 +3,7 @@
 //! When the engine goes away the source is marked unreachable with the reason and retried with backoff.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,10 +14,15 @@ use futures_util::{stream, Stream, StreamExt};
 use tokio::sync::watch;
 
 use super::Client;
+use crate::config::HostConfig;
 use crate::engine::{Entry, Shared, Update, LOCAL_HOST};
 use crate::logs::LogHub;
 use crate::model::{
-    ContainerEvent, ContainerStats, Health, SampleMethod, SourceState, SourceStatus,
+    ContainerEvent, ContainerStats, ErrorStep, Health, SampleMethod, SourceState, SourceStatus,
+};
+use crate::ssh::{
+    self,
+    hoststats::{self, RemoteSampler},
 };
 use crate::stats::cgroup::{self, CgroupPaths, Mounts};
 use crate::stats::{api, formula, RawCounters};
@@ -43,65 +49,170 @@ const WARMUP: Duration = Duration::from_millis(100);
 /// API stats requests in flight at once when cgroups cannot be read.
 const API_CONCURRENCY: usize = 8;
 
-/// Runs until `shutdown` turns true; never returns early, never panics on engine failures.
-pub(crate) async fn run(shared: Arc<Shared>, logs: LogHub, mut shutdown: watch::Receiver<bool>) {
-    let endpoint = shared.config.docker_endpoint();
-    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+/// Which engine a source watches.
+pub(crate) enum Target {
+    /// The local engine at this endpoint (`unix://…`, `tcp://…`).
+    Local { endpoint: String },
+    /// A remote host's engine, reached through its Docker socket forwarded over SSH.
+    Ssh(HostConfig),
+}
+
+impl Target {
+    fn name(&self) -> &str {
+        match self {
+            Self::Local { .. } => LOCAL_HOST,
+            Self::Ssh(host) => &host.name,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        match self {
+            Self::Local { endpoint } => endpoint.clone(),
+            Self::Ssh(host) => format!("ssh://{}{}", host.destination, host.socket),
+        }
+    }
+}
+
+/// Why a connected period ended: the failed step and a message saying how to fix it.
+pub(crate) type Failure = (ErrorStep, String);
+
+/// Runs until `shutdown` turns true; never returns early, never panics on engine or SSH failures. Each failed
+/// attempt is recorded (step, message, history) and retried with jittered exponential backoff, 1 s to 5 min,
+/// or at once on "retry now".
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    logs: LogHub,
+    target: Target,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let name = target.name().to_owned();
+    let endpoint = target.endpoint();
+    let retry = shared.retry.get(&name).cloned().unwrap_or_default();
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
     let mut failures = 0u32;
-    let mut status = SourceStatus {
-        name: LOCAL_HOST.to_owned(),
-        kind: "docker".to_owned(),
-        endpoint: endpoint.clone(),
-        state: SourceState::Connecting,
-        reason: None,
-        consecutive_failures: 0,
-        next_retry: None,
-        engine_version: None,
-        api_version: None,
-        stats_method: None,
-        since: Utc::now(),
-        rate_limit: None,
-    };
+    let mut status = SourceStatus::connecting(&name, "docker", &endpoint);
     shared.set_source(status.clone());
     loop {
-        let outcome = match Client::connect(LOCAL_HOST, &endpoint).await {
-            Ok(client) => {
-                backoff.reset();
-                failures = 0;
-                let mut session = Session::new(shared.clone(), logs.clone(), client);
-                let outcome = session.run(&mut status, &mut shutdown).await;
-                session.end();
-                outcome
+        let outcome = match &target {
+            Target::Local { endpoint } => match Client::connect(LOCAL_HOST, endpoint).await {
+                Ok(client) => {
+                    backoff.reset();
+                    failures = 0;
+                    let mut session = Session::new(shared.clone(), logs.clone(), client, None);
+                    let outcome = session.run(&mut status, &mut shutdown).await;
+                    session.end();
+                    outcome
+                }
+                Err(crate::Error::DockerUnreachable { reason, .. }) => {
+                    Err((ErrorStep::Docker, reason))
+                }
+                Err(err) => Err((ErrorStep::Docker, err.to_string())),
+            },
+            Target::Ssh(host) => {
+                let keepalive = shared.config.interval;
+                match ssh::Connection::open(host, keepalive).await {
+                    Ok(connection) => {
+                        let mut connection = Arc::new(connection);
+                        let outcome = match remote_client(host, &connection).await {
+                            Ok(client) => {
+                                backoff.reset();
+                                failures = 0;
+                                let mut session = Session::new(
+                                    shared.clone(),
+                                    logs.clone(),
+                                    client,
+                                    Some(connection.clone()),
+                                );
+                                let outcome = session.run(&mut status, &mut shutdown).await;
+                                session.end();
+                                drop(session);
+                                outcome
+                            }
+                            Err(failure) => Err(failure),
+                        };
+                        // The session is gone, so this is the last handle: close the master and the socket.
+                        if let Some(connection) = Arc::get_mut(&mut connection) {
+                            connection.close().await;
+                        }
+                        outcome
+                    }
+                    Err(err) => Err((err.step, err.message)),
+                }
             }
-            Err(crate::Error::DockerUnreachable { reason, .. }) => Err(reason),
-            Err(err) => Err(err.to_string()),
         };
         if *shutdown.borrow() {
             return;
         }
-        let Err(reason) = outcome else { return };
+        let Err((step, reason)) = outcome else { return };
         failures = failures.saturating_add(1);
         let delay = backoff.next_delay();
         let was_up = status.state != SourceState::Unreachable;
         if was_up {
-            tracing::warn!(%endpoint, %reason, retry_in = ?delay, "Docker engine unreachable");
+            tracing::warn!(host = %name, %endpoint, step = step.as_str(), %reason, retry_in = ?delay, "source unreachable");
         } else {
-            tracing::debug!(%endpoint, %reason, retry_in = ?delay, "Docker engine still unreachable");
+            tracing::debug!(host = %name, %endpoint, %reason, retry_in = ?delay, "source still unreachable");
         }
+        let now = Utc::now();
         status.state = SourceState::Unreachable;
-        status.reason = Some(reason);
+        status.reason = Some(reason.clone());
+        status.record_error(step, reason, now);
         status.consecutive_failures = failures;
-        status.next_retry = Some(Utc::now() + delay);
+        status.next_retry = Some(now + delay);
         if was_up {
-            status.since = Utc::now();
+            status.since = now;
+            if let Some(host) = shared.write().hosts.get_mut(&name) {
+                host.status = "unreachable".to_owned();
+            }
         }
         shared.set_source(status.clone());
-        shared.mark_ready(|r| r.docker = true);
+        if name == LOCAL_HOST {
+            shared.mark_ready(|r| r.docker = true);
+        }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
+            _ = retry.notified() => tracing::info!(host = %name, "retrying now, as asked"),
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Connects bollard to the forwarded socket; a failure here is the remote engine's, not SSH's.
+pub(crate) async fn remote_client(
+    host: &HostConfig,
+    connection: &ssh::Connection,
+) -> Result<Client, Failure> {
+    let client = Client::connect(&host.name, &connection.endpoint())
+        .await
+        .map_err(|err| {
+            let reason = match err {
+                crate::Error::DockerUnreachable { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            (
+                ErrorStep::Docker,
+                format!(
+                    "Docker step failed for {}: the engine behind {} did not answer through the SSH tunnel: {reason}",
+                    host.destination, host.socket
+                ),
+            )
+        })?;
+    if !api_at_least(&client.api_version, 1, 41) {
+        return Err((
+            ErrorStep::DockerVersion,
+            format!(
+                "Docker version step failed for {}: the engine speaks API {} (Docker {}); Docktray needs API 1.41                  (Docker 20.10) or newer: upgrade Docker on that host",
+                host.destination, client.api_version, client.engine_version
+            ),
+        ));
+    }
+    Ok(client)
+}
+
+/// Whether an API version such as `1.43` is at least `major.minor`.
+fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    have >= (major, minor)
 }
 
 /// One connected period of an engine.
@@ -109,15 +220,32 @@ struct Session {
     shared: Arc<Shared>,
     logs: LogHub,
     client: Client,
+    /// The SSH connection of a remote host (None for the local engine).
+    remote: Option<Arc<ssh::Connection>>,
+    /// Previous counters of the remote host's figures.
+    remote_host: RemoteSampler,
+    /// Whether a remote host's container counters come from its cgroup files, read in the interval's batched
+    /// SSH command (else from the Docker API through the tunnel).
+    remote_cgroup: bool,
+    /// The remote host's cgroup mount points (read once per connection).
+    remote_mounts: Option<Mounts>,
+    /// Counters read by this interval's batched command, taken by the sweep.
+    remote_samples: HashMap<String, RawCounters>,
     mounts: Option<Mounts>,
     /// Cgroup locations by container id, with the pid they were found for.
     cgroups: HashMap<String, (u32, Option<CgroupPaths>)>,
 }
 
 impl Session {
-    fn new(shared: Arc<Shared>, logs: LogHub, client: Client) -> Self {
+    fn new(
+        shared: Arc<Shared>,
+        logs: LogHub,
+        client: Client,
+        remote: Option<Arc<ssh::Connection>>,
+    ) -> Self {
         // Cgroup files are only ours to read when the engine runs on this machine.
-        let local = client.endpoint.starts_with("unix://") || client.endpoint.starts_with('/');
+        let local = remote.is_none()
+            && (client.endpoint.starts_with("unix://") || client.endpoint.starts_with('/'));
         let mounts = local
             .then(Mounts::discover)
             .and_then(Result::ok)
@@ -126,6 +254,11 @@ impl Session {
             shared,
             logs,
             client,
+            remote,
+            remote_host: RemoteSampler::default(),
+            remote_cgroup: remote_stats_from_cgroup(),
+            remote_mounts: None,
+            remote_samples: HashMap::new(),
             mounts,
             cgroups: HashMap::new(),
         }
@@ -135,10 +268,10 @@ impl Session {
         &mut self,
         status: &mut SourceStatus,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         // Subscribe to events before listing, so nothing that happens during the list is missed.
         let mut events = self.events();
-        self.reconcile().await?;
+        self.reconcile().await.map_err(docker_failure)?;
         status.state = SourceState::Up;
         status.reason = None;
         status.consecutive_failures = 0;
@@ -146,17 +279,21 @@ impl Session {
         status.since = Utc::now();
         status.engine_version = Some(self.client.engine_version.clone());
         status.api_version = Some(self.client.api_version.clone());
-        status.stats_method = Some(if self.mounts.is_some() {
-            SampleMethod::Cgroup
-        } else {
-            SampleMethod::Api
-        });
+        status.stats_method = Some(
+            if self.mounts.is_some() || (self.remote.is_some() && self.remote_cgroup) {
+                SampleMethod::Cgroup
+            } else {
+                SampleMethod::Api
+            },
+        );
         self.shared.set_source(status.clone());
-        let _ = self.shared.client.send(Some(self.client.clone()));
+        self.shared
+            .set_client(&self.client.host, Some(self.client.clone()));
         self.logs.engine_reconnected();
         tracing::info!(endpoint = %self.client.endpoint, version = %self.client.engine_version, "Docker engine up");
 
         // Baseline sample now, first figures after a short warm-up, then every interval.
+        self.probe_remote(status).await?;
         self.sweep().await;
         let interval = self.shared.config.interval;
         let mut ticker =
@@ -170,15 +307,26 @@ impl Session {
         loop {
             tokio::select! {
                 event = events.next() => match event {
-                    Some(Ok(event)) => self.on_event(event).await?,
-                    Some(Err(err)) => return Err(format!("the event stream broke: {err}")),
-                    None => return Err("the engine closed the connection".to_owned()),
+                    Some(Ok(event)) => {
+                        if let Err(message) = self.on_event(event).await {
+                            return Err(self.blame(message).await);
+                        }
+                    }
+                    Some(Err(err)) => return Err(self.blame(format!("the event stream broke: {err}")).await),
+                    None => return Err(self.blame("the engine closed the connection".to_owned()).await),
                 },
                 _ = ticker.tick() => {
+                    self.probe_remote(status).await?;
                     self.sweep().await;
-                    self.shared.mark_ready(|r| r.docker = true);
+                    if self.remote.is_none() {
+                        self.shared.mark_ready(|r| r.docker = true);
+                    }
                 }
-                _ = reconcile.tick() => self.reconcile().await?,
+                _ = reconcile.tick() => {
+                    if let Err(message) = self.reconcile().await {
+                        return Err(self.blame(message).await);
+                    }
+                }
                 _ = shutdown.changed() => return Ok(()),
             }
         }
@@ -186,12 +334,79 @@ impl Session {
 
     /// Forgets the connection so actions and logs report the engine as unreachable.
     fn end(&self) {
-        let _ = self.shared.client.send(None);
+        self.shared.set_client(&self.client.host, None);
         let mut state = self.shared.write();
         for entry in state.containers.values_mut() {
-            entry.stats = None;
-            entry.previous = None;
+            if entry.info.host == self.client.host {
+                entry.stats = None;
+                entry.previous = None;
+            }
         }
+    }
+
+    /// Names the step behind a broken Docker stream: on a remote host a dead SSH master explains it.
+    async fn blame(&self, message: String) -> Failure {
+        if let Some(remote) = &self.remote {
+            if let Err(err) = remote.check().await {
+                return (err.step, err.message);
+            }
+        }
+        docker_failure(message)
+    }
+
+    /// On a remote host, each interval: checks the SSH master (a dropped connection is noticed within two
+    /// intervals) and reads the host's figures with one batched command. A failing stats command while SSH
+    /// lives makes the host degraded, not unreachable.
+    async fn probe_remote(&mut self, status: &mut SourceStatus) -> Result<(), Failure> {
+        let Some(remote) = self.remote.clone() else {
+            return Ok(());
+        };
+        remote
+            .check()
+            .await
+            .map_err(|err| (err.step, err.message))?;
+        let timeout = self.shared.config.interval.max(Duration::from_secs(2)) * 2;
+        let (script, args, located) = self.remote_script();
+        let result = match remote.run_with_args(&script, &args, timeout).await {
+            Ok(output) => {
+                let now = Instant::now();
+                self.read_remote_counters(&output, &located, now);
+                self.remote_host.parse(&self.client.host, &output, now)
+            }
+            Err(err) => {
+                // The command may have failed because the connection just dropped.
+                remote
+                    .check()
+                    .await
+                    .map_err(|err| (err.step, err.message))?;
+                Err(err.message)
+            }
+        };
+        match result {
+            Ok(stats) => {
+                self.shared
+                    .write()
+                    .hosts
+                    .insert(stats.server_name.clone(), stats.clone());
+                self.shared.publish(Update::Host(Box::new(stats)));
+                if status.state == SourceState::Degraded {
+                    status.state = SourceState::Up;
+                    status.reason = None;
+                    self.shared.set_source(status.clone());
+                }
+            }
+            Err(message) => {
+                if status.state != SourceState::Degraded {
+                    let message = format!("reading the host's figures over SSH failed: {message}");
+                    tracing::warn!(host = %self.client.host, %message, "host degraded");
+                    status.state = SourceState::Degraded;
+                    status.reason = Some(message.clone());
+                    status.record_error(ErrorStep::HostStats, message, Utc::now());
+                    self.shared.set_source(status.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn events(
@@ -413,6 +628,15 @@ impl Session {
                     None => via_api.push(id),
                 }
             }
+        } else if self.remote.is_some() && self.remote_cgroup {
+            // Read on the host by the interval's batched command (probe_remote, just before this).
+            let mut read = std::mem::take(&mut self.remote_samples);
+            for (id, _) in &targets {
+                match read.remove(id) {
+                    Some(counters) => samples.push((id.clone(), counters, SampleMethod::Cgroup)),
+                    None => via_api.push(id.clone()),
+                }
+            }
         } else {
             via_api.extend(targets.iter().map(|(id, _)| id.clone()));
         }
@@ -462,6 +686,136 @@ impl Session {
             containers: published,
         });
     }
+}
+
+/// Where a remote host's container counters come from: `DOCKTRAY_REMOTE_STATS=api` or `cgroup` (the default,
+/// chosen by measurement: see docs/benchmarks.md).
+fn remote_stats_from_cgroup() -> bool {
+    !matches!(std::env::var("DOCKTRAY_REMOTE_STATS").as_deref(), Ok("api"))
+}
+
+impl Session {
+    /// The interval's one command for a remote host: host figures, plus (cgroup mode) every located
+    /// container's cgroup and net/dev files, the cgroup of containers not located yet and, once, the mount
+    /// table. File and pid lists go as arguments. Returns the script, its arguments and the located containers.
+    fn remote_script(&mut self) -> (String, Vec<String>, Vec<(String, u32, CgroupPaths)>) {
+        let mut located = Vec::new();
+        if !self.remote_cgroup {
+            return (hoststats::COMMAND.to_owned(), Vec::new(), located);
+        }
+        let targets: Vec<(String, u32)> = {
+            let state = self.shared.read();
+            state
+                .containers
+                .values()
+                .filter(|e| e.info.host == self.client.host && e.info.state.has_processes())
+                .filter_map(|e| Some((e.info.id.clone(), e.info.pid?)))
+                .collect()
+        };
+        let mut files = Vec::new();
+        let mut to_locate = Vec::new();
+        for (id, pid) in targets {
+            match self.cgroups.get(&id).filter(|(cached, _)| *cached == pid) {
+                Some((_, Some(paths))) => {
+                    files.extend(
+                        cgroup::files_of(paths, pid)
+                            .into_iter()
+                            .map(|f| f.to_string_lossy().into_owned()),
+                    );
+                    located.push((id, pid, paths.clone()));
+                }
+                // Cgroup not found there: the API samples it.
+                Some((_, None)) => {}
+                None => to_locate.push(pid.to_string()),
+            }
+        }
+        // One grep reads every file (a `cat` per file cost the host 18 % of a core for 50 containers) and keeps
+        // only the lines the counters need (memory.stat is long), each prefixed with its file's path.
+        let mut script = String::from(
+            "echo @files; n=0; for a in \"$@\"; do case \"$a\" in /*) n=$((n+1)) ;; esac; done; \
+             [ $n -gt 0 ] && grep -sHE '^([0-9]|(total_)?inactive_file |hierarchical_memory_limit |usage_usec |.*[|]| *[a-z0-9_.@-]+:)' \
+             $(for a in \"$@\"; do case \"$a\" in /*) echo \"$a\" ;; esac; done); \
+             for a in \"$@\"; do case \"$a\" in /*) ;; *) echo \"@cg $a\"; cat \"/proc/$a/cgroup\" 2>/dev/null ;; esac; done; ",
+        );
+        if self.remote_mounts.is_none() {
+            script.push_str("echo @mountinfo; cat /proc/self/mountinfo; ");
+        }
+        script.push_str(hoststats::COMMAND);
+        let mut args = files;
+        args.extend(to_locate);
+        (script, args, located)
+    }
+
+    /// Takes the container counters (and cgroup locations) out of the interval command's output.
+    fn read_remote_counters(
+        &mut self,
+        output: &str,
+        located: &[(String, u32, CgroupPaths)],
+        now: Instant,
+    ) {
+        if !self.remote_cgroup {
+            return;
+        }
+        let sections = hoststats::sections(output);
+        let text = |name: &str| sections.get(name).map(|lines| lines.join("\n"));
+        if self.remote_mounts.is_none() {
+            self.remote_mounts = text("mountinfo")
+                .map(|t| Mounts::parse(&t))
+                .filter(Mounts::usable);
+        }
+        let Some(mounts) = &self.remote_mounts else {
+            // No cgroup mounts visible there: the API samples everything.
+            self.remote_cgroup = false;
+            return;
+        };
+        let unlocated: Vec<(String, u32)> = {
+            let state = self.shared.read();
+            state
+                .containers
+                .values()
+                .filter(|e| e.info.host == self.client.host && e.info.state.has_processes())
+                .filter_map(|e| Some((e.info.id.clone(), e.info.pid?)))
+                .filter(|(id, pid)| self.cgroups.get(id).is_none_or(|(cached, _)| cached != pid))
+                .collect()
+        };
+        for (id, pid) in unlocated {
+            if let Some(proc_cgroup) = text(&format!("cg {pid}")) {
+                let paths = mounts.locate_in(&proc_cgroup, &id);
+                self.cgroups.insert(id, (pid, paths));
+            }
+        }
+        let (Some(stat), Some(meminfo)) = (text("stat"), text("meminfo")) else {
+            return;
+        };
+        let Some(host) = cgroup::parse_host_cpu(&stat, &meminfo, 100) else {
+            return;
+        };
+        let mut files: HashMap<&str, String> = HashMap::new();
+        for line in sections.get("files").into_iter().flatten() {
+            if let Some((path, content)) = line.split_once(':') {
+                let file = files.entry(path).or_default();
+                file.push_str(content);
+                file.push('\n');
+            }
+        }
+        let read = |path: &Path| {
+            files
+                .get(path.to_string_lossy().as_ref())
+                .cloned()
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, path.display().to_string())
+                })
+        };
+        for (id, pid, paths) in located {
+            if let Ok(counters) = cgroup::counters_with(paths, *pid, &host, now, &read) {
+                self.remote_samples.insert(id.clone(), counters);
+            }
+        }
+    }
+}
+
+fn docker_failure(message: String) -> Failure {
+    (ErrorStep::Docker, message)
 }
 
 /// Inserts or updates a container's info, keeping its figures.

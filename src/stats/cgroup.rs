@@ -214,8 +214,65 @@ pub fn read_counters(
     host: &HostCpu,
     at: Instant,
 ) -> io::Result<RawCounters> {
+    counters_with(paths, pid, host, at, &|path: &Path| {
+        fs::read_to_string(path)
+    })
+}
+
+/// Every file [`counters_with`] may read for one container, so a remote host can `cat` them all at once.
+pub fn files_of(paths: &CgroupPaths, pid: u32) -> Vec<PathBuf> {
+    let mut files = vec![PathBuf::from(format!("/proc/{pid}/net/dev"))];
+    match paths {
+        CgroupPaths::V1 {
+            cpuacct,
+            memory,
+            blkio,
+            pids,
+        } => {
+            files.push(cpuacct.join("cpuacct.usage"));
+            files.push(memory.join("memory.usage_in_bytes"));
+            files.push(memory.join("memory.stat"));
+            files.push(memory.join("memory.limit_in_bytes"));
+            files.extend(BLKIO_V1_FILES.iter().map(|f| blkio.join(f)));
+            if let Some(dir) = pids {
+                files.push(dir.join("pids.current"));
+            }
+        }
+        CgroupPaths::V2 { dir } => {
+            for name in [
+                "cpu.stat",
+                "memory.current",
+                "memory.stat",
+                "memory.max",
+                "io.stat",
+                "pids.current",
+            ] {
+                files.push(dir.join(name));
+            }
+        }
+    }
+    files
+}
+
+/// [`read_counters`] with the file reads given: the local filesystem, or the output of one batched command on a
+/// remote host.
+pub fn counters_with(
+    paths: &CgroupPaths,
+    pid: u32,
+    host: &HostCpu,
+    at: Instant,
+    read: &dyn Fn(&Path) -> io::Result<String>,
+) -> io::Result<RawCounters> {
+    let read_u64 = |path: &Path| -> io::Result<u64> {
+        read(path)?.trim().parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is not a number", path.display()),
+            )
+        })
+    };
     let (net_rx_bytes, net_tx_bytes) =
-        parse_net_dev(&fs::read_to_string(format!("/proc/{pid}/net/dev"))?);
+        parse_net_dev(&read(Path::new(&format!("/proc/{pid}/net/dev")))?);
     let (cpu_total_ns, memory_bytes, limit, block, pids) = match paths {
         CgroupPaths::V1 {
             cpuacct,
@@ -225,12 +282,16 @@ pub fn read_counters(
         } => {
             let cpu = read_u64(&cpuacct.join("cpuacct.usage"))?;
             let usage = read_u64(&memory.join("memory.usage_in_bytes"))?;
-            let stat = parse_flat_keyed(&fs::read_to_string(memory.join("memory.stat"))?);
+            let stat = parse_flat_keyed(&read(&memory.join("memory.stat"))?);
             let mut limit = read_u64(&memory.join("memory.limit_in_bytes")).unwrap_or(u64::MAX);
             if let Some(&hierarchical) = stat.get("hierarchical_memory_limit") {
                 limit = limit.min(hierarchical);
             }
-            let block = read_blkio_v1(blkio);
+            let block = BLKIO_V1_FILES
+                .iter()
+                .filter_map(|file| read(&blkio.join(file)).ok())
+                .find_map(|text| parse_blkio_v1(&text))
+                .unwrap_or((0, 0));
             let pids = pids
                 .as_ref()
                 .and_then(|dir| read_u64(&dir.join("pids.current")).ok());
@@ -243,18 +304,17 @@ pub fn read_counters(
             )
         }
         CgroupPaths::V2 { dir } => {
-            let cpu_stat = parse_flat_keyed(&fs::read_to_string(dir.join("cpu.stat"))?);
+            let cpu_stat = parse_flat_keyed(&read(&dir.join("cpu.stat"))?);
             let cpu = cpu_stat
                 .get("usage_usec")
                 .copied()
                 .unwrap_or(0)
                 .saturating_mul(1000);
             let usage = read_u64(&dir.join("memory.current"))?;
-            let stat =
-                parse_flat_keyed(&fs::read_to_string(dir.join("memory.stat")).unwrap_or_default());
+            let stat = parse_flat_keyed(&read(&dir.join("memory.stat")).unwrap_or_default());
             // "max" (no limit) does not parse and falls back to the host's memory below.
             let limit = read_u64(&dir.join("memory.max")).unwrap_or(u64::MAX);
-            let block = parse_io_stat(&fs::read_to_string(dir.join("io.stat")).unwrap_or_default());
+            let block = parse_io_stat(&read(&dir.join("io.stat")).unwrap_or_default());
             let pids = read_u64(&dir.join("pids.current")).unwrap_or(0);
             (cpu, memory_in_use(usage, &stat), limit, block, pids)
         }
@@ -272,15 +332,6 @@ pub fn read_counters(
         block_read_bytes: block.0,
         block_write_bytes: block.1,
         pids,
-    })
-}
-
-fn read_u64(path: &Path) -> io::Result<u64> {
-    fs::read_to_string(path)?.trim().parse().map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is not a number", path.display()),
-        )
     })
 }
 
@@ -317,19 +368,10 @@ pub fn net_dev_interfaces(text: &str) -> impl Iterator<Item = (&str, u64, u64)> 
 }
 
 /// v1 block I/O: `io_service_bytes_recursive` (CFQ) when it has device lines, else the throttle file, as runc does.
-fn read_blkio_v1(dir: &Path) -> (u64, u64) {
-    for file in [
-        "blkio.io_service_bytes_recursive",
-        "blkio.throttle.io_service_bytes_recursive",
-    ] {
-        if let Ok(text) = fs::read_to_string(dir.join(file)) {
-            if let Some(totals) = parse_blkio_v1(&text) {
-                return totals;
-            }
-        }
-    }
-    (0, 0)
-}
+const BLKIO_V1_FILES: [&str; 2] = [
+    "blkio.io_service_bytes_recursive",
+    "blkio.throttle.io_service_bytes_recursive",
+];
 
 /// Parses `MAJ:MIN Op bytes` lines, summing Read and Write over devices; `None` when there are no device lines.
 pub fn parse_blkio_v1(text: &str) -> Option<(u64, u64)> {

@@ -35,20 +35,11 @@ pub(crate) async fn run(
     account: WebdockAccount,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut status = SourceStatus {
-        name: account.name.clone(),
-        kind: "webdock".to_owned(),
-        endpoint: account.base_url.trim().trim_end_matches('/').to_owned(),
-        state: SourceState::Connecting,
-        reason: None,
-        consecutive_failures: 0,
-        next_retry: None,
-        engine_version: None,
-        api_version: None,
-        stats_method: None,
-        since: Utc::now(),
-        rate_limit: None,
-    };
+    let mut status = SourceStatus::connecting(
+        &account.name,
+        "webdock",
+        account.base_url.trim().trim_end_matches('/'),
+    );
     shared.set_source(status.clone());
     let mut client: Option<Client> = None;
     let mut first = true;

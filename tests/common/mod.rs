@@ -163,6 +163,8 @@ pub fn block_device_of(path: &str) -> String {
         .to_owned()
 }
 pub mod dbus;
+pub mod dockerd;
 pub mod keyring;
 pub mod notifications;
+pub mod sshd;
 pub mod webdock;

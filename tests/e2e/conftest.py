@@ -120,7 +120,8 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call" and report.failed and "driver" in _session and os.environ.get("E2E_WORK"):
         try:
-            _session["driver"].save_screenshot(os.path.join(os.environ["E2E_WORK"], f"failed-{item.name}.png"))
+            with open(os.path.join(os.environ["E2E_WORK"], f"failed-{item.name}.png"), "wb") as f:
+                f.write(window_png())
         except Exception:  # the window may be gone; the report matters more
             pass
 
@@ -203,13 +204,13 @@ def shots(driver, screenshot_dir):
             "const done = arguments[arguments.length - 1];"
             "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));")
         time.sleep(0.6)
-        png = driver.get_screenshot_as_png()
+        png = window_png()
         # The same pixels as the previous, different view: a stale frame; give the painter another chance.
         for _ in range(5):
             if png != last.get("png"):
                 break
             time.sleep(1)
-            png = driver.get_screenshot_as_png()
+            png = window_png()
         last["png"] = png
         path = os.path.join(directory, f"{name}.png")
         with open(path, "wb") as f:
@@ -217,6 +218,21 @@ def shots(driver, screenshot_dir):
         return path
 
     return take
+
+
+def window_png():
+    """The Docktray window as the X server shows it (ImageMagick `import`), PNG bytes.
+
+    Taken from the display rather than with WebDriver's screenshot command: without GPU compositing (the app's
+    default, src-tauri/src/footprint.rs) WebKitWebDriver's screenshot waits for the page's next repaint, which a
+    static view (the alerts list) may not have for minutes.
+    """
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Docktray$"],
+                         capture_output=True, text=True, timeout=10).stdout.split()
+    if not ids:
+        raise AssertionError("no visible Docktray window to capture")
+    return subprocess.run(["import", "-window", ids[0], "png:-"], capture_output=True, check=True,
+                          timeout=30).stdout
 
 
 def recorded_notifications():

@@ -15,6 +15,7 @@ use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
 use regex::Regex;
 use tokio::sync::watch;
 
+mod hosts;
 mod monitor;
 mod records;
 mod render;
@@ -145,6 +146,11 @@ enum Command {
     Webdock {
         #[command(subcommand)]
         command: webdock::WebdockCommand,
+    },
+    /// Remote Docker hosts over SSH: list them with their state and errors (default), add, trust, discover.
+    Hosts {
+        #[command(subcommand)]
+        command: Option<hosts::HostsCommand>,
     },
     /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
     Config {
@@ -338,6 +344,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         } => records::export(&config, since, until, &format, output),
         Command::Status { json } => status(config, json).await,
         Command::Webdock { command } => webdock::run(&config, command).await,
+        Command::Hosts { command } => hosts::run(config, cli.config, command).await,
         Command::Logs(args) => logs(config, args).await,
         Command::Start(t) => act(config, t, Action::Start).await,
         Command::Stop(t) => act(config, t, Action::Stop).await,
@@ -411,12 +418,12 @@ fn recorded_active_alerts(config: &Config) -> Vec<docktray::alerts::Alert> {
         })
 }
 
-/// The reason the local engine is unreachable, if it is.
+/// The reason the local engine is unreachable, if it is (remote hosts have their rows, not the exit code).
 fn docker_failure(snapshot: &Snapshot) -> Option<String> {
     snapshot
         .sources
         .iter()
-        .find(|s| s.kind == "docker" && s.state == SourceState::Unreachable)
+        .find(|s| s.name == LOCAL_HOST && s.kind == "docker" && s.state == SourceState::Unreachable)
         .map(|s| {
             format!(
                 "cannot reach the Docker engine at {}: {}",
@@ -432,17 +439,50 @@ async fn connect(config: &Config) -> Result<Client, Failure> {
         .map_err(|err| anyhow!(err).into())
 }
 
+/// The client of the engine `container` runs on. With SSH hosts configured, an engine is started to reach them
+/// and returned too: keep it alive while the client is used, then shut it down.
+async fn connect_to(config: &Config, container: &str) -> Result<(Client, Option<Engine>), Failure> {
+    if config.hosts.is_empty() {
+        return Ok((connect(config).await?, None));
+    }
+    let engine = Engine::start(config.clone());
+    engine.ready(Duration::from_secs(15)).await;
+    let host = engine
+        .snapshot()
+        .find_container(container)
+        .map_or_else(|| LOCAL_HOST.to_owned(), |c| c.info.host.clone());
+    let client = engine
+        .client_for(&host)
+        .map_err(|err| Failure::from(anyhow!(err)))?;
+    Ok((client, Some(engine)))
+}
+
 async fn act(config: Config, targets: Targets, action: Action) -> Result<(), Failure> {
-    let client = connect(&config).await?;
+    // With SSH hosts, one engine reaches every host and routes each container to the one it runs on.
+    let (client, engine) = if config.hosts.is_empty() {
+        (Some(connect(&config).await?), None)
+    } else {
+        let engine = Engine::start(config.clone());
+        engine.ready(Duration::from_secs(15)).await;
+        (None, Some(engine))
+    };
     let mut failed = None;
     for container in &targets.containers {
-        match client.act(container, action).await {
+        let result = match (&client, &engine) {
+            (Some(client), _) => client.act(container, action).await,
+            (None, Some(engine)) => engine.act(container, action).await,
+            (None, None) => Err(Error::Other("no engine".to_owned())),
+        };
+        match result {
             Ok(()) => println!("{container}"),
             Err(err) => {
                 eprintln!("docktray: {err}");
                 failed = Some(err);
             }
         }
+    }
+    if let Some(engine) = engine {
+        engine.shutdown().await;
     }
     match failed {
         None => Ok(()),
@@ -463,7 +503,8 @@ async fn logs(config: Config, args: LogsArgs) -> Result<(), Failure> {
         .map(Regex::new)
         .transpose()
         .map_err(|err| usage(anyhow!("--grep is not a valid regular expression: {err}")))?;
-    let client = connect(&config).await?;
+    // Kept alive while the logs are read: it holds the SSH connection of a remote container's host.
+    let (client, _engine) = connect_to(&config, &args.container).await?;
     let info = client
         .inspect(&args.container)
         .await

@@ -57,9 +57,24 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
     if snapshot.containers.is_empty() {
         return Ok(());
     }
-    let rows: Vec<[String; 9]> = snapshot.containers.iter().map(container_row).collect();
+    // With remote hosts, each row says where the container runs ("nas:web"); local-only output is unchanged.
+    let several_hosts = snapshot
+        .containers
+        .iter()
+        .any(|c| c.info.host != docktray::engine::LOCAL_HOST);
+    let rows: Vec<[String; 9]> = snapshot
+        .containers
+        .iter()
+        .map(|container| {
+            let mut row = container_row(container);
+            if several_hosts {
+                row[0] = format!("{}:{}", clean(&container.info.host), row[0]);
+            }
+            row
+        })
+        .collect();
     let header = [
-        "NAME",
+        if several_hosts { "HOST:NAME" } else { "NAME" },
         "PROJECT",
         "STATE",
         "CPU %",
@@ -106,6 +121,7 @@ fn source_line(source: &SourceStatus, paint: &impl Fn(&str, &str) -> String) -> 
     let state = match source.state {
         SourceState::Up => paint("32", "up"),
         SourceState::Connecting => paint("33", "connecting"),
+        SourceState::Degraded => paint("33", "degraded"),
         SourceState::Unreachable => paint("31", "UNREACHABLE"),
     };
     let mut text = format!(

@@ -7,4 +7,8 @@ export type HostConfig = { name: string,
 /**
  * `user@host[:port]` or an alias from `~/.ssh/config`.
  */
-destination: string, identity_file: string | null, socket: string, };
+destination: string, identity_file: string | null, socket: string, 
+/**
+ * An ssh_config file used instead of `~/.ssh/config` (`ssh -F`); for set-ups kept apart, such as tests.
+ */
+ssh_config?: string, };

@@ -3,4 +3,4 @@
 /**
  * Reachability of one source.
  */
-export type SourceState = "connecting" | "up" | "unreachable";
+export type SourceState = "connecting" | "up" | "degraded" | "unreachable";

@@ -387,6 +387,8 @@ export class MockBackend implements Backend {
         stats_method: h.name === "local" ? "cgroup" : "api",
         since: new Date(this.started - 86400_000).toISOString(),
         rate_limit: null,
+        last_error: null,
+        errors: [],
       },
     ]);
     return {
