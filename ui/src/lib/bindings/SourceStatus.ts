@@ -23,7 +23,8 @@ stats_method: SampleMethod | null, since: string,
 /**
  * Webdock accounts: the request budget left.
  */
-rate_limit: RateBudget | null, };
+rate_limit: RateBudget | null, 
+/**
  * The latest failure with the step it happened at (kept after recovery, for the record).
  */
 last_error: SourceError | null, 
