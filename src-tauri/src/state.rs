@@ -55,6 +55,13 @@ impl Shell {
             .map_err(|_| SHUTTING_DOWN.to_owned())
     }
 
+    /// The engine's snapshot right now, without waiting: `None` while Quit holds the monitor. For the window's
+    /// first frame (see `window::open`).
+    pub fn snapshot_now(&self) -> Option<docktray::Snapshot> {
+        let monitor = self.monitor.try_read().ok()?;
+        Some(monitor.as_ref()?.engine().snapshot())
+    }
+
     /// Takes the monitor out for shutdown; waits for commands that still use it.
     pub async fn take_monitor(&self) -> Option<Monitor> {
         self.clear_subscriptions();

@@ -28,8 +28,17 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
         }
         return;
     }
-    app.state::<Shell>().set_route(route);
-    let built = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::default())
+    let shell = app.state::<Shell>();
+    shell.set_route(route);
+    let mut builder = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::default());
+    if let Some(script) = shell
+        .snapshot_now()
+        .as_ref()
+        .and_then(first_snapshot_script)
+    {
+        builder = builder.initialization_script(script);
+    }
+    let built = builder
         .title("Docktray")
         .inner_size(1100.0, 720.0)
         .min_inner_size(760.0, 480.0)
@@ -39,6 +48,22 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
         Err(err) => tracing::error!(%err, "cannot open the Docktray window"),
     }
 }
+
+/// The page's first data, handed over with the page rather than asked for over IPC once its scripts run: the
+/// window then shows the overview in its first frame. JSON is a JavaScript expression, and the script runs as
+/// code, not inside HTML, so the (untrusted) names and labels in it stay plain string values.
+fn first_snapshot_script(snapshot: &docktray::Snapshot) -> Option<String> {
+    match serde_json::to_string(snapshot) {
+        Ok(json) => Some(format!("window.{FIRST_SNAPSHOT} = {json};")),
+        Err(err) => {
+            tracing::warn!(%err, "cannot hand the first snapshot to the window");
+            None
+        }
+    }
+}
+
+/// The global the page reads its first snapshot from (ui/src/lib/state/live.svelte.ts).
+const FIRST_SNAPSHOT: &str = "__DOCKTRAY_FIRST_SNAPSHOT__";
 
 /// Closing destroys the window (Tauri's default); its log subscriptions end with it.
 pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent) {
@@ -58,5 +83,34 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEven
                 crate::footprint::drop_cold_pages();
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_snapshot_is_a_plain_assignment_with_hostile_text_kept_as_string_data() {
+        let hostile = "</script><script>alert(1)</script>\u{2028}\"; alert(2); //";
+        let mut source = docktray::SourceStatus::connecting("local", "docker", "unix:///x");
+        source.reason = Some(hostile.to_owned());
+        let snapshot = docktray::Snapshot {
+            taken_at: chrono::Utc::now(),
+            overall: docktray::alerts::OverallLevel::Ok,
+            alerts: Vec::new(),
+            sources: vec![source],
+            hosts: Vec::new(),
+            containers: Vec::new(),
+        };
+        let script = first_snapshot_script(&snapshot).expect("script");
+        let json = script
+            .strip_prefix("window.__DOCKTRAY_FIRST_SNAPSHOT__ = ")
+            .and_then(|rest| rest.strip_suffix(';'))
+            .expect("one assignment");
+        // The right-hand side is exactly one JSON value (so one expression: a quote that ended the string early
+        // would leave code after it and fail to parse), and it carries the text unchanged.
+        let value: serde_json::Value = serde_json::from_str(json).expect("JSON value");
+        assert_eq!(value["sources"][0]["reason"], hostile);
     }
 }

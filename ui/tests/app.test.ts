@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import App from "../src/App.svelte";
+import { live } from "../src/lib/state/live.svelte";
 import { router } from "../src/lib/state/router.svelte";
 import { theme } from "../src/lib/state/theme.svelte";
 import { setup, teardown } from "./helpers";
@@ -35,6 +36,19 @@ describe("window", () => {
     await waitFor(() => expect(screen.getByRole("region", { name: "Overall status" }).textContent).toContain("Warning"));
     expect(screen.getAllByRole("meter").length).toBeGreaterThanOrEqual(6);
     expect(screen.getByRole("meter", { name: /^Disk \/: 8\d\.\d %, warning$/ })).toBeTruthy();
+  });
+
+  test("the snapshot handed over with the page is shown before any IPC answers", async () => {
+    live.reset();
+    const first = ctx.mock.snapshot();
+    first.overall = "critical";
+    (window as unknown as { __DOCKTRAY_FIRST_SNAPSHOT__?: unknown }).__DOCKTRAY_FIRST_SNAPSHOT__ = first;
+    // An IPC that never answers: whatever shows comes from the page's own snapshot.
+    ctx.mock.invoke = () => new Promise(() => {});
+    render(App);
+    await waitFor(() => expect(screen.getByRole("region", { name: "Overall status" }).textContent).toContain("Critical"));
+    expect(live.snapshot?.overall).toBe("critical");
+    expect((window as unknown as { __DOCKTRAY_FIRST_SNAPSHOT__?: unknown }).__DOCKTRAY_FIRST_SNAPSHOT__).toBeUndefined();
   });
 
   test("the theme override is remembered", () => {

@@ -14,6 +14,14 @@ export const SPARK_SAMPLES = 60;
 
 export const containerKey = (c: { host: string; id: string }) => `${c.host}/${c.id}`;
 
+/** The snapshot the shell put on the page before its scripts ran, once; null when there is none. */
+export function takeFirstSnapshot(): Snapshot | null {
+  const holder = window as unknown as { __DOCKTRAY_FIRST_SNAPSHOT__?: Snapshot };
+  const first = holder.__DOCKTRAY_FIRST_SNAPSHOT__ ?? null;
+  delete holder.__DOCKTRAY_FIRST_SNAPSHOT__;
+  return first;
+}
+
 export class Live {
   snapshot = $state.raw<Snapshot | null>(null);
   config = $state.raw<Config | null>(null);
@@ -30,6 +38,10 @@ export class Live {
   private unlisten: Unlisten[] = [];
 
   async start(): Promise<void> {
+    // The shell hands the page a snapshot with the page itself (src-tauri/src/window.rs): the first frame shows
+    // data without waiting for three IPC round trips. A fresh one is asked for below all the same.
+    const first = takeFirstSnapshot();
+    if (first) this.apply(first);
     this.unlisten.push(await onSnapshot((s) => this.apply(s)));
     this.unlisten.push(
       await onAlert((t) => {
