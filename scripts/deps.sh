@@ -11,8 +11,9 @@ DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
 # gnome-keyring: the real Secret Service the keychain tests store Webdock tokens in; libsecret-tools: secret-tool,
 # an independent client that checks what was stored.
 # openssh-server and -client: tests/ssh_hosts.rs runs a real sshd on 127.0.0.1 and connects with the system ssh.
+# iproute2: the second private dockerd (tests/common/dockerd.rs) gets its own bridge with `ip link`.
 TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon gnome-keyring libsecret-tools
-  openssh-server openssh-client)
+  openssh-server openssh-client iproute2)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
@@ -34,6 +35,10 @@ fi
 
 missing=()
 for pkg in "${wanted[@]}"; do
+  # Docker from docker.com (docker-ce) or elsewhere is used as it is: installing docker.io would replace it.
+  if [[ "$pkg" == docker.io ]] && command -v dockerd >/dev/null 2>&1; then
+    continue
+  fi
   status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
   [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
@@ -55,6 +60,39 @@ if ((${#missing[@]})); then
     || die "apt-get update failed"
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
     || die "apt-get install failed for: ${missing[*]}"
+fi
+
+# Vite needs Node 20.19 or newer, and Debian 12 ships 18 (Ubuntu 22.04: 12). Then the official Node binary is
+# taken from the npm registry's node-linux-<arch> package (the registry npm already reaches) and installed as
+# $NODE_PREFIX/bin/node (default /usr/local, ahead of /usr/bin on PATH); Debian's npm runs on it.
+NODE_FROM_REGISTRY=22.12.0
+node_recent() {
+  command -v node >/dev/null 2>&1 \
+    && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+      2>/dev/null
+}
+if ! node_recent; then
+  case "$(uname -m)" in
+    x86_64) node_arch=x64 ;;
+    aarch64) node_arch=arm64 ;;
+    *) die "Node $(node --version 2>/dev/null || echo '(none)') is too old for the window's build and no Node binary is published for $(uname -m): install Node 20.19 or newer" ;;
+  esac
+  node_prefix="${NODE_PREFIX:-/usr/local}"
+  if [[ ! -w "$node_prefix" && $EUID -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
+    die "Node $(node --version 2>/dev/null || echo '(none)') is too old for the window's build: install Node 20.19 or newer"
+  fi
+  sudo_node=()
+  [[ -w "$node_prefix" || $EUID -eq 0 ]] || sudo_node=(sudo)
+  echo "deps.sh: installing Node $NODE_FROM_REGISTRY as $node_prefix/bin/node (Node 20.19 or newer is needed)" >&2
+  node_tmp="$(mktemp -d)"
+  trap 'rm -rf "$node_tmp"' EXIT
+  (cd "$node_tmp" && npm pack --silent --no-fund --loglevel=error "node-linux-$node_arch@$NODE_FROM_REGISTRY" >/dev/null) \
+    || die "cannot fetch node-linux-$node_arch@$NODE_FROM_REGISTRY from the npm registry"
+  tar -xzf "$node_tmp"/node-linux-"$node_arch"-*.tgz -C "$node_tmp" package/bin/node \
+    || die "the node-linux-$node_arch package has no bin/node"
+  "${sudo_node[@]}" install -D -m 0755 "$node_tmp/package/bin/node" "$node_prefix/bin/node"
+  hash -r
+  node_recent || die "installed $node_prefix/bin/node, but $(command -v node || echo node) is still older than 20.19: put $node_prefix/bin first on PATH"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -43,6 +43,55 @@ pub(crate) const PSEUDO_FILESYSTEMS: &[&str] = &[
     "configfs",
 ];
 
+/// Network byte counters between two samples, turned into rates; the first sample reads 0 B/s.
+#[derive(Debug, Default)]
+pub(crate) struct NetworkCounter {
+    previous: Option<(Instant, u64, u64)>,
+}
+
+impl NetworkCounter {
+    /// Rates since the previous call (a counter that went back, e.g. an interface reset, reads 0).
+    pub(crate) fn rates(&mut self, now: Instant, rx: u64, tx: u64) -> NetworkRates {
+        let rates = match self.previous {
+            Some((at, prev_rx, prev_tx)) => {
+                let seconds = now.saturating_duration_since(at).as_secs_f64();
+                NetworkRates {
+                    rx_bytes_per_s: rate_per_second(prev_rx, rx, seconds),
+                    tx_bytes_per_s: rate_per_second(prev_tx, tx, seconds),
+                }
+            }
+            None => NetworkRates {
+                rx_bytes_per_s: 0.0,
+                tx_bytes_per_s: 0.0,
+            },
+        };
+        self.previous = Some((now, rx, tx));
+        rates
+    }
+}
+
+/// The disk a host's single "disk" figure stands for: the root filesystem, else the largest one.
+pub(crate) fn main_disk(disks: &[DiskUsage]) -> Usage {
+    disks
+        .iter()
+        .find(|d| d.mount == "/")
+        .or_else(|| {
+            disks
+                .iter()
+                .max_by(|a, b| a.total_gb.total_cmp(&b.total_gb))
+        })
+        .map(|d| Usage {
+            used_gb: d.used_gb,
+            total_gb: d.total_gb,
+            percent: d.percent,
+        })
+        .unwrap_or(Usage {
+            used_gb: 0.0,
+            total_gb: 0.0,
+            percent: 0.0,
+        })
+}
+
 /// Reads the local machine's figures; owns the sysinfo handles between samples.
 pub struct HostSampler {
     system: System,
@@ -52,7 +101,7 @@ pub struct HostSampler {
     slow_refreshed: Option<Instant>,
     disk_usage: Vec<DiskUsage>,
     physical_interfaces: Vec<String>,
-    previous_net: Option<(Instant, u64, u64)>,
+    network: NetworkCounter,
 }
 
 /// How often disks and network interfaces are listed again.
@@ -86,7 +135,7 @@ impl HostSampler {
             slow_refreshed: None,
             disk_usage: Vec::new(),
             physical_interfaces: Vec::new(),
-            previous_net: None,
+            network: NetworkCounter::default(),
         })
     }
 
@@ -155,40 +204,9 @@ impl HostSampler {
             .fold((0u64, 0u64), |(rx, tx), (_, r, t)| {
                 (rx.saturating_add(r), tx.saturating_add(t))
             });
-        let network = match self.previous_net {
-            Some((at, prev_rx, prev_tx)) => {
-                let seconds = now.saturating_duration_since(at).as_secs_f64();
-                NetworkRates {
-                    rx_bytes_per_s: rate_per_second(prev_rx, rx, seconds),
-                    tx_bytes_per_s: rate_per_second(prev_tx, tx, seconds),
-                }
-            }
-            None => NetworkRates {
-                rx_bytes_per_s: 0.0,
-                tx_bytes_per_s: 0.0,
-            },
-        };
-        self.previous_net = Some((now, rx, tx));
+        let network = self.network.rates(now, rx, tx);
 
-        let disks = self.disk_usage.clone();
-        let disk = disks
-            .iter()
-            .find(|d| d.mount == "/")
-            .or_else(|| {
-                disks
-                    .iter()
-                    .max_by(|a, b| a.total_gb.total_cmp(&b.total_gb))
-            })
-            .map(|d| Usage {
-                used_gb: d.used_gb,
-                total_gb: d.total_gb,
-                percent: d.percent,
-            })
-            .unwrap_or(Usage {
-                used_gb: 0.0,
-                total_gb: 0.0,
-                percent: 0.0,
-            });
+        let disk = main_disk(&self.disk_usage);
 
         let total_memory = self.system.total_memory() as f64;
         let used_memory = self.system.used_memory() as f64;
@@ -213,7 +231,7 @@ impl HostSampler {
                 percent: round1(percent(used_swap, total_swap)),
             },
             disk,
-            disks,
+            disks: self.disk_usage.clone(),
             cpu: CpuUsage {
                 count: self.system.cpus().len() as u32,
                 percent: round1(f64::from(self.system.global_cpu_usage())),
@@ -314,6 +332,42 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_counter_turns_counters_into_rates_and_survives_a_reset() {
+        let mut counter = NetworkCounter::default();
+        let start = Instant::now();
+        let first = counter.rates(start, 1_000, 500);
+        assert_eq!((first.rx_bytes_per_s, first.tx_bytes_per_s), (0.0, 0.0));
+        let second = counter.rates(start + Duration::from_secs(2), 5_000, 2_500);
+        assert_eq!(
+            (second.rx_bytes_per_s, second.tx_bytes_per_s),
+            (2_000.0, 1_000.0)
+        );
+        // An interface reset sends the counters back: what they count since is new, never a negative rate.
+        let reset = counter.rates(start + Duration::from_secs(4), 100, 50);
+        assert_eq!((reset.rx_bytes_per_s, reset.tx_bytes_per_s), (50.0, 25.0));
+    }
+
+    #[test]
+    fn main_disk_is_root_else_the_largest() {
+        let disk = |mount: &str, total_gb: f64| DiskUsage {
+            mount: mount.into(),
+            total_gb,
+            used_gb: total_gb / 2.0,
+            percent: 50.0,
+            filesystem: "ext4".into(),
+        };
+        assert_eq!(
+            main_disk(&[disk("/data", 900.0), disk("/", 30.0)]).total_gb,
+            30.0
+        );
+        assert_eq!(
+            main_disk(&[disk("/data", 900.0), disk("/srv", 90.0)]).total_gb,
+            900.0
+        );
+        assert_eq!(main_disk(&[]).total_gb, 0.0);
+    }
 
     #[test]
     fn local_host_sample_is_sensible() {

@@ -266,20 +266,8 @@ mod tests {
 
     fn source(kind: &str, state: SourceState) -> SourceStatus {
         SourceStatus {
-            name: "local".into(),
-            kind: kind.into(),
-            endpoint: String::new(),
             state,
-            reason: None,
-            consecutive_failures: 0,
-            next_retry: None,
-            engine_version: None,
-            api_version: None,
-            stats_method: None,
-            since: Utc::now(),
-            rate_limit: None,
-            last_error: None,
-            errors: Vec::new(),
+            ..SourceStatus::connecting("local", kind, "")
         }
     }
 

@@ -219,12 +219,74 @@ fn logs_tail_grep_and_timestamps() {
     );
     assert_eq!(rest, "error: disk full");
 
+    // --since: the numbers were written at least 0.5 s before the error line, so a time just before that line
+    // keeps it alone.
+    let error_at = chrono::DateTime::parse_from_rfc3339(stamp).expect("timestamp");
+    let since = (error_at - chrono::Duration::milliseconds(200)).to_rfc3339();
+    let output = docktray(&["logs", &ctr.name, "--since", &since]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout, "", "no stdout line is that recent");
+    assert_eq!(stderr.trim(), "error: disk full");
+    let since = (error_at - chrono::Duration::seconds(60)).to_rfc3339();
+    let output = docktray(&["logs", &ctr.name, "--since", &since]);
+    assert_eq!(
+        text(&output).0.lines().count(),
+        50,
+        "a minute back keeps every line"
+    );
+
     let output = docktray(&["logs", "no-such-container-xyz"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output).1.contains("no container"),
         "{}",
         text(&output).1
+    );
+}
+
+#[test]
+fn logs_follow_prints_new_lines_in_order_as_they_come() {
+    use std::io::{BufRead, BufReader};
+    let ctr = TestContainer::run(
+        "cli-follow",
+        &[],
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done",
+        ],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_docktray"))
+        .args(["logs", &ctr.name, "--follow", "--tail", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run docktray logs --follow");
+    let stdout = child.stdout.take().expect("piped stdout");
+    // A follow that hangs silently must fail the test, not stall the suite.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill").arg(&pid).status();
+    });
+    let numbers: Vec<u64> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(8)
+        .map(|line| {
+            line.strip_prefix("line ")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+        })
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    // Without --follow the command would end after the one tail line.
+    assert_eq!(numbers.len(), 8, "follow kept printing: {numbers:?}");
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive and in order: {numbers:?}"
     );
 }
 
@@ -269,14 +331,19 @@ fn a_socket_without_permission_says_to_join_the_docker_group() {
         "0",
         "this test drops to `nobody` and needs root"
     );
+    // `nobody` must be able to run the binary wherever the checkout is (e.g. under /root, mode 700).
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod tempdir");
+    let binary = dir.path().join("docktray");
+    std::fs::copy(env!("CARGO_BIN_EXE_docktray"), &binary).expect("copy the binary");
     let output = Command::new("runuser")
-        .args([
-            "-u",
-            "nobody",
-            "--",
-            env!("CARGO_BIN_EXE_docktray"),
-            "status",
-        ])
+        .args(["-u", "nobody", "--"])
+        .arg(&binary)
+        .arg("status")
         .env("HOME", "/nonexistent")
         .output()
         .expect("runuser");

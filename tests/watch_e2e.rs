@@ -19,6 +19,8 @@ use common::*;
 struct Watcher {
     child: Child,
     lines: mpsc::Receiver<serde_json::Value>,
+    /// Everything the watcher wrote to stderr so far.
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Drop for Watcher {
@@ -84,7 +86,22 @@ fn watch_notifies_once_per_transition_and_records_history() {
             }
         }
     });
-    let mut watcher = Watcher { child, lines };
+    let stderr = child.stderr.take().expect("stderr");
+    let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stderr_text.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut text) = sink.lock() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+    });
+    let mut watcher = Watcher {
+        child,
+        lines,
+        stderr: stderr_text,
+    };
     std::thread::sleep(Duration::from_secs(2));
 
     // A one-second spike: nothing.
@@ -144,6 +161,70 @@ fn watch_notifies_once_per_transition_and_records_history() {
         "the threshold is named: {raised:?}"
     );
 
+    // `docktray status` (another process) shows the active alert and the overall level the watcher recorded.
+    let output = docktray(&config, &["status", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("status JSON");
+    assert_eq!(status["overall"], "critical", "{status:#}");
+    assert!(
+        status["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .any(|a| { a["target"]["name"] == burner.name.as_str() && a["level"] == "critical" }),
+        "{:#}",
+        status["alerts"]
+    );
+    let output = docktray(&config, &["status"]);
+    let table = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(table.starts_with("OVERALL CRITICAL"), "{table}");
+    assert!(
+        table
+            .lines()
+            .skip_while(|l| !l.starts_with("ALERTS ("))
+            .take_while(|l| !l.is_empty())
+            .any(|l| l.contains("CRITICAL") && l.contains(&burner.name)),
+        "the table lists the alert: {table}"
+    );
+
+    // A bad threshold in the file, reloaded with SIGHUP, is refused by name and the settings in force stay:
+    // had the defaults (70 / 90 %) taken over, the 50 % load would resolve the alert within the hold.
+    let good = std::fs::read_to_string(&config).expect("read config");
+    let bad = good.replace("warning = 15\ncritical = 30", "warning = 50\ncritical = 30");
+    assert_ne!(good, bad);
+    std::fs::write(&config, &bad).expect("write bad config");
+    let pid = watcher.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let refusal = loop {
+        let text = watcher.stderr.lock().map(|t| t.clone()).unwrap_or_default();
+        if text.contains("keeping the settings in force") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no refusal on stderr: {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        refusal.contains("container_cpu_percent"),
+        "the refusal names the threshold: {refusal}"
+    );
+    std::fs::write(&config, &good).expect("restore config");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        about(&server.received(), &burner.name).len(),
+        1,
+        "the alert holds under the settings in force: {:#?}",
+        server.received()
+    );
+
     docker(&["exec", &burner.name, "touch", "/tmp/stop"]);
     let deadline = Instant::now() + Duration::from_secs(40);
     while about(&server.received(), &burner.name).len() < 2 {
@@ -180,7 +261,7 @@ fn watch_notifies_once_per_transition_and_records_history() {
     assert_eq!(kinds, ["raised", "resolved"], "{ours:#?}");
 
     // Ctrl-C flushes and exits cleanly.
-    let pid = watcher.child.id().to_string();
+    let interrupted_at = chrono::Utc::now();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
         .status()
@@ -226,6 +307,18 @@ fn watch_notifies_once_per_transition_and_records_history() {
             .iter()
             .any(|p| p["avg"].as_f64().is_some_and(|v| v >= 30.0)),
         "the load is in the history"
+    );
+    // The batch being collected at Ctrl-C was written too: batches are committed every 2 s, samples come
+    // every 0.5 s, so without the flush the newest stored sample would often be seconds old.
+    let newest = points
+        .iter()
+        .filter_map(|p| p["at"].as_str())
+        .filter_map(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .max()
+        .expect("sample times");
+    assert!(
+        newest >= interrupted_at - chrono::Duration::milliseconds(1500),
+        "newest sample {newest} vs Ctrl-C at {interrupted_at}"
     );
 
     let output = docktray(&config, &["alerts", "--json"]);

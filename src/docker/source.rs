@@ -58,6 +58,16 @@ pub(crate) enum Target {
 }
 
 impl Target {
+    /// The longest wait between attempts: the local engine usually comes back in seconds (a restart, a
+    /// package upgrade), a remote host may be away for long (a laptop, a reboot) and each attempt costs an SSH
+    /// handshake.
+    fn max_backoff(&self) -> Duration {
+        match self {
+            Self::Local { .. } => Duration::from_secs(60),
+            Self::Ssh(_) => Duration::from_secs(300),
+        }
+    }
+
     fn name(&self) -> &str {
         match self {
             Self::Local { .. } => LOCAL_HOST,
@@ -77,7 +87,7 @@ impl Target {
 pub(crate) type Failure = (ErrorStep, String);
 
 /// Runs until `shutdown` turns true; never returns early, never panics on engine or SSH failures. Each failed
-/// attempt is recorded (step, message, history) and retried with jittered exponential backoff, 1 s to 5 min,
+/// attempt is recorded (step, message, history) and retried with jittered exponential backoff from 1 s to 60 s (local) or 5 min (SSH),
 /// or at once on "retry now".
 pub(crate) async fn run(
     shared: Arc<Shared>,
@@ -88,7 +98,7 @@ pub(crate) async fn run(
     let name = target.name().to_owned();
     let endpoint = target.endpoint();
     let retry = shared.retry.get(&name).cloned().unwrap_or_default();
-    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+    let mut backoff = Backoff::new(Duration::from_secs(1), target.max_backoff());
     let mut failures = 0u32;
     let mut status = SourceStatus::connecting(&name, "docker", &endpoint);
     shared.set_source(status.clone());

@@ -7,9 +7,8 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use crate::host::{percent, round1, round2, GB, PSEUDO_FILESYSTEMS};
-use crate::model::{CpuUsage, DiskUsage, LoadAverage, NetworkRates, ServerStats, Usage};
-use crate::stats::formula::rate_per_second;
+use crate::host::{main_disk, percent, round1, round2, NetworkCounter, GB, PSEUDO_FILESYSTEMS};
+use crate::model::{CpuUsage, DiskUsage, LoadAverage, ServerStats, Usage};
 
 /// The batched command. Sections start with `@name` lines so one missing file does not shift the others.
 pub const COMMAND: &str = "echo @stat; cat /proc/stat; echo @meminfo; cat /proc/meminfo; \
@@ -28,7 +27,7 @@ struct CpuTimes {
 #[derive(Debug, Default)]
 pub struct RemoteSampler {
     previous_cpu: Option<(CpuTimes, Vec<CpuTimes>)>,
-    previous_net: Option<(Instant, u64, u64)>,
+    network: NetworkCounter,
 }
 
 /// Splits the command's output into its sections (`@name` lines start one).
@@ -216,40 +215,10 @@ impl RemoteSampler {
             .fold((0u64, 0u64), |(rx, tx), (_, r, t)| {
                 (rx.saturating_add(r), tx.saturating_add(t))
             });
-        let network = match self.previous_net {
-            Some((at, prev_rx, prev_tx)) => {
-                let seconds = now.saturating_duration_since(at).as_secs_f64();
-                NetworkRates {
-                    rx_bytes_per_s: rate_per_second(prev_rx, rx, seconds),
-                    tx_bytes_per_s: rate_per_second(prev_tx, tx, seconds),
-                }
-            }
-            None => NetworkRates {
-                rx_bytes_per_s: 0.0,
-                tx_bytes_per_s: 0.0,
-            },
-        };
-        self.previous_net = Some((now, rx, tx));
+        let network = self.network.rates(now, rx, tx);
 
         let disks = disks(section("df"));
-        let disk = disks
-            .iter()
-            .find(|d| d.mount == "/")
-            .or_else(|| {
-                disks
-                    .iter()
-                    .max_by(|a, b| a.total_gb.total_cmp(&b.total_gb))
-            })
-            .map(|d| Usage {
-                used_gb: d.used_gb,
-                total_gb: d.total_gb,
-                percent: d.percent,
-            })
-            .unwrap_or(Usage {
-                used_gb: 0.0,
-                total_gb: 0.0,
-                percent: 0.0,
-            });
+        let disk = main_disk(&disks);
         Ok(ServerStats {
             server_name: server_name.to_owned(),
             source_type: "docker-host".to_owned(),

@@ -21,6 +21,33 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
         docktray::alerts::OverallLevel::Unreachable => paint("2", "UNREACHABLE"),
     };
     writeln!(out, "OVERALL {overall}")?;
+    let mut active: Vec<&docktray::alerts::Alert> =
+        snapshot.alerts.iter().filter(|a| a.is_active()).collect();
+    if !active.is_empty() {
+        // Worst first, then oldest first: what to look at comes at the top.
+        active.sort_by(|a, b| b.level.cmp(&a.level).then(a.started_at.cmp(&b.started_at)));
+        writeln!(out)?;
+        writeln!(out, "ALERTS ({} active)", active.len())?;
+        for alert in active {
+            let level = alert.level.as_str().to_uppercase();
+            let level = match alert.level {
+                docktray::alerts::Level::Critical => paint("31", &level),
+                docktray::alerts::Level::Warning => paint("33", &level),
+                _ => level,
+            };
+            let since = alert.started_at.format("%H:%M:%S");
+            let acknowledged = if alert.acknowledged {
+                "  (acknowledged)"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {level:<8}  since {since}  {}{acknowledged}",
+                clean(&alert.message)
+            )?;
+        }
+    }
     writeln!(out)?;
     writeln!(out, "SOURCES")?;
     for source in &snapshot.sources {
@@ -290,6 +317,73 @@ mod tests {
         assert_eq!(bytes(512.0), "512B");
         assert_eq!(bytes(64.0 * 1024.0 * 1024.0), "64.00MiB");
         assert_eq!(bytes(1.5 * 1024.0 * 1024.0 * 1024.0), "1.50GiB");
+    }
+
+    fn alert(
+        level: docktray::alerts::Level,
+        message: &str,
+        resolved: bool,
+    ) -> docktray::alerts::Alert {
+        docktray::alerts::Alert {
+            id: 1,
+            target: docktray::alerts::Target {
+                kind: docktray::alerts::TargetKind::Container,
+                host: "local".into(),
+                id: "abc".into(),
+                name: "web".into(),
+            },
+            metric: "container_cpu_percent".into(),
+            detail: None,
+            level,
+            value: Some(97.0),
+            threshold: Some(90.0),
+            unit: "%".into(),
+            message: message.into(),
+            started_at: chrono::Utc::now(),
+            resolved_at: resolved.then(chrono::Utc::now),
+            acknowledged: false,
+            top: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_table_lists_active_alerts_worst_first_as_plain_text() {
+        use docktray::alerts::Level;
+        let snapshot = Snapshot {
+            taken_at: chrono::Utc::now(),
+            overall: docktray::alerts::OverallLevel::Critical,
+            alerts: vec![
+                alert(Level::Warning, "memory of db 85 % (warning at 80 %)", false),
+                alert(
+                    Level::Critical,
+                    "CPU of web\u{1b}[2J 97 % (critical at 90 %)",
+                    false,
+                ),
+                alert(Level::Critical, "an old one", true),
+            ],
+            sources: Vec::new(),
+            hosts: Vec::new(),
+            containers: Vec::new(),
+        };
+        let mut out = Vec::new();
+        status_table(&mut out, &snapshot, false).expect("render");
+        let text = String::from_utf8(out).expect("UTF-8");
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == "ALERTS (2 active)")
+            .unwrap_or_else(|| panic!("an alerts section: {text}"));
+        assert!(lines[at + 1].starts_with("  CRITICAL"), "{text}");
+        assert!(
+            lines[at + 1].contains("CPU of web\u{fffd}[2J 97 %"),
+            "{text}"
+        );
+        assert!(lines[at + 2].starts_with("  WARNING"), "{text}");
+        assert!(
+            !text.contains("an old one"),
+            "resolved alerts are not listed: {text}"
+        );
+        assert!(text.starts_with("OVERALL CRITICAL"), "{text}");
     }
 
     #[test]
