@@ -1,8 +1,9 @@
 //! Webdock VPS monitoring end to end, as a user runs it: `docktray watch` with trace logging against the local
 //! Webdock fixture, a real notification server on a private D-Bus and a real history file, the token from
-//! `DOCKTRAY_WEBDOCK_TOKEN_<NAME>`. A VPS over the memory critical line raises exactly one notification naming
-//! the server; `status` shows VPS rows and the documented JSON; the samples are in the history; and afterwards
-//! no log line, output, config or data file holds the token.
+//! `DOCKTRAY_WEBDOCK_TOKEN_<NAME>`. A VPS whose memory crosses the critical line mid-run (the fixture's figure
+//! changed while the watcher runs) raises exactly one notification naming the server, and no more on later
+//! samples; `status` shows VPS rows and the documented JSON; the samples are in the history; and afterwards no
+//! log line, output, config, cache or data file holds the token.
 //!
 //! One test in this binary on purpose: one watcher at a time, so no other run's alerts mix in.
 
@@ -97,8 +98,7 @@ fn stop(mut child: Child) -> (std::process::ExitStatus, String, String) {
 fn vps_memory_critical_notifies_once_is_recorded_and_no_token_leaks() {
     let server = NotificationServer::start();
     let fixture = WebdockFixture::start(TOKEN);
-    // Shop's memory is over the critical line (1990 of 2048 MiB = 97.2 %); Blog's is not.
-    fixture.set_memory("shop1", 1990.0);
+    // Both servers start well under the memory lines (Shop: 512 of 2048 MiB = 25 %).
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("config.toml");
     let history = dir.path().join("history.sqlite");
@@ -131,7 +131,24 @@ fn vps_memory_critical_notifies_once_is_recorded_and_no_token_leaks() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start docktray watch");
+    const NOW: &str = "/servers/shop1/metrics/now";
     let deadline = Instant::now() + Duration::from_secs(30);
+    while fixture.count(NOW) == 0 {
+        assert!(Instant::now() < deadline, "the watcher never read shop1");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Rounds with normal figures (every second): no notification.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        about(&server.received(), "Shop").is_empty(),
+        "{:#?}",
+        server.received()
+    );
+    // Shop's memory now crosses the critical line (1990 of 2048 MiB = 97.2 %); Blog's does not. The watcher
+    // sees it when its 30 s cache entry of the instant metrics expires.
+    fixture.set_memory("shop1", 1990.0);
+    let fetched = fixture.count(NOW);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while about(&server.received(), "Shop").is_empty() {
         assert!(
             Instant::now() < deadline,
@@ -140,8 +157,15 @@ fn vps_memory_critical_notifies_once_is_recorded_and_no_token_leaks() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // More rounds with the same figures raise nothing more.
-    std::thread::sleep(Duration::from_secs(4));
+    assert!(fixture.count(NOW) > fetched, "the new figure was fetched");
+    // Later samples over the line raise nothing more: rounds from the cache, then a fresh read from Webdock.
+    let fetched = fixture.count(NOW);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fixture.count(NOW) == fetched {
+        assert!(Instant::now() < deadline, "no later read of shop1");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
     let received = server.received();
     let shop = about(&received, "Shop");
     assert_eq!(shop.len(), 1, "exactly one notification: {shop:#?}");
@@ -215,7 +239,19 @@ fn vps_memory_critical_notifies_once_is_recorded_and_no_token_leaks() {
     ]);
     let points_text = String::from_utf8_lossy(&points.stdout).into_owned();
     assert!(points.status.success(), "{points:?}");
-    assert!(points_text.contains("97.2"), "{points_text}");
+    let recorded: serde_json::Value = serde_json::from_str(&points_text).expect("history JSON");
+    let values: Vec<f64> = recorded["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter_map(|p| p["avg"].as_f64())
+        .collect();
+    // Normal samples first, then the crossing: it happened mid-run.
+    let first_high = values.iter().position(|v| *v == 97.2);
+    assert!(
+        first_high.is_some_and(|i| i > 0 && values[..i].iter().all(|v| *v == 25.0)),
+        "{points_text}"
+    );
 
     // Token hygiene: nowhere in what the runs printed or wrote.
     let mut outputs = vec![stdout, stderr, table_text, points_text];

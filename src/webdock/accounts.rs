@@ -80,7 +80,8 @@ pub async fn test_connection(account: &WebdockAccount, token: Option<&str>) -> C
             })?,
             None => token::resolve(&account.name).await?.0,
         };
-        let client = Client::for_account(account, &token)?;
+        // Webdock's answers for this token now, not the shared cache's (filled with whatever token was set).
+        let client = Client::for_account(account, &token)?.uncached();
         client.ping().await?;
         let servers = client.servers(StatusFilter::All).await?;
         Ok::<_, WebdockError>((client, servers))
@@ -124,17 +125,23 @@ pub async fn set_token(account: &WebdockAccount, token_text: &str) -> Connection
                 env: token::env_name(&account.name),
             }),
         };
-        if let Err(err) = stored {
-            test.ok = false;
-            test.message = Some(err.to_string());
+        match stored {
+            // Replies cached with the old token are not this one's.
+            Ok(()) => super::client::clear_cache(&account.name),
+            Err(err) => {
+                test.ok = false;
+                test.message = Some(err.to_string());
+            }
         }
     }
     test
 }
 
-/// Removes the account's token from the keychain; `false` when there was none.
+/// Removes the account's token from the keychain (and the replies cached with it); `false` when there was none.
 pub async fn remove_token(account: &str) -> Result<bool, WebdockError> {
-    token::remove(account).await
+    let removed = token::remove(account).await?;
+    super::client::clear_cache(account);
+    Ok(removed)
 }
 
 /// Webdock's historic metrics of one server in the app's units (CPU 12 h, memory 24 h, disk and traffic 7 d).

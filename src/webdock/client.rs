@@ -1,20 +1,23 @@
 //! The Webdock API client: typed calls, timeouts, retries with backoff on 5xx and network errors (never on
 //! 4xx), a response cache per endpoint, and the rate-limit budget per account.
 //!
-//! Cache and budget live in one registry per process, keyed by API URL and account, so the engine's source,
-//! the window's requests and the CLI share them: a second caller within a TTL costs no request, and once
-//! Webdock answers 429 nobody sends anything to that account until its reset time.
+//! Cache and budget live in one registry per process, keyed by API URL and account, backed by files under the
+//! user's cache directory ([`super::cache`]), so the engine's source, the window's requests, the desktop app
+//! and every CLI process share them: a second caller within a TTL (in this process or another) costs no
+//! request, and once Webdock answers 429 no process sends anything to that account until its reset time.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde::de::DeserializeOwned;
 
 use super::api::{ErrorBody, HistoricMetrics, InstantMetrics, Profile, Server};
+use super::cache::{self, DiskCache};
 use super::error::WebdockError;
 use super::token::Token;
 use crate::config::WebdockAccount;
@@ -51,6 +54,8 @@ pub struct ClientOptions {
     /// Wait before the first retry; doubled each time.
     pub backoff: Duration,
     pub ttl: Ttls,
+    /// Where replies and the rate-limit state are shared with other processes.
+    pub shared: SharedCache,
 }
 
 impl Default for ClientOptions {
@@ -60,6 +65,28 @@ impl Default for ClientOptions {
             attempts: 3,
             backoff: Duration::from_millis(500),
             ttl: Ttls::default(),
+            shared: SharedCache::UserCacheDir,
+        }
+    }
+}
+
+/// Where the cache shared by every Docktray process lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedCache {
+    /// `docktray/webdock` in the user's cache directory (`$XDG_CACHE_HOME`, `~/.cache` on Linux).
+    UserCacheDir,
+    /// Another directory (tests).
+    Dir(PathBuf),
+    /// Only this process's memory.
+    ProcessOnly,
+}
+
+impl SharedCache {
+    fn root(&self) -> Option<PathBuf> {
+        match self {
+            Self::UserCacheDir => cache::default_root(),
+            Self::Dir(dir) => Some(dir.clone()),
+            Self::ProcessOnly => None,
         }
     }
 }
@@ -83,15 +110,36 @@ impl StatusFilter {
 }
 
 struct CacheEntry {
-    at: Instant,
+    fetched_at: DateTime<Utc>,
+    ttl: Duration,
     body: Arc<str>,
+}
+
+impl CacheEntry {
+    /// Fresh for a caller allowing `ttl`: younger than both that and the TTL it was stored with.
+    fn fresh(&self, ttl: Duration, now: DateTime<Utc>) -> bool {
+        let Ok(age) = (now - self.fetched_at).to_std() else {
+            // From the future: the clock went back; do not trust it.
+            return false;
+        };
+        age < ttl.min(self.ttl)
+    }
+}
+
+/// The budget with when it was last learnt (to tell whether another process knows something newer).
+#[derive(Default)]
+struct BudgetState {
+    budget: RateBudget,
+    updated_at: Option<DateTime<Utc>>,
 }
 
 /// What one account shares across every client of it in this process.
 #[derive(Default)]
 struct AccountState {
     cache: Mutex<HashMap<String, CacheEntry>>,
-    budget: Mutex<RateBudget>,
+    budget: Mutex<BudgetState>,
+    /// The on-disk layer shared with other processes (the last client made chose it).
+    disk: Mutex<Option<Arc<DiskCache>>>,
     /// One request at a time per account: a second caller waits and then finds the reply in the cache.
     fetch: tokio::sync::Mutex<()>,
     /// Hash of the token the cache was filled with (a new token starts with an empty cache).
@@ -119,10 +167,59 @@ fn account_state(base: &str, account: &str) -> Arc<AccountState> {
         .clone()
 }
 
-/// The budget last seen for an account in this process (none before its first reply).
+impl AccountState {
+    /// Adopts the budget another process stored, when it is newer than the one known here; returns the budget.
+    fn refresh_budget(&self) -> RateBudget {
+        let disk = lock(&self.disk).clone();
+        let mut known = lock(&self.budget);
+        if let Some((updated_at, budget)) = disk.and_then(|d| d.read_budget()) {
+            if known.updated_at.is_none_or(|at| updated_at > at) {
+                known.budget = budget;
+                known.updated_at = Some(updated_at);
+            }
+        }
+        known.budget.clone()
+    }
+}
+
+/// The budget last seen for an account by this or another process (none before its first reply).
 pub fn budget_of(base_url: &str, account: &str) -> RateBudget {
     let base = base_url.trim().trim_end_matches('/');
-    lock(&account_state(base, account).budget).clone()
+    let state = account_state(base, account);
+    {
+        let mut disk = lock(&state.disk);
+        if disk.is_none() {
+            *disk = cache::default_root()
+                .and_then(|root| DiskCache::new(&root, base, account))
+                .map(Arc::new);
+        }
+    }
+    state.refresh_budget()
+}
+
+/// Forgets every cached reply of `account` (at any API URL), in this process and on disk: after its token is
+/// stored, replaced or removed, nothing read with another token is served.
+pub fn clear_cache(account: &str) {
+    let mut roots: Vec<PathBuf> = cache::default_root().into_iter().collect();
+    let states: Vec<Arc<AccountState>> = lock(registry())
+        .iter()
+        .filter(|((_, name), _)| name == account)
+        .map(|(_, state)| state.clone())
+        .collect();
+    for state in states {
+        lock(&state.cache).clear();
+        if let Some(disk) = lock(&state.disk).as_ref() {
+            disk.clear_replies();
+            if let Some(root) = disk.dir().parent().and_then(|p| p.parent()) {
+                if !roots.iter().any(|r| r == root) {
+                    roots.push(root.to_owned());
+                }
+            }
+        }
+    }
+    for root in roots {
+        cache::clear_account(&root, account);
+    }
 }
 
 /// How much longer than configured to wait between polls, given the budget left: the less is left, the slower.
@@ -152,6 +249,9 @@ pub struct Client {
     account: String,
     auth: HeaderValue,
     state: Arc<AccountState>,
+    disk: Option<Arc<DiskCache>>,
+    /// Whether replies are read from and written to the cache (a connection test does neither).
+    use_cache: bool,
     options: ClientOptions,
 }
 
@@ -193,6 +293,13 @@ impl Client {
                 detail: format!("cannot set up HTTPS: {err}"),
             })?;
         let state = account_state(&base, account);
+        let disk = options
+            .shared
+            .root()
+            .and_then(|root| DiskCache::new(&root, &base, account))
+            .map(Arc::new);
+        *lock(&state.disk) = disk.clone();
+        // Only in memory, never on disk: a hash of the token the cache was filled with.
         let hash = {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             token.expose().hash(&mut hasher);
@@ -202,6 +309,9 @@ impl Client {
             let mut known = lock(&state.token_hash);
             if known.is_some_and(|h| h != hash) {
                 lock(&state.cache).clear();
+                if let Some(disk) = &disk {
+                    disk.clear_replies();
+                }
             }
             *known = Some(hash);
         }
@@ -211,6 +321,8 @@ impl Client {
             account: account.to_owned(),
             auth,
             state,
+            disk,
+            use_cache: true,
             options: ClientOptions {
                 attempts: options.attempts.max(1),
                 ..options
@@ -231,6 +343,13 @@ impl Client {
         )
     }
 
+    /// The same client reading nothing from the cache and storing nothing in it: for checking a token, whose
+    /// answers must be Webdock's own now. The rate-limit budget is still obeyed and shared.
+    pub fn uncached(mut self) -> Self {
+        self.use_cache = false;
+        self
+    }
+
     pub fn account(&self) -> &str {
         &self.account
     }
@@ -239,9 +358,9 @@ impl Client {
         &self.base
     }
 
-    /// The request budget from the last reply.
+    /// The request budget from the last reply (of this process or another).
     pub fn budget(&self) -> RateBudget {
-        lock(&self.state.budget).clone()
+        self.state.refresh_budget()
     }
 
     /// `GET /ping`: the token works (never cached).
@@ -321,6 +440,7 @@ impl Client {
         } else {
             format!("{path}?{query}")
         };
+        let ttl = ttl.filter(|_| self.use_cache);
         if let Some(body) = self.cached(&key, ttl) {
             return self.parse(path, &body);
         }
@@ -342,11 +462,16 @@ impl Client {
             match self.send(&url, path).await {
                 Ok(body) => {
                     let parsed = self.parse(path, &body)?;
-                    if ttl.is_some() {
+                    if let Some(ttl) = ttl {
+                        let fetched_at = Utc::now();
+                        if let Some(disk) = &self.disk {
+                            disk.write(&key, fetched_at, ttl, &body);
+                        }
                         lock(&self.state.cache).insert(
                             key,
                             CacheEntry {
-                                at: Instant::now(),
+                                fetched_at,
+                                ttl,
                                 body: Arc::from(body),
                             },
                         );
@@ -362,11 +487,28 @@ impl Client {
         }))
     }
 
+    /// A fresh reply from memory, else from disk (stored by this or another process).
     fn cached(&self, key: &str, ttl: Option<Duration>) -> Option<Arc<str>> {
         let ttl = ttl?;
-        let cache = lock(&self.state.cache);
-        let entry = cache.get(key)?;
-        (entry.at.elapsed() < ttl).then(|| entry.body.clone())
+        let now = Utc::now();
+        if let Some(entry) = lock(&self.state.cache).get(key) {
+            if entry.fresh(ttl, now) {
+                return Some(entry.body.clone());
+            }
+        }
+        let stored = self.disk.as_ref()?.read(key)?;
+        let entry = CacheEntry {
+            fetched_at: stored.fetched_at,
+            ttl: stored.ttl,
+            body: Arc::from(stored.body),
+        };
+        if !entry.fresh(ttl, now) {
+            return None;
+        }
+        tracing::trace!(account = %self.account, endpoint = key, "Webdock reply from the shared cache");
+        let body = entry.body.clone();
+        lock(&self.state.cache).insert(key.to_owned(), entry);
+        Some(body)
     }
 
     fn parse<T: DeserializeOwned>(&self, path: &str, body: &str) -> Result<T, WebdockError> {
@@ -379,7 +521,7 @@ impl Client {
     /// Refuses to send while the account is rate limited (after a 429, or with nothing left before the reset).
     fn check_budget(&self) -> Result<(), WebdockError> {
         let now = Utc::now();
-        let budget = lock(&self.state.budget).clone();
+        let budget = self.state.refresh_budget();
         let until = budget
             .blocked_until
             .filter(|until| *until > now)
@@ -465,6 +607,8 @@ impl Client {
 
     /// Reads the `X-RateLimit-*` headers into the account's budget; on 429 blocks until the reset.
     fn note_budget(&self, headers: &HeaderMap, too_many: bool) -> RateBudget {
+        // Start from the newest state any process knows.
+        self.state.refresh_budget();
         let now = Utc::now();
         let number = |name: &str| {
             headers
@@ -473,7 +617,8 @@ impl Client {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };
-        let mut budget = lock(&self.state.budget);
+        let mut known = lock(&self.state.budget);
+        let budget = &mut known.budget;
         if let Some(limit) = number("x-ratelimit-limit") {
             budget.limit = Some(limit as u64);
         }
@@ -500,7 +645,13 @@ impl Client {
         } else if budget.blocked_until.is_some_and(|until| until <= now) {
             budget.blocked_until = None;
         }
-        budget.clone()
+        let budget = budget.clone();
+        known.updated_at = Some(now);
+        drop(known);
+        if let Some(disk) = &self.disk {
+            disk.write_budget(now, &budget);
+        }
+        budget
     }
 }
 

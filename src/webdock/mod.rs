@@ -4,12 +4,13 @@
 
 pub mod accounts;
 pub mod api;
+pub mod cache;
 pub mod client;
 pub mod error;
 pub mod normalise;
 pub(crate) mod source;
 pub mod token;
 
-pub use client::{Client, ClientOptions, StatusFilter, Ttls};
+pub use client::{Client, ClientOptions, SharedCache, StatusFilter, Ttls};
 pub use error::WebdockError;
 pub use token::{Token, TokenSource};

@@ -5,7 +5,7 @@ import type { RateBudget } from "../src/lib/bindings/RateBudget";
 import type { ServerStats } from "../src/lib/bindings/ServerStats";
 import type { Snapshot } from "../src/lib/bindings/Snapshot";
 import { defaultConfig } from "../src/lib/mock/data";
-import { accountOf, budgetPercent, budgetText, historyCharts, splitHosts, statusTone } from "../src/lib/vps";
+import { VPS_CHARTS, accountOf, budgetPercent, budgetText, chartLimit, findVps, liveRow, seedColumns, splitHosts, statusTone } from "../src/lib/vps";
 
 function vps(slug: string, name: string, memory: number, status = "running"): ServerStats {
   const usage = (percent: number, total: number) => ({ used_gb: (total * percent) / 100, total_gb: total, percent });
@@ -107,24 +107,67 @@ describe("VpsCard", () => {
 });
 
 describe("VPS history from Webdock", () => {
-  it("turns historic metrics into the detail view's charts", () => {
-    const at = "2026-11-23T08:00:00Z";
-    const charts = historyCharts({
-      cpu_percent: [{ at, value: 10 }, { at, value: 50 }, { at, value: 20 }],
+  it("turns historic metrics into time-aligned chart columns with the issue's spans", () => {
+    const at = (h: number) => new Date(Date.UTC(2026, 10, 23, h)).toISOString();
+    const s = (h: number) => Date.UTC(2026, 10, 23, h) / 1000;
+    const history = {
+      cpu_percent: [
+        { at: at(8), value: 10 },
+        { at: at(6), value: 50 },
+        { at: "not a time", value: 99 },
+      ],
       memory_gb: [],
-      memory_percent: [{ at, value: 75 }],
+      memory_percent: [{ at: at(8), value: 75 }],
       disk_gb: [],
       disk_allowed_gb: 40,
-      ingress_mib: [],
-      egress_mib: [],
+      ingress_mib: [
+        { at: at(0), value: 100 },
+        { at: at(24), value: 200 },
+      ],
+      egress_mib: [{ at: at(24), value: 50 }],
       network_used_gb: null,
       network_allowed_gb: null,
       processes: [],
+    };
+    const spans = Object.fromEntries(VPS_CHARTS.map((c) => [c.key, [c.span, c.windowS]]));
+    expect(spans).toEqual({
+      cpu: ["12 h", 12 * 3600],
+      memory: ["24 h", 24 * 3600],
+      disk: ["7 days", 7 * 86400],
+      network: ["7 days", 7 * 86400],
+      processes: ["12 h", 12 * 3600],
     });
-    const cpu = charts.find((c) => c.title === "CPU")!;
-    expect([cpu.span, cpu.latest, cpu.peak, cpu.max]).toEqual(["12 h", 20, 50, 100]);
-    expect(charts.find((c) => c.title === "Memory")!.span).toBe("24 h");
-    const disk = charts.find((c) => c.title === "Disk")!;
-    expect([disk.span, disk.latest, disk.max]).toEqual(["7 days", null, 40]);
+    // Sorted by time, unparsable times dropped.
+    expect(seedColumns("cpu", history)).toEqual([
+      [s(6), s(8)],
+      [50, 10],
+    ]);
+    expect(seedColumns("memory", history)).toEqual([[s(8)], [75]]);
+    expect(seedColumns("disk", history)).toEqual([[], []]);
+    // In and out share the time axis; a day missing on one side is a gap.
+    expect(seedColumns("network", history)).toEqual([
+      [s(0), s(24)],
+      [100, 200],
+      [null, 50],
+    ]);
+    expect(chartLimit("disk", history)).toBe(40);
+    expect(chartLimit("cpu", history)).toBeNull();
+  });
+
+  it("reads a live sample at Webdock's sampling time", () => {
+    const shop = vps("shop1", "Shop", 60);
+    const t = Date.parse("2026-11-23T08:00:00Z") / 1000;
+    expect(liveRow("cpu", shop)).toEqual({ t, values: [25] });
+    expect(liveRow("memory", shop)).toEqual({ t, values: [60] });
+    expect(liveRow("disk", shop)).toEqual({ t, values: [10] });
+    expect(liveRow("network", shop)).toEqual({ t, values: [120, 80] });
+    expect(liveRow("processes", shop)).toEqual({ t, values: [97] });
+    const noTraffic = { ...shop, vps: { ...shop.vps!, ingress_mib: null, egress_mib: null, processes: null } };
+    expect(liveRow("network", noTraffic)).toBeNull();
+    expect(liveRow("processes", noTraffic)).toBeNull();
+    expect(liveRow("cpu", { ...shop, vps: null })).toBeNull();
+    const snapshot = { hosts: [vps("blog1", "Blog", 10), shop] } as unknown as Snapshot;
+    expect(findVps(snapshot, "work", "shop1")).toBe(shop);
+    expect(findVps(snapshot, "other", "shop1")).toBeNull();
   });
 });

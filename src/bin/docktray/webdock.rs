@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Read, Write};
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use docktray::config::{WebdockAccount, WEBDOCK_API};
-use docktray::webdock::client::budget_of;
+use docktray::webdock::client::{budget_of, clear_cache};
 use docktray::webdock::error::local_hh_mm;
 use docktray::webdock::{token, Client, StatusFilter, Token};
 use docktray::Config;
@@ -93,7 +93,10 @@ fn read_token(name: &str) -> Result<Token, Failure> {
 async fn login(config: &Config, name: &str) -> Result<(), Failure> {
     let (account, configured) = account(config, name)?;
     let token = read_token(name)?;
-    let client = Client::for_account(&account, &token).map_err(|err| anyhow!(err))?;
+    // Checked against Webdock now: the shared cache may hold replies read with another token.
+    let client = Client::for_account(&account, &token)
+        .map_err(|err| anyhow!(err))?
+        .uncached();
     client.ping().await.map_err(|err| anyhow!(err))?;
     let servers = client
         .servers(StatusFilter::All)
@@ -102,6 +105,7 @@ async fn login(config: &Config, name: &str) -> Result<(), Failure> {
     token::store(name, &token)
         .await
         .map_err(|err| anyhow!(err))?;
+    clear_cache(name);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -127,6 +131,7 @@ async fn login(config: &Config, name: &str) -> Result<(), Failure> {
 
 async fn logout(name: &str) -> Result<(), Failure> {
     let removed = token::remove(name).await.map_err(|err| anyhow!(err))?;
+    clear_cache(name);
     let mut out = std::io::stdout().lock();
     if removed {
         writeln!(

@@ -1,11 +1,14 @@
 // Webdock VPS servers in the window: which hosts are VPS, the account each is seen through, its rate-limit
-// budget in words, and the colour of its Webdock status. Pure, so it is tested without a DOM.
+// budget in words, the colour of its Webdock status, and its charts' data from Webdock's historic metrics and
+// live samples. Pure, so it is tested without a DOM.
 import type { RateBudget } from "./bindings/RateBudget";
 import type { ServerStats } from "./bindings/ServerStats";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { SourceStatus } from "./bindings/SourceStatus";
 import type { VpsHistory } from "./bindings/VpsHistory";
+import type { VpsPoint } from "./bindings/VpsPoint";
 import type { Tone } from "./util/levels";
+import type { Columns } from "./util/series";
 
 /** Docker hosts and Webdock VPS servers, each in the snapshot's order. */
 export function splitHosts(hosts: ServerStats[]): { machines: ServerStats[]; vps: ServerStats[] } {
@@ -52,29 +55,102 @@ export function statusTone(status: string): Tone {
   return "critical";
 }
 
-/** One chart of Webdock's historic metrics, ready to draw. */
-export type VpsChart = { title: string; span: string; unit: string; values: number[]; latest: number | null; peak: number | null; max: number | null };
+/** One of a VPS's charts from Webdock's historic metrics: what it shows, over how long, in which unit. */
+export type VpsChartKey = "cpu" | "memory" | "disk" | "network" | "processes";
+export type VpsChartSpec = {
+  key: VpsChartKey;
+  title: string;
+  /** The span Webdock's history covers, in words and in seconds (live samples older than this are dropped). */
+  span: string;
+  windowS: number;
+  series: { label: string; colour: string }[];
+  unit: string;
+  yMax: number | null;
+};
 
-/** Webdock's historic metrics as the detail view's charts: CPU 12 h, memory 24 h, disk and traffic 7 days. */
-export function historyCharts(history: VpsHistory): VpsChart[] {
-  const chart = (title: string, span: string, unit: string, points: { value: number }[], max: number | null = null): VpsChart => {
-    const values = points.map((p) => p.value);
-    return {
-      title,
-      span,
-      unit,
-      values,
-      latest: values.length ? values[values.length - 1] : null,
-      peak: values.length ? Math.max(...values) : null,
-      max,
-    };
-  };
-  return [
-    chart("CPU", "12 h", "%", history.cpu_percent, 100),
-    chart("Memory", "24 h", "%", history.memory_percent, 100),
-    chart("Disk", "7 days", "GB", history.disk_gb, history.disk_allowed_gb),
-    chart("Traffic in", "7 days", "MiB/day", history.ingress_mib),
-    chart("Traffic out", "7 days", "MiB/day", history.egress_mib),
-    chart("Processes", "12 h", "", history.processes),
-  ];
+const HOUR_S = 3600;
+const DAY_S = 24 * HOUR_S;
+
+/** CPU over 12 h, memory over 24 h, disk and traffic over 7 days (as Webdock keeps them), processes over 12 h. */
+export const VPS_CHARTS: VpsChartSpec[] = [
+  { key: "cpu", title: "CPU", span: "12 h", windowS: 12 * HOUR_S, series: [{ label: "CPU", colour: "--accent" }], unit: "%", yMax: 100 },
+  { key: "memory", title: "Memory", span: "24 h", windowS: DAY_S, series: [{ label: "Memory", colour: "--ansi-5" }], unit: "%", yMax: 100 },
+  { key: "disk", title: "Disk", span: "7 days", windowS: 7 * DAY_S, series: [{ label: "Used", colour: "--ansi-6" }], unit: "GB", yMax: null },
+  {
+    key: "network",
+    title: "Traffic per day",
+    span: "7 days",
+    windowS: 7 * DAY_S,
+    series: [
+      { label: "In", colour: "--ok" },
+      { label: "Out", colour: "--accent" },
+    ],
+    unit: "MiB",
+    yMax: null,
+  },
+  { key: "processes", title: "Processes", span: "12 h", windowS: 12 * HOUR_S, series: [{ label: "Processes", colour: "--ansi-3" }], unit: "", yMax: null },
+];
+
+/** uPlot columns (x in seconds) of several point lists aligned on the union of their times; gaps are null. */
+export function alignPoints(lists: VpsPoint[][]): Columns {
+  const times = new Set<number>();
+  const maps = lists.map((points) => {
+    const map = new Map<number, number>();
+    for (const p of points) {
+      const t = Date.parse(p.at) / 1000;
+      if (Number.isNaN(t) || !Number.isFinite(p.value)) continue;
+      times.add(t);
+      map.set(t, p.value);
+    }
+    return map;
+  });
+  const xs = [...times].sort((a, b) => a - b);
+  return [xs, ...maps.map((m) => xs.map((t) => m.get(t) ?? null))];
+}
+
+/** A chart's seed: Webdock's history of that resource. */
+export function seedColumns(key: VpsChartKey, history: VpsHistory): Columns {
+  switch (key) {
+    case "cpu":
+      return alignPoints([history.cpu_percent]);
+    case "memory":
+      return alignPoints([history.memory_percent]);
+    case "disk":
+      return alignPoints([history.disk_gb]);
+    case "network":
+      return alignPoints([history.ingress_mib, history.egress_mib]);
+    case "processes":
+      return alignPoints([history.processes]);
+  }
+}
+
+/** The line a chart draws at the top (the disk allowance), if any. */
+export function chartLimit(key: VpsChartKey, history: VpsHistory): number | null {
+  return key === "disk" ? (history.disk_allowed_gb ?? null) : null;
+}
+
+/** A live sample of a VPS for one chart: Webdock's sampling time (seconds) and the values, or null without one. */
+export function liveRow(key: VpsChartKey, stats: ServerStats): { t: number; values: (number | null)[] } | null {
+  const vps = stats.vps;
+  if (!vps) return null;
+  const t = Date.parse(vps.sampled_at ?? stats.timestamp) / 1000;
+  if (Number.isNaN(t)) return null;
+  switch (key) {
+    case "cpu":
+      return { t, values: [stats.cpu.percent] };
+    case "memory":
+      return { t, values: [stats.memory.percent] };
+    case "disk":
+      return { t, values: [stats.disk.used_gb] };
+    case "network":
+      // Webdock's latest traffic samples cover about the last day, like the history's daily points.
+      return vps.ingress_mib === null && vps.egress_mib === null ? null : { t, values: [vps.ingress_mib, vps.egress_mib] };
+    case "processes":
+      return vps.processes === null ? null : { t, values: [vps.processes] };
+  }
+}
+
+/** The VPS `account`/`slug` in a snapshot. */
+export function findVps(snapshot: Snapshot | null, account: string, slug: string): ServerStats | null {
+  return snapshot?.hosts.find((h) => h.vps?.account === account && h.vps.slug === slug) ?? null;
 }
