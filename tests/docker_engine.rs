@@ -228,8 +228,9 @@ async fn logs_follow_in_order_and_tail_returns_exactly_the_last_lines() {
     );
     let engine = start_engine(test_config()).await;
     let client = engine.client().expect("engine connected");
-    // Let the burst be written.
+    // Let the burst be written, then hold the writer still so the tail can be compared with the engine's own.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    docker(&["pause", &ctr.name]);
     let tail = docktray::logs::LogHub::fetch(
         &client,
         &ctr.id,
@@ -250,6 +251,16 @@ async fn logs_follow_in_order_and_tail_returns_exactly_the_last_lines() {
         numbers[0] > 300,
         "the tail is the newest lines: {numbers:?}"
     );
+    let expected: Vec<u64> =
+        String::from_utf8_lossy(&docker_output(&["logs", "--tail", "5", &ctr.name]).stdout)
+            .lines()
+            .map(|l| l.trim().parse().expect("numbers"))
+            .collect();
+    assert_eq!(
+        numbers, expected,
+        "exactly the last 5 lines, as `docker logs --tail 5`"
+    );
+    docker(&["unpause", &ctr.name]);
 
     let mut subscription = engine
         .logs()
