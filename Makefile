@@ -61,6 +61,7 @@ ui-test: ui
 .PHONY: e2e e2e-app
 e2e-app: ui
 	$(CARGO) build -p docktray-desktop
+	$(CARGO) build -p docktray --example webdock_fixture
 
 e2e: deps e2e-app
 	scripts/with-test-env.sh scripts/e2e.sh $(E2E_ARGS)

@@ -164,6 +164,21 @@ trap 'exit 143' TERM
 
 mkdir -p "$WORK"/{home,config/docktray,data,cache,state,runtime}
 chmod 700 "$WORK/runtime"
+
+# The local Webdock API (examples/webdock_fixture.rs: the tests' fixture, two VPS servers), so the window shows
+# VPS cards and a VPS detail; its token reaches the app through the environment, as for a headless user. It
+# carries E2E_WORK, so the clean-up above finds and stops it.
+FIXTURE="$TARGET/debug/examples/webdock_fixture"
+[[ -x "$FIXTURE" ]] || die "$FIXTURE not found: build it first (cargo build -p docktray --example webdock_fixture)"
+WEBDOCK_TOKEN="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+E2E_WORK="$WORK" "$FIXTURE" "$WEBDOCK_TOKEN" >"$WORK/webdock-url" 2>"$WORK/webdock-fixture.log" &
+for ((i = 0; i < 100; i++)); do
+  [[ -s "$WORK/webdock-url" ]] && break
+  sleep 0.1
+done
+WEBDOCK_URL="$(head -n1 "$WORK/webdock-url")"
+[[ "$WEBDOCK_URL" == http://127.0.0.1:*/v1 ]] || die "the Webdock fixture did not start: $(cat "$WORK/webdock-fixture.log")"
+export DOCKTRAY_WEBDOCK_TOKEN_E2E="$WEBDOCK_TOKEN"
 cat >"$WORK/config/docktray/config.toml" <<EOF
 # Written by scripts/e2e.sh: fast sampling, low container CPU thresholds and short holds, so a container held
 # at --cpus 0.5 turns critical within seconds; host alerts off, so whatever else this machine is doing does
@@ -197,6 +212,12 @@ group_window = "500ms"
 
 [history]
 path = "$WORK/data/history.sqlite"
+
+# The local Webdock API above (memory, disk and quota of its servers are well under the thresholds).
+[[webdock]]
+name = "e2e"
+servers = "all"
+base_url = "$WEBDOCK_URL"
 EOF
 
 # A free display: Xvfb picks it and writes its number to fd 3.

@@ -14,7 +14,7 @@ from conftest import click_notification, recorded_notifications
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from ui import (ALERT_ROW, CHART, CONFIRM_ACCEPT, CONFIRM_CANCEL, CONFIRM_DIALOG, CONTAINER_STATE, ENV_REVEAL,
+from ui import (ALERT_ROW, CHART, CSS, CONFIRM_ACCEPT, CONFIRM_CANCEL, CONFIRM_DIALOG, CONTAINER_STATE, ENV_REVEAL,
                 ENV_ROW, LABEL_ROW, LOG_SEARCH, Window, action, container_row, wait_for)
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -62,6 +62,25 @@ def test_window_lists_the_test_container(window, web, docker, shots):
     window.container_row(late)
     wait_for(f"figures for {late}", lambda: "%" in "".join(window.texts(container_row(late))), 15)
     shots("containers")
+
+
+def test_vps_card_and_detail_from_the_local_webdock_api(window, shots):
+    """scripts/e2e.sh configures one Webdock account against the tests' local Webdock API (two servers)."""
+    window.go("overview")
+    card = window.one([(CSS, 'article.vps[aria-labelledby="vps-shop1"]')], "the Shop VPS card", 30)
+    wait_for("the Shop card's figures", lambda: "%" in card.text and "running" in card.text.lower(), 30)
+    window.one([(CSS, 'article.vps[aria-labelledby="vps-blog1"]')], "the Blog VPS card", 10)
+    shots("overview")
+    card.find_element(By.XPATH, './/h2/a[normalize-space()="Shop"]').click()
+    wait_for("the VPS detail of Shop", lambda: any(
+        h.text.strip() == "Shop" for h in window.d.find_elements(By.CSS_SELECTOR, "main h1")), 15)
+    wait_for("its IP address and profile", lambda: "203.0.113.10" in window.body_text(), 15)
+    # Webdock's own history seeds the charts (uPlot on a canvas), so they are drawn on open.
+    charts = wait_for("the VPS charts seeded from Webdock's history", lambda: [
+        c for c in window.all([(CSS, "main figure.chart")])
+        if int(c.get_attribute("data-points") or 0) >= 2 and c.find_elements(By.TAG_NAME, "canvas")], 30)
+    assert len(charts) >= 3, f"CPU, memory and disk charts at least: {len(charts)}"
+    shots("vps")
 
 
 def test_detail_shows_charts_and_live_logs(window, web, shots):
