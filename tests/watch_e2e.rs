@@ -375,4 +375,90 @@ fn watch_notifies_once_per_transition_and_records_history() {
         "container samples exported"
     );
     assert!(rows.iter().any(|r| r["kind"] == "alert"), "alerts exported");
+
+    // The same through the other formats and filters people use from a shell.
+    let ours = |args: &[&str]| -> Vec<serde_json::Value> {
+        let output = docktray(&config, args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let list: serde_json::Value = serde_json::from_slice(&output.stdout).expect("alerts JSON");
+        list.as_array()
+            .expect("array")
+            .iter()
+            .filter(|a| a["target"]["name"] == burner.name.as_str())
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        ours(&["alerts", "--level", "critical", "--since", "10m", "--json"]).len(),
+        1,
+        "the critical alert passes a critical filter"
+    );
+    assert!(
+        ours(&["alerts", "--since", "1s", "--json"]).is_empty(),
+        "it started more than a second ago"
+    );
+    let output = docktray(&config, &["alerts", "--level", "severe"]);
+    assert_eq!(output.status.code(), Some(2), "a bad level is bad usage");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("info, warning or critical"));
+
+    let output = docktray(
+        &config,
+        &[
+            "history",
+            &burner.name,
+            "--metric",
+            "cpu_percent",
+            "--since",
+            "10m",
+            "--csv",
+        ],
+    );
+    let csv = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("at,min,avg,max"), "{csv}");
+    let csv_points: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        csv_points.len(),
+        points.len(),
+        "the CSV has the JSON's points"
+    );
+    assert!(csv_points
+        .iter()
+        .all(|p| p.len() == 4 && p[2].parse::<f64>().is_ok()));
+
+    let export = dir.path().join("export.csv");
+    let output = docktray(
+        &config,
+        &[
+            "export",
+            "--since",
+            "10m",
+            "--format",
+            "csv",
+            "-o",
+            &export.to_string_lossy(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&export).expect("export file");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    assert_eq!(&header[..3], ["kind", "at", "host"]);
+    let kinds: Vec<&str> = lines.filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "container_sample").count(),
+        rows.iter()
+            .filter(|r| r["kind"] == "container_sample")
+            .count(),
+        "CSV and JSON lines export the same samples"
+    );
+    assert!(kinds.contains(&"alert"));
 }
