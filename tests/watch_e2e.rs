@@ -347,25 +347,29 @@ fn watch_notifies_once_per_transition_and_records_history() {
         "resolved alerts are not active"
     );
 
-    let export = dir.path().join("export.jsonl");
-    let output = docktray(
-        &config,
-        &[
-            "export",
-            "--since",
-            "10m",
-            "--format",
-            "jsonl",
-            "-o",
-            &export.to_string_lossy(),
-        ],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(&export).expect("export file");
+    // `docktray export` of the last 10 minutes in `format`, read back from its output file.
+    let export_text = |format: &str| {
+        let export = dir.path().join(format!("export.{format}"));
+        let output = docktray(
+            &config,
+            &[
+                "export",
+                "--since",
+                "10m",
+                "--format",
+                format,
+                "-o",
+                &export.to_string_lossy(),
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::read_to_string(&export).expect("export file")
+    };
+    let text = export_text("jsonl");
     let rows: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
@@ -430,25 +434,7 @@ fn watch_notifies_once_per_transition_and_records_history() {
         .iter()
         .all(|p| p.len() == 4 && p[2].parse::<f64>().is_ok()));
 
-    let export = dir.path().join("export.csv");
-    let output = docktray(
-        &config,
-        &[
-            "export",
-            "--since",
-            "10m",
-            "--format",
-            "csv",
-            "-o",
-            &export.to_string_lossy(),
-        ],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(&export).expect("export file");
+    let text = export_text("csv");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     assert_eq!(&header[..3], ["kind", "at", "host"]);
