@@ -21,6 +21,12 @@ const COMMANDS: &[&str] = &[
     "webdock_set_token",
     "webdock_remove_token",
     "get_vps_history",
+    "check_host",
+    "host_fingerprint",
+    "trust_host",
+    "save_host",
+    "remove_host",
+    "retry_host",
 ];
 
 fn main() {

@@ -6,11 +6,13 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use docktray::alerts::{Alert, Level};
-use docktray::config::WebdockAccount;
+use docktray::config::{HostConfig, WebdockAccount};
 use docktray::history::{AlertQuery, Resolution, Series, SeriesQuery, SeriesTarget};
 use docktray::logs::LogQuery;
 use docktray::model::ContainerDetail;
 use docktray::model::VpsHistory;
+use docktray::ssh::check::{self, StepResult};
+use docktray::ssh::manage::{self, HostKeys};
 use docktray::webdock::accounts::{self, ConnectionTest, TokenStatus};
 use docktray::{Action, Config, ConfigError, Error, Snapshot};
 use tauri::ipc::Invoke;
@@ -43,6 +45,12 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         webdock_set_token,
         webdock_remove_token,
         get_vps_history,
+        check_host,
+        host_fingerprint,
+        trust_host,
+        save_host,
+        remove_host,
+        retry_host,
     ]
 }
 
@@ -360,6 +368,90 @@ pub async fn get_vps_history(
     accounts::history(account, &slug)
         .await
         .map_err(|err| err.to_string())
+}
+
+/// The step-by-step connection check of `docktray hosts add` for a host typed in settings (saved or not).
+#[tauri::command]
+pub async fn check_host(host: HostConfig) -> Answer<Vec<StepResult>> {
+    tracing::info!(host = %host.name, "checking an SSH host from the window");
+    Ok(check::check_host(&host).await)
+}
+
+/// The host's key fingerprints and whether known_hosts has it, for the user to compare before trusting.
+#[tauri::command]
+pub async fn host_fingerprint(host: HostConfig) -> Answer<HostKeys> {
+    tauri::async_runtime::spawn_blocking(move || manage::host_keys(&host))
+        .await
+        .map_err(|err| format!("reading the host key failed: {err}"))?
+        .map_err(|err| err.to_string())
+}
+
+/// Adds the host's keys to known_hosts once the user confirmed `fingerprints` (as `host_fingerprint` showed
+/// them); refused when the host now offers another key or is known already. Returns the file written.
+#[tauri::command]
+pub async fn trust_host(host: HostConfig, fingerprints: Vec<String>) -> Answer<String> {
+    tracing::info!(host = %host.name, "trusting an SSH host key confirmed in the window");
+    tauri::async_runtime::spawn_blocking(move || manage::trust_confirmed(&host, &fingerprints))
+        .await
+        .map_err(|err| format!("trusting the host key failed: {err}"))?
+        .map(|file| file.display().to_string())
+        .map_err(|err| err.to_string())
+}
+
+/// Adds a host, or replaces the one named `replacing`, in the config file (comments kept). Returns the saved
+/// settings that apply at the next start (`[[hosts]]` when the hosts changed), as `save_settings` does.
+#[tauri::command]
+pub async fn save_host(
+    shell: State<'_, Shell>,
+    host: HostConfig,
+    replacing: Option<String>,
+) -> Answer<Vec<String>> {
+    let config = manage::with_host(
+        &shell.config(),
+        host,
+        replacing.as_deref(),
+        shell.config_path(),
+    )
+    .map_err(|err| err.to_string())?;
+    save_config(&shell, config).await
+}
+
+/// Removes a host from the config file (comments kept); returns what applies at the next start.
+#[tauri::command]
+pub async fn remove_host(shell: State<'_, Shell>, name: String) -> Answer<Vec<String>> {
+    let config = manage::without_host(&shell.config(), &name).map_err(|err| err.to_string())?;
+    save_config(&shell, config).await
+}
+
+/// Writes `config` to the settings file and remembers it; the keys that take effect at the next start.
+async fn save_config(shell: &Shell, config: Config) -> Answer<Vec<String>> {
+    let path = shell.config_path().to_path_buf();
+    {
+        let (path, config) = (path.clone(), config.clone());
+        tauri::async_runtime::spawn_blocking(move || docktray::config_file::save(&path, &config))
+            .await
+            .map_err(|err| format!("saving the settings failed: {err}"))?
+            .map_err(|err| err.to_string())?;
+    }
+    let previous = shell.config();
+    shell.set_config(config.clone());
+    tracing::info!(path = %path.display(), "hosts saved");
+    Ok(docktray::monitor::restart_needed(&previous, &config)
+        .into_iter()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Ends a host's backoff wait and connects now ("Retry now").
+#[tauri::command]
+pub async fn retry_host(shell: State<'_, Shell>, name: String) -> Answer<()> {
+    if shell.monitor().await?.engine().retry_now(&name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} is not watched by the running app (hosts added in settings apply at the next start)"
+        ))
+    }
 }
 
 #[cfg(test)]

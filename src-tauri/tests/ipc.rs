@@ -543,6 +543,12 @@ fn every_command_is_allowed_for_the_main_window() {
         "webdock_set_token",
         "webdock_remove_token",
         "get_vps_history",
+        "check_host",
+        "host_fingerprint",
+        "trust_host",
+        "save_host",
+        "remove_host",
+        "retry_host",
     ] {
         // Missing arguments fail after the permission check, with a message naming the argument.
         if let Err(err) = harness.invoke(command, json!({})) {
@@ -606,4 +612,100 @@ fn webdock_tokens_only_go_in_and_replies_say_set_or_not_set() {
         let text = reply.to_string();
         assert!(!text.contains(TOKEN) && !text.contains("not-it"), "{text}");
     }
+}
+
+#[test]
+fn ssh_hosts_are_saved_checked_retried_and_removed() {
+    let harness = Harness::start("# my hosts, by hand\ninterval = \"2s\"\n");
+    let host = json!({
+        "name": "far",
+        "destination": "me@127.0.0.1:1",
+        "identity_file": null,
+        "socket": "/var/run/docker.sock",
+    });
+
+    // Nothing listens on port 1: the check stops at the TCP step and says so.
+    let steps = harness.ok("check_host", json!({ "host": host }));
+    let steps = steps.as_array().expect("steps");
+    assert_eq!(steps.first().expect("a DNS step")["step"], "DNS");
+    assert_eq!(steps.first().expect("a DNS step")["ok"], true);
+    let last = steps.last().expect("a failed step");
+    assert_eq!(last["step"], "TCP", "{steps:?}");
+    assert_eq!(last["ok"], false);
+    assert!(
+        last["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("127.0.0.1:1")),
+        "{last}"
+    );
+
+    // Saved to the file, comments kept; hosts apply at the next start.
+    let later = harness.ok("save_host", json!({ "host": host, "replacing": null }));
+    assert_eq!(later, json!(["[[hosts]]"]));
+    let text = std::fs::read_to_string(&harness.config_path).expect("config");
+    assert!(text.contains("# my hosts, by hand"), "{text}");
+    assert!(text.contains("me@127.0.0.1:1"), "{text}");
+    let settings = harness.ok("get_settings", json!({}));
+    assert_eq!(settings["config"]["hosts"][0]["name"], "far");
+
+    let err = harness
+        .invoke("save_host", json!({ "host": host, "replacing": null }))
+        .unwrap_err();
+    assert!(
+        err.as_str()
+            .is_some_and(|m| m.contains("already configured")),
+        "{err}"
+    );
+    let mut renamed = host.clone();
+    renamed["name"] = "farther".into();
+    harness.ok("save_host", json!({ "host": renamed, "replacing": "far" }));
+    let text = std::fs::read_to_string(&harness.config_path).expect("config");
+    assert!(
+        text.contains("farther") && !text.contains("\"far\""),
+        "{text}"
+    );
+    let mut invalid = host.clone();
+    invalid["name"] = "local".into();
+    let err = harness
+        .invoke("save_host", json!({ "host": invalid, "replacing": null }))
+        .unwrap_err();
+    assert!(
+        err.as_str().is_some_and(|m| m.contains("hosts[1].name")),
+        "{err}"
+    );
+
+    // A watched host's wait ends at once; one saved after the start is not watched yet, and the reply says so.
+    assert_eq!(
+        harness.ok("retry_host", json!({ "name": "local" })),
+        Value::Null
+    );
+    harness.wait_for("the local engine up after the retry", |snapshot| {
+        snapshot["sources"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == "local" && s["state"] == "up")
+            .map(|_| ())
+    });
+    let err = harness
+        .invoke("retry_host", json!({ "name": "farther" }))
+        .unwrap_err();
+    assert!(
+        err.as_str().is_some_and(|m| m.contains("next start")),
+        "{err}"
+    );
+
+    assert_eq!(
+        harness.ok("remove_host", json!({ "name": "farther" })),
+        json!(["[[hosts]]"])
+    );
+    let text = std::fs::read_to_string(&harness.config_path).expect("config");
+    assert!(!text.contains("farther"), "{text}");
+    assert!(text.contains("# my hosts, by hand"), "{text}");
+    let err = harness
+        .invoke("remove_host", json!({ "name": "farther" }))
+        .unwrap_err();
+    assert!(
+        err.as_str().is_some_and(|m| m.contains("no host named")),
+        "{err}"
+    );
 }

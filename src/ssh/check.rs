@@ -4,13 +4,15 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use super::{known_hosts, Connection};
 use crate::config::HostConfig;
 use crate::model::ErrorStep;
 
 /// One step of the check and how it went.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
 pub struct StepResult {
     /// `DNS`, `TCP`, `host key`, `SSH login and socket`, `Docker`.
     pub step: String,
@@ -19,6 +21,7 @@ pub struct StepResult {
     pub detail: String,
     /// The failed step's kind, for callers that react to it (e.g. offer `hosts trust`).
     #[serde(skip)]
+    #[ts(skip)]
     pub failed_step: Option<ErrorStep>,
 }
 

@@ -7,6 +7,7 @@ pub mod check;
 pub mod discover;
 pub mod hoststats;
 pub mod known_hosts;
+pub mod manage;
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use docktray::config::HostConfig;
-use docktray::ssh::{check, discover, known_hosts};
+use docktray::ssh::{check, discover, known_hosts, manage};
 use docktray::{Config, Engine, SourceState};
 
 use crate::{usage, Failure};
@@ -154,7 +154,7 @@ async fn list(config: Config, json: bool) -> Result<(), Failure> {
 }
 
 async fn add(
-    mut config: Config,
+    config: Config,
     config_path: Option<PathBuf>,
     host: HostConfig,
     no_check: bool,
@@ -162,16 +162,11 @@ async fn add(
     let path = config_path
         .or_else(Config::default_path)
         .ok_or_else(|| anyhow!("no config directory on this system: pass --config PATH"))?;
-    if config.hosts.iter().any(|h| h.name == host.name) {
-        return Err(usage(anyhow!(
-            "a host named {} is already configured: pick another name",
-            host.name
-        )));
-    }
-    config.hosts.push(host.clone());
-    config
-        .validate(&path)
-        .map_err(|err| usage(anyhow!(docktray::Error::from(err))))?;
+    let config =
+        manage::with_host(&config, host.clone(), None, &path).map_err(|err| match err {
+            manage::HostEditError::Invalid(err) => usage(anyhow!(docktray::Error::from(err))),
+            other => usage(anyhow!(other)),
+        })?;
     if !no_check {
         println!("Checking {} ({}):", host.name, host.destination);
         let steps = check::check_host(&host).await;
@@ -195,17 +190,7 @@ async fn add(
 
 fn trust(config: &Config, name: &str, yes: bool) -> Result<(), Failure> {
     let host = find_host(config, name)?;
-    let resolved = known_hosts::resolve(host).map_err(|err| anyhow!(err))?;
-    let keys = known_hosts::scan(&resolved).map_err(|err| anyhow!(err))?;
-    if known_hosts::is_known(&resolved) {
-        return Err(anyhow!(
-            "{} already has a key in known_hosts. If ssh reports that it CHANGED and you know why (reinstalled \
-             server), remove the old one with `ssh-keygen -R '{}'` and run this again",
-            resolved.known_hosts_name(),
-            resolved.known_hosts_name()
-        )
-        .into());
-    }
+    let (resolved, keys) = manage::keys_to_trust(host).map_err(|err| anyhow!(err))?;
     println!(
         "{} ({}) offers these host keys:",
         name,

@@ -8,6 +8,9 @@ import type { AlertTransition } from "./bindings/AlertTransition";
 import type { Config } from "./bindings/Config";
 import type { ContainerDetail } from "./bindings/ContainerDetail";
 import type { ConnectionTest } from "./bindings/ConnectionTest";
+import type { HostConfig } from "./bindings/HostConfig";
+import type { HostKeys } from "./bindings/HostKeys";
+import type { StepResult } from "./bindings/StepResult";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { TokenStatus } from "./bindings/TokenStatus";
 import type { VpsHistory } from "./bindings/VpsHistory";
@@ -44,6 +47,14 @@ export interface Commands {
   webdock_set_token: { args: { account: WebdockAccount; token: string }; result: ConnectionTest };
   webdock_remove_token: { args: { account: string }; result: boolean };
   get_vps_history: { args: { account: string; slug: string }; result: VpsHistory };
+  check_host: { args: { host: HostConfig }; result: StepResult[] };
+  host_fingerprint: { args: { host: HostConfig }; result: HostKeys };
+  /** Resolves with the known_hosts file written. */
+  trust_host: { args: { host: HostConfig; fingerprints: string[] }; result: string };
+  /** Both resolve with the saved settings that take effect at the next start (`[[hosts]]`). */
+  save_host: { args: { host: HostConfig; replacing: string | null }; result: string[] };
+  remove_host: { args: { name: string }; result: string[] };
+  retry_host: { args: { name: string }; result: null };
 }
 
 /** Every event and its payload. */
@@ -150,6 +161,13 @@ export const webdockTestConnection = (account: WebdockAccount, token: string | n
 export const webdockSetToken = (account: WebdockAccount, token: string) => call("webdock_set_token", { account, token });
 export const webdockRemoveToken = (account: string) => call("webdock_remove_token", { account });
 export const getVpsHistory = (account: string, slug: string) => call("get_vps_history", { account, slug });
+// SSH hosts
+export const checkHost = (host: HostConfig) => call("check_host", { host });
+export const hostFingerprint = (host: HostConfig) => call("host_fingerprint", { host });
+export const trustHost = (host: HostConfig, fingerprints: string[]) => call("trust_host", { host, fingerprints });
+export const saveHost = (host: HostConfig, replacing: string | null) => call("save_host", { host, replacing });
+export const removeHost = (name: string) => call("remove_host", { name });
+export const retryHost = (name: string) => call("retry_host", { name });
 
 // Events
 

@@ -5,6 +5,8 @@ import type { Action } from "../bindings/Action";
 import type { Alert } from "../bindings/Alert";
 import type { AlertTransition } from "../bindings/AlertTransition";
 import type { Config } from "../bindings/Config";
+import type { HostConfig } from "../bindings/HostConfig";
+import type { StepResult } from "../bindings/StepResult";
 import type { ContainerDetail } from "../bindings/ContainerDetail";
 import type { ContainerSnapshot } from "../bindings/ContainerSnapshot";
 import type { ContainerStats } from "../bindings/ContainerStats";
@@ -42,11 +44,21 @@ type Subscription = { spec: ContainerSpec; next: number };
 /** The one token the mock Webdock accepts. */
 export const MOCK_WEBDOCK_TOKEN = "mock-webdock-token";
 
+/** The one host key every mock SSH host offers. */
+export const MOCK_HOST_KEY = { key_type: "ssh-ed25519", fingerprint: "SHA256:mOcKk3yF1ngerpr1ntN0tRealAtA11xyz0123456789" };
+
+/** `host` of `user@host[:port]`. */
+const hostPart = (destination: string) => destination.replace(/^.*@/, "").replace(/:\d+$/, "");
+
 export class MockBackend implements Backend {
   readonly calls: { command: CommandName; args: unknown }[] = [];
   specs: ContainerSpec[] = containerSpecs();
   alerts: Alert[];
   config: Config = defaultConfig();
+  /** SSH hosts: source fields that differ from "up" (tests and the dev console set them), hosts retried, keys trusted. */
+  readonly sourcePatches = new Map<string, Partial<SourceStatus>>();
+  readonly retried: string[] = [];
+  readonly trusted = new Set<string>();
   notificationsPaused = false;
   /** What take_route answers once. */
   route: string | null = null;
@@ -265,6 +277,53 @@ export class MockBackend implements Backend {
         const { account } = raw as Commands["webdock_remove_token"]["args"];
         return this.webdockTokens.delete(account);
       }
+      case "check_host": {
+        const { host } = raw as Commands["check_host"]["args"];
+        return this.checkHost(host);
+      }
+      case "host_fingerprint": {
+        const { host } = raw as Commands["host_fingerprint"]["args"];
+        return { known_hosts_name: hostPart(host.destination), known: this.trusted.has(hostPart(host.destination)), keys: [MOCK_HOST_KEY] };
+      }
+      case "trust_host": {
+        const { host, fingerprints } = raw as Commands["trust_host"]["args"];
+        if (!fingerprints.includes(MOCK_HOST_KEY.fingerprint)) {
+          throw `${hostPart(host.destination)} now offers ${MOCK_HOST_KEY.key_type} ${MOCK_HOST_KEY.fingerprint}, which was not the fingerprint you confirmed: nothing was trusted`;
+        }
+        this.trusted.add(hostPart(host.destination));
+        return "/home/me/.ssh/known_hosts";
+      }
+      case "save_host": {
+        const { host, replacing } = raw as Commands["save_host"]["args"];
+        if (this.config.hosts.some((h) => h.name === host.name && h.name !== replacing)) {
+          throw `a host named ${host.name} is already configured: pick another name`;
+        }
+        const hosts = structuredClone(this.config.hosts);
+        const at = replacing === null ? -1 : hosts.findIndex((h) => h.name === replacing);
+        if (replacing !== null && at < 0) throw `no host named ${replacing} in the config file`;
+        if (at < 0) hosts.push(structuredClone(host));
+        else hosts[at] = structuredClone(host);
+        const result = validateConfig({ ...this.config, hosts });
+        if (!result.ok) throw result.message;
+        this.config = { ...this.config, hosts };
+        return ["[[hosts]]"];
+      }
+      case "remove_host": {
+        const { name } = raw as Commands["remove_host"]["args"];
+        if (!this.config.hosts.some((h) => h.name === name)) throw `no host named ${name} in the config file`;
+        this.config = { ...this.config, hosts: this.config.hosts.filter((h) => h.name !== name) };
+        return ["[[hosts]]"];
+      }
+      case "retry_host": {
+        const { name } = raw as Commands["retry_host"]["args"];
+        if (!HOSTS.some((h) => h.name === name)) {
+          throw `${name} is not watched by the running app (hosts added in settings apply at the next start)`;
+        }
+        this.retried.push(name);
+        if (this.sourcePatches.has(name)) this.sourcePatches.set(name, { ...this.sourcePatches.get(name), state: "connecting", next_retry: null });
+        this.tick();
+        return null;
+      }
       case "get_vps_history": {
         const points = (values: number[], stepS: number) =>
           values.map((value, i) => ({ at: new Date(this.now() - (values.length - 1 - i) * stepS * 1000).toISOString(), value }));
@@ -282,6 +341,25 @@ export class MockBackend implements Backend {
         };
       }
     }
+  }
+
+  /** The step-by-step check: port 1 refuses (TCP), a host not trusted yet fails at the host key, else all pass. */
+  private checkHost(host: HostConfig): StepResult[] {
+    const name = hostPart(host.destination);
+    const steps: StepResult[] = [{ step: "DNS", ok: true, detail: `${name} resolves to 192.0.2.10:22` }];
+    if (host.destination.endsWith(":1")) {
+      steps.push({ step: "TCP", ok: false, detail: `cannot connect to ${name}:1 (Connection refused): is sshd running, the port right, a firewall open?` });
+      return steps;
+    }
+    steps.push({ step: "TCP", ok: true, detail: "192.0.2.10:22 accepts connections" });
+    if (!this.trusted.has(name)) {
+      steps.push({ step: "host key", ok: false, detail: `${name} is not in known_hosts (it offers ${MOCK_HOST_KEY.key_type} ${MOCK_HOST_KEY.fingerprint}): compare the fingerprint and trust it` });
+      return steps;
+    }
+    steps.push({ step: "host key", ok: true, detail: "known" });
+    steps.push({ step: "SSH login and socket", ok: true, detail: `logged in; ${host.socket} forwarded` });
+    steps.push({ step: "Docker", ok: true, detail: "Docker 27.3.1 (API 1.47)" });
+    return steps;
   }
 
   private require(ref: string): ContainerSpec {
@@ -389,6 +467,7 @@ export class MockBackend implements Backend {
         rate_limit: null,
         last_error: null,
         errors: [],
+        ...this.sourcePatches.get(h.name),
       },
     ]);
     return {
