@@ -562,7 +562,10 @@ impl Config {
                     "a name no other host uses",
                 ));
             }
-            if host.destination.trim().is_empty() || host.destination.contains(char::is_whitespace)
+            // A leading `-` would be read by ssh as an option (`-oProxyCommand=...`), not as a host.
+            if host.destination.trim().is_empty()
+                || host.destination.contains(char::is_whitespace)
+                || host.destination.starts_with('-')
             {
                 return Err(invalid(
                     &format!("{key}.destination"),

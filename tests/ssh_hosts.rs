@@ -10,12 +10,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::dockerd::PrivateDockerd;
-use common::sshd::{TestSshd, TEST_USER};
+use common::sshd::{TempUser, TestSshd, TEST_USER};
 use common::*;
 use docktray::logs::LogQuery;
 use docktray::model::ErrorStep;
 use docktray::model::SampleMethod;
-use docktray::ssh::{known_hosts, Connection};
+use docktray::ssh::{check, keysetup, known_hosts, Connection};
 use docktray::{Action, ContainerState, SourceState, SourceStatus};
 
 const HOST: &str = "nas";
@@ -591,4 +591,129 @@ async fn remote_host_over_ssh_is_watched_dropped_and_recovered() {
         .collect();
     assert!(masters.is_empty(), "ssh processes left: {masters:?}");
     eprintln!("dropped connection detected after {detected_in:?} (interval {interval:?})");
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// `docktray hosts add NAME DEST --setup-key`: with consent, a dedicated key is generated, installed once in
+/// the remote ~/.ssh/authorized_keys with the login that works, and saved as the host's identity, with which
+/// alone the host then logs in; without consent nothing is generated, installed or saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_key_installs_a_dedicated_key_only_with_consent() {
+    runtime_dir();
+    let sshd = TestSshd::new();
+    // A user of its own, so the key lands in a real remote home that is not root's.
+    let user = TempUser::new("dtk", sshd.dir.path());
+    let dockerd = PrivateDockerd::new("dtk", "203.0.113.1/24");
+    // The user (in the docker group) reaches the engine's socket through its directory.
+    Command::new("chmod")
+        .args(["0711", &dockerd.root.path().to_string_lossy()])
+        .status()
+        .expect("chmod");
+    std::fs::write(
+        sshd.path("known_hosts"),
+        format!("{}\n", sshd.known_hosts_line()),
+    )
+    .expect("known_hosts");
+    let local_home = sshd.path("local-home");
+    std::fs::create_dir_all(&local_home).expect("local home");
+    let config = sshd.path("docktray.toml");
+    std::fs::write(&config, "# hosts set up by the test\n").expect("config");
+    let destination = format!("{}@127.0.0.1:{}", user.name, sshd.port);
+    let socket = dockerd.socket().to_string_lossy().into_owned();
+    let add = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_docktray"))
+            .env("HOME", &local_home)
+            .arg("--config")
+            .arg(&config)
+            .args(["hosts", "add", "far", &destination, "--socket", &socket])
+            .arg("--ssh-config")
+            .arg(sshd.ssh_config())
+            // The login that works now: the harness key, given explicitly.
+            .arg("--identity")
+            .arg(sshd.path("id"))
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run docktray")
+    };
+    let key = local_home.join(".ssh/docktray_far_ed25519");
+    let authorized = user.home.join(".ssh/authorized_keys");
+
+    // No consent (no terminal to ask on, no --yes): nothing generated, installed or saved.
+    let refused = add(&["--setup-key"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("without confirmation"), "{stderr}");
+    assert!(!key.exists() && !keysetup::public_path(&key).exists());
+    assert!(!authorized.exists(), "nothing was installed on the host");
+    assert!(!std::fs::read_to_string(&config)
+        .expect("config")
+        .contains("far"));
+
+    // With consent: generated, installed, checked with the new key, saved.
+    let done = add(&["--setup-key", "--yes"]);
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains("Generated"), "{stdout}");
+    assert!(stdout.contains("Added the key to"), "{stdout}");
+    assert_eq!(mode(&key), 0o600);
+    let public = std::fs::read_to_string(keysetup::public_path(&key)).expect("public key");
+    let installed = std::fs::read_to_string(&authorized).expect("authorized_keys");
+    assert_eq!(installed, public, "exactly the new key, once");
+    assert_eq!(mode(&authorized), 0o600);
+    assert_eq!(mode(&user.home.join(".ssh")), 0o700);
+    let saved = docktray::Config::load(Some(&config)).expect("saved config");
+    let host = saved.hosts.first().expect("the host").clone();
+    assert_eq!(host.name, "far");
+    assert_eq!(host.identity_file.as_deref(), Some(key.as_path()));
+    assert!(std::fs::read_to_string(&config)
+        .expect("config")
+        .contains("# hosts set up by the test"));
+
+    // Installing again adds nothing.
+    assert_eq!(
+        keysetup::install_key(&host, public.trim())
+            .await
+            .expect("install again"),
+        keysetup::Installed::AlreadyThere
+    );
+    assert_eq!(
+        std::fs::read_to_string(&authorized).expect("authorized_keys"),
+        public
+    );
+
+    // The new key alone logs in (the ssh_config offers only a key the host does not accept besides it) ...
+    let steps = check::check_host(&host).await;
+    assert!(steps.iter().all(|s| s.ok), "{steps:?}");
+    assert_eq!(steps.last().map(|s| s.step.as_str()), Some("Docker"));
+    // ... and without it the same login is refused.
+    let mut without = host.clone();
+    without.identity_file = None;
+    let refused = open_error(&without).await;
+    assert_eq!(refused.step, ErrorStep::Auth, "{refused}");
+
+    // Run again, the key pair is kept (never overwritten) and not installed twice.
+    let private = std::fs::read(&key).expect("private key");
+    std::fs::write(&config, "").expect("config");
+    let again = add(&["--setup-key", "--yes"]);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{stdout}");
+    assert!(stdout.contains("already in"), "{stdout}");
+    assert_eq!(std::fs::read(&key).expect("private key"), private);
+    assert_eq!(
+        std::fs::read_to_string(&authorized).expect("authorized_keys"),
+        public
+    );
 }

@@ -373,6 +373,7 @@ pub async fn get_vps_history(
 /// The step-by-step connection check of `docktray hosts add` for a host typed in settings (saved or not).
 #[tauri::command]
 pub async fn check_host(host: HostConfig) -> Answer<Vec<StepResult>> {
+    manage::validate_host(&host).map_err(|err| err.to_string())?;
     tracing::info!(host = %host.name, "checking an SSH host from the window");
     Ok(check::check_host(&host).await)
 }
@@ -380,6 +381,7 @@ pub async fn check_host(host: HostConfig) -> Answer<Vec<StepResult>> {
 /// The host's key fingerprints and whether known_hosts has it, for the user to compare before trusting.
 #[tauri::command]
 pub async fn host_fingerprint(host: HostConfig) -> Answer<HostKeys> {
+    manage::validate_host(&host).map_err(|err| err.to_string())?;
     tauri::async_runtime::spawn_blocking(move || manage::host_keys(&host))
         .await
         .map_err(|err| format!("reading the host key failed: {err}"))?
@@ -390,6 +392,7 @@ pub async fn host_fingerprint(host: HostConfig) -> Answer<HostKeys> {
 /// them); refused when the host now offers another key or is known already. Returns the file written.
 #[tauri::command]
 pub async fn trust_host(host: HostConfig, fingerprints: Vec<String>) -> Answer<String> {
+    manage::validate_host(&host).map_err(|err| err.to_string())?;
     tracing::info!(host = %host.name, "trusting an SSH host key confirmed in the window");
     tauri::async_runtime::spawn_blocking(move || manage::trust_confirmed(&host, &fingerprints))
         .await

@@ -24,6 +24,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 #[allow(dead_code)]
 mod webdock_fixture;
 
+/// The real sshd shared with the engine's SSH host tests.
+#[path = "../../tests/common/sshd.rs"]
+#[allow(dead_code)]
+mod sshd;
+
 /// The app as the window sees it, with a real monitor behind it.
 struct Harness {
     app: App<MockRuntime>,
@@ -708,4 +713,109 @@ fn ssh_hosts_are_saved_checked_retried_and_removed() {
         err.as_str().is_some_and(|m| m.contains("no host named")),
         "{err}"
     );
+}
+
+/// The Docker socket of the test engine (DOCKER_HOST), which root reaches over the test sshd as a "remote" one.
+fn test_engine_socket() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(str::to_owned))
+        .expect("DOCKER_HOST=unix://... (eval \"$(scripts/test-env.sh env)\")")
+}
+
+#[test]
+fn an_unknown_host_is_checked_shown_trusted_after_confirmation_and_then_passes() {
+    let harness = Harness::start("interval = \"2s\"\n");
+    let sshd = sshd::TestSshd::new();
+    let known_hosts = sshd.path("known_hosts");
+    let host = json!({
+        "name": "far",
+        "destination": "dt-remote",
+        "identity_file": null,
+        "socket": test_engine_socket(),
+        "ssh_config": sshd.ssh_config(),
+    });
+
+    // The check stops at the host key, which nobody trusted yet; nothing is written.
+    let steps = harness.ok("check_host", json!({ "host": host }));
+    let names: Vec<&str> = steps
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert_eq!(names, ["DNS", "TCP", "host key"], "{steps:#}");
+    assert_eq!(steps[2]["ok"], false);
+    assert!(!known_hosts.exists());
+
+    // The fingerprint shown is the server's own.
+    let keys = harness.ok("host_fingerprint", json!({ "host": host }));
+    assert_eq!(keys["known"], false);
+    assert_eq!(
+        keys["known_hosts_name"],
+        format!("[127.0.0.1]:{}", sshd.port)
+    );
+    assert_eq!(keys["keys"][0]["fingerprint"], sshd.fingerprint());
+    assert!(!known_hosts.exists(), "showing trusts nothing");
+
+    // A fingerprint the user did not confirm is refused.
+    let err = harness
+        .invoke(
+            "trust_host",
+            json!({ "host": host, "fingerprints": ["SHA256:not-the-one"] }),
+        )
+        .unwrap_err();
+    assert!(
+        err.as_str()
+            .is_some_and(|m| m.contains("not the fingerprint you confirmed")),
+        "{err}"
+    );
+    assert!(!known_hosts.exists(), "nothing was trusted");
+
+    let file = harness.ok(
+        "trust_host",
+        json!({ "host": host, "fingerprints": [sshd.fingerprint()] }),
+    );
+    assert_eq!(file, json!(known_hosts.display().to_string()));
+    assert!(std::fs::read_to_string(&known_hosts)
+        .expect("known_hosts")
+        .contains(&format!("[127.0.0.1]:{}", sshd.port)));
+
+    // Now every step passes, down to the Docker engine behind the host.
+    let steps = harness.ok("check_host", json!({ "host": host }));
+    let steps = steps.as_array().expect("steps");
+    assert!(steps.iter().all(|s| s["ok"] == true), "{steps:#?}");
+    assert_eq!(
+        steps.last().map(|s| s["step"].clone()),
+        Some(json!("Docker"))
+    );
+    assert_eq!(
+        harness.ok("host_fingerprint", json!({ "host": host }))["known"],
+        true
+    );
+    let err = harness
+        .invoke(
+            "trust_host",
+            json!({ "host": host, "fingerprints": [sshd.fingerprint()] }),
+        )
+        .unwrap_err();
+    assert!(
+        err.as_str()
+            .is_some_and(|m| m.contains("already has a key")),
+        "{err}"
+    );
+
+    // A typed destination that ssh would read as an option never reaches ssh.
+    let mut option = host.clone();
+    option["destination"] = json!("-oProxyCommand=touch${IFS}/tmp/docktray-pwned");
+    for command in ["check_host", "host_fingerprint"] {
+        let err = harness
+            .invoke(command, json!({ "host": option }))
+            .unwrap_err();
+        assert!(
+            err.as_str().is_some_and(|m| m.contains("destination")),
+            "{command}: {err}"
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/docktray-pwned").exists());
 }

@@ -54,6 +54,16 @@ pub fn with_host(
     Ok(config)
 }
 
+/// Checks one host against the config file's rules before anything runs `ssh` with it (the window's check and
+/// trust take hosts that are only typed, not saved): e.g. a destination starting with `-` would be an ssh option.
+pub fn validate_host(host: &HostConfig) -> Result<(), ConfigError> {
+    let config = Config {
+        hosts: vec![host.clone()],
+        ..Config::default()
+    };
+    config.validate(Path::new("the host form"))
+}
+
 /// `config` without the host named `name`.
 pub fn without_host(config: &Config, name: &str) -> Result<Config, HostEditError> {
     let mut config = config.clone();
@@ -161,6 +171,18 @@ mod tests {
             socket: "/var/run/docker.sock".into(),
             ssh_config: None,
         }
+    }
+
+    #[test]
+    fn a_typed_host_is_validated_before_ssh_sees_it() {
+        assert!(validate_host(&host("one")).is_ok());
+        let mut option = host("two");
+        option.destination = "-oProxyCommand=touch${IFS}/tmp/x".into();
+        let err = validate_host(&option).expect_err("an option is not a destination");
+        assert!(err.to_string().contains("hosts[0].destination"), "{err}");
+        let mut relative = host("three");
+        relative.socket = "docker.sock".into();
+        assert!(validate_host(&relative).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod discover;
 pub mod hoststats;
+pub mod keysetup;
 pub mod known_hosts;
 pub mod manage;
 

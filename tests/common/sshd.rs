@@ -129,13 +129,17 @@ impl TestSshd {
         );
         let d = sshd.dir.path().display().to_string();
         let port = sshd.port;
+        // Root's sessions get an empty home: root's real shell start-up files (a `pyenv rehash` in ~/.bashrc
+        // waiting 60 s for its lock, here) must not run before each remote command and time the tests out.
+        std::fs::create_dir_all(sshd.path("root-home")).expect("root's test home");
         std::fs::write(
             sshd.path("sshd_config"),
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/hostkey\nPidFile {d}/sshd.pid\n\
-                 AuthorizedKeysFile {d}/authorized_keys\nAllowStreamLocalForwarding yes\nStrictModes no\n\
+                 AuthorizedKeysFile {d}/authorized_keys .ssh/authorized_keys\nAllowStreamLocalForwarding yes\nStrictModes no\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM yes\n\
-                 PermitRootLogin prohibit-password\nLogLevel VERBOSE\nMaxStartups 100\n"
+                 PermitRootLogin prohibit-password\nLogLevel VERBOSE\nMaxStartups 100\n\
+                 Match User root\n  SetEnv HOME={d}/root-home\n  AuthorizedKeysFile {d}/authorized_keys\n"
             ),
         )
         .expect("sshd_config");
@@ -154,18 +158,66 @@ impl TestSshd {
         )
         .expect("ssh_config");
         let mut sshd = sshd;
-        sshd.start();
-        sshd
+        // A port picked free can be taken by someone else before sshd binds it: pick another.
+        for _ in 0..5 {
+            if sshd.try_start() {
+                return sshd;
+            }
+            sshd.port = free_port();
+            let config = std::fs::read_to_string(sshd.path("sshd_config")).expect("sshd_config");
+            let client = std::fs::read_to_string(sshd.ssh_config()).expect("ssh_config");
+            let port_line = |text: &str, indent: &str, port: u16| {
+                text.lines()
+                    .map(|line| {
+                        if line.trim_start().starts_with("Port ") {
+                            format!("{indent}Port {port}")
+                        } else {
+                            line.to_owned()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    + "\n"
+            };
+            std::fs::write(sshd.path("sshd_config"), port_line(&config, "", sshd.port))
+                .expect("sshd_config");
+            std::fs::write(sshd.ssh_config(), port_line(&client, "  ", sshd.port))
+                .expect("ssh_config");
+        }
+        panic!(
+            "sshd did not start: {}",
+            std::fs::read_to_string(sshd.path("sshd.log")).unwrap_or_default()
+        )
     }
 
     /// Starts sshd (again) on the same port with the current host key.
     pub fn start(&mut self) {
+        assert!(
+            self.try_start(),
+            "sshd did not start on port {}: {}",
+            self.port,
+            std::fs::read_to_string(self.path("sshd.log")).unwrap_or_default()
+        );
+    }
+
+    /// Starts sshd and waits until it says it listens. Waiting for the port to answer is not enough: another
+    /// test run's sshd may hold the same port (picked free by both), and then everything would talk to that one.
+    /// False when this sshd exited (the port is taken).
+    fn try_start(&mut self) -> bool {
+        let listening = format!("Server listening on 127.0.0.1 port {}.", self.port);
+        let count = || {
+            std::fs::read_to_string(self.path("sshd.log"))
+                .unwrap_or_default()
+                .matches(&listening)
+                .count()
+        };
+        let before = count();
         let log = File::options()
             .create(true)
             .append(true)
             .open(self.path("sshd.log"))
             .expect("log");
-        let child = Command::new("/usr/sbin/sshd")
+        let mut child = Command::new("/usr/sbin/sshd")
             .args(["-D", "-e", "-f"])
             .arg(self.path("sshd_config"))
             .stdin(Stdio::null())
@@ -173,16 +225,17 @@ impl TestSshd {
             .stderr(log)
             .spawn()
             .expect("start sshd (apt-get install openssh-server; the test needs root)");
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "sshd did not start: {}",
-                std::fs::read_to_string(self.path("sshd.log")).unwrap_or_default()
-            );
+        while count() == before || std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        self.child = Some(child);
+        true
     }
 
     /// Kills sshd and every connection it serves, like a crashed or rebooted server.
@@ -262,6 +315,50 @@ impl TestSshd {
                 ],
             );
         }
+    }
+}
+
+/// A throwaway user for one test run (its own name, so parallel runs never share it), with a home directory in
+/// `dir` and in the `docker` group; removed when dropped. For what must happen in a real remote home, such as
+/// installing a key in ~/.ssh/authorized_keys, without touching root's.
+pub struct TempUser {
+    pub name: String,
+    pub home: PathBuf,
+}
+
+impl TempUser {
+    pub fn new(prefix: &str, dir: &Path) -> Self {
+        let name = format!("{prefix}{}", std::process::id());
+        let home = dir.join(&name);
+        // Left over from a killed run with the same pid.
+        let _ = Command::new("userdel").arg(&name).output();
+        std::fs::create_dir_all(&home).expect("home directory");
+        // `*` rather than the locked `!`, so sshd accepts a key login.
+        run(
+            "useradd",
+            &[
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                &home.to_string_lossy(),
+                "--shell",
+                "/bin/sh",
+                "--password",
+                "*",
+                "--groups",
+                "docker",
+                &name,
+            ],
+        );
+        run("chown", &[&name, &home.to_string_lossy()]);
+        run("chmod", &["0700", &home.to_string_lossy()]);
+        Self { name, home }
+    }
+}
+
+impl Drop for TempUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.name).output();
     }
 }
 

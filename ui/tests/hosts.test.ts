@@ -85,6 +85,17 @@ describe("SSH hosts in the window", () => {
     expect(screen.getByText("No containers from edge-01: it is unreachable.")).toBeTruthy();
   });
 
+  test("with all hosts shown, a host that is down with no containers keeps its heading", () => {
+    ctx.mock.specs = ctx.mock.specs.filter((s) => s.host === "local");
+    ctx.mock.sourcePatches.set("edge-01", unreachable(2));
+    live.apply(ctx.mock.snapshot());
+    render(Containers);
+    const headings = [...document.querySelectorAll("tbody.host-heading")];
+    expect(headings.map((h) => h.querySelector(".name")!.textContent)).toEqual(["local", "edge-01"]);
+    expect(headings[1]!.textContent).toContain("0 containers");
+    expect(headings[1]!.textContent).toContain("unreachable");
+  });
+
   test("the check's steps show pass and fail, and a hostile message literally", () => {
     render(CheckSteps, {
       steps: [
@@ -137,6 +148,10 @@ describe("SSH hosts in the window", () => {
     // The check runs again and passes every step now.
     steps = screen.getAllByTestId("check-step");
     expect(steps.map((s) => s.classList.contains("fail"))).toEqual([false, false, false, false, false]);
+
+    // Steps stand for the host as tested: editing a field hides them until "Test connection" again.
+    await fireEvent.input(screen.getByLabelText("SSH destination"), { target: { value: "ops@elsewhere.example.net" } });
+    expect(screen.queryAllByTestId("check-step")).toEqual([]);
   });
 
   test("hosts are added, edited and removed after confirmation", async () => {

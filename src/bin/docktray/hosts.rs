@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use docktray::config::HostConfig;
-use docktray::ssh::{check, discover, known_hosts, manage};
+use docktray::ssh::{check, discover, keysetup, known_hosts, manage};
 use docktray::{Config, Engine, SourceState};
 
 use crate::{usage, Failure};
@@ -38,8 +38,16 @@ pub enum HostsCommand {
         #[arg(long, value_name = "FILE")]
         ssh_config: Option<PathBuf>,
         /// Add it without checking the connection.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "setup_key")]
         no_check: bool,
+        /// After the check, generate a dedicated ed25519 key (~/.ssh/docktray_NAME_ed25519, never over an
+        /// existing file), install it in the host's ~/.ssh/authorized_keys with the login that works now, check
+        /// again with it and save it as the host's identity. Asks first.
+        #[arg(long)]
+        setup_key: bool,
+        /// Set the key up without asking (for scripts).
+        #[arg(long, requires = "setup_key")]
+        yes: bool,
     },
     /// Show a host's key fingerprint and add it to known_hosts after you confirm it.
     Trust {
@@ -70,6 +78,8 @@ pub async fn run(
             socket,
             ssh_config,
             no_check,
+            setup_key,
+            yes,
         } => {
             let host = HostConfig {
                 name,
@@ -78,7 +88,12 @@ pub async fn run(
                 socket,
                 ssh_config,
             };
-            add(config, config_path, host, no_check).await
+            let key = match (setup_key, yes) {
+                (false, _) => KeySetup::No,
+                (true, false) => KeySetup::Ask,
+                (true, true) => KeySetup::Consented,
+            };
+            add(config, config_path, host, no_check, key).await
         }
         HostsCommand::Trust { name, yes } => trust(&config, &name, yes),
         HostsCommand::Discover { json } => discover_hosts(&config, json),
@@ -153,37 +168,116 @@ async fn list(config: Config, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Whether `hosts add` sets up a dedicated key, and whether the user already consented (`--yes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeySetup {
+    No,
+    Ask,
+    Consented,
+}
+
+/// Runs the check and prints each step; the failed step's error when one failed.
+async fn check_and_print(host: &HostConfig) -> Result<(), Failure> {
+    println!("Checking {} ({}):", host.name, host.destination);
+    let steps = check::check_host(host).await;
+    for step in &steps {
+        let mark = if step.ok { "ok  " } else { "FAIL" };
+        println!("  {mark} {}: {}", step.step, step.detail);
+    }
+    match steps.iter().find(|s| !s.ok) {
+        Some(failed) => Err(anyhow!(
+            "the {} step failed, so {} was not added (fix it and run this again, or add --no-check)",
+            failed.step,
+            host.name
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Asks "question [y/N]" on the terminal; an answer other than y/yes, or no terminal, is a no.
+fn confirm(question: &str, refusal: &str) -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(anyhow!("{refusal}")));
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush().context("writing to stdout")?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
 async fn add(
     config: Config,
     config_path: Option<PathBuf>,
-    host: HostConfig,
+    mut host: HostConfig,
     no_check: bool,
+    key: KeySetup,
 ) -> Result<(), Failure> {
     let path = config_path
         .or_else(Config::default_path)
         .ok_or_else(|| anyhow!("no config directory on this system: pass --config PATH"))?;
-    let config =
-        manage::with_host(&config, host.clone(), None, &path).map_err(|err| match err {
-            manage::HostEditError::Invalid(err) => usage(anyhow!(docktray::Error::from(err))),
-            other => usage(anyhow!(other)),
-        })?;
+    let edit_error = |err| match err {
+        manage::HostEditError::Invalid(err) => usage(anyhow!(docktray::Error::from(err))),
+        other => usage(anyhow!(other)),
+    };
+    let mut updated = manage::with_host(&config, host.clone(), None, &path).map_err(edit_error)?;
     if !no_check {
-        println!("Checking {} ({}):", host.name, host.destination);
-        let steps = check::check_host(&host).await;
-        for step in &steps {
-            let mark = if step.ok { "ok  " } else { "FAIL" };
-            println!("  {mark} {}: {}", step.step, step.detail);
-        }
-        if let Some(failed) = steps.iter().find(|s| !s.ok) {
+        check_and_print(&host).await?;
+    }
+    if key != KeySetup::No {
+        let private = keysetup::default_key_path(&host.name)
+            .ok_or_else(|| anyhow!("no home directory: cannot place the new key in ~/.ssh"))?;
+        let reuse = private.exists() && keysetup::public_path(&private).exists();
+        println!(
+            "Key set-up: Docktray will {} {} (ed25519, no passphrase, only for {}) and add its public key to \
+             ~/.ssh/authorized_keys on {}, logging in as it just did; {} then logs in with that key.",
+            if reuse { "use the existing" } else { "generate" },
+            private.display(),
+            host.name,
+            host.destination,
+            host.name
+        );
+        if key == KeySetup::Ask
+            && !confirm(
+                "Set up the key?",
+                "not setting a key up without confirmation: run it in a terminal, or pass --yes",
+            )?
+        {
             return Err(anyhow!(
-                "the {} step failed, so {} was not added (fix it and run this again, or add --no-check)",
-                failed.step,
+                "no key was generated or installed, and {} was not added",
                 host.name
             )
             .into());
         }
+        let comment = format!("docktray@{}", host.name);
+        let (line, generated) =
+            keysetup::ensure_key(&private, &comment).map_err(|err| anyhow!(err))?;
+        if generated {
+            println!("Generated {}", private.display());
+        }
+        let installed = keysetup::install_key(&host, &line)
+            .await
+            .map_err(|err| anyhow!(err))?;
+        println!(
+            "{} ~/.ssh/authorized_keys on {}",
+            match installed {
+                keysetup::Installed::Added => "Added the key to",
+                keysetup::Installed::AlreadyThere => "The key was already in",
+            },
+            host.destination
+        );
+        host.identity_file = Some(private);
+        updated = manage::with_host(&config, host.clone(), None, &path).map_err(edit_error)?;
+        check_and_print(&host).await?;
     }
-    docktray::config_file::save(&path, &config).map_err(|err| anyhow!(err))?;
+    docktray::config_file::save(&path, &updated).map_err(|err| anyhow!(err))?;
     println!("Added {} to {}", host.name, path.display());
     Ok(())
 }
@@ -202,22 +296,13 @@ fn trust(config: &Config, name: &str, yes: bool) -> Result<(), Failure> {
     println!(
         "Compare with the host's own (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on it) before trusting."
     );
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(usage(anyhow!(
-                "not trusting without confirmation: run it in a terminal, or pass --yes after checking the fingerprint"
-            )));
-        }
-        print!("Trust this key? [y/N] ");
-        std::io::stdout().flush().context("writing to stdout")?;
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .context("reading the answer")?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            return Err(anyhow!("not trusted; nothing was written").into());
-        }
+    if !yes
+        && !confirm(
+            "Trust this key?",
+            "not trusting without confirmation: run it in a terminal, or pass --yes after checking the fingerprint",
+        )?
+    {
+        return Err(anyhow!("not trusted; nothing was written").into());
     }
     let file = known_hosts::trust(&resolved, &keys).map_err(|err| anyhow!(err))?;
     println!("Trusted: added to {}", file.display());
