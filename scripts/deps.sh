@@ -12,8 +12,10 @@ DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
 # an independent client that checks what was stored.
 # openssh-server and -client: tests/ssh_hosts.rs runs a real sshd on 127.0.0.1 and connects with the system ssh.
 # iproute2: the second private dockerd (tests/common/dockerd.rs) gets its own bridge with `ip link`.
+# dunst: the real notification server the notification tests send to (tests/common/notifications.rs), on a private
+# bus, drawing on its own display from xvfb (Xvfb; the end-to-end test uses it too).
 TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon gnome-keyring libsecret-tools
-  openssh-server openssh-client iproute2)
+  openssh-server openssh-client iproute2 dunst xvfb)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }

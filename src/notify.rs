@@ -394,16 +394,34 @@ pub struct Notifier {
     changes: Option<watch::Receiver<NotificationSettings>>,
 }
 
-/// Notification ids the server gave us, with the route a click should open; the last [`REMEMBERED_CLICKS`].
-#[derive(Debug, Clone, Default)]
+/// Clicks on our notifications: the notification ids the server gave us, with the route a click should open
+/// (the last [`REMEMBERED_CLICKS`]), and the session-bus connection these notifications are sent on.
+///
+/// Servers tell of a click with `ActionInvoked`, and dunst sends it only to the connection that called `Notify`
+/// (GNOME Shell sends it to everyone). So notifications that offer "Open" are sent on one connection that also
+/// listens, kept open while the notifier runs; a new one is made when it closes (the session bus went away).
+#[derive(Debug, Clone)]
 pub struct ClickRoutes {
     routes: Arc<Mutex<VecDeque<(u32, String)>>>,
+    connection: Arc<tokio::sync::Mutex<Option<Listening>>>,
+    clicks: broadcast::Sender<String>,
 }
+
+/// A session-bus connection and the task that follows `ActionInvoked` on it.
+type Listening = (zbus::Connection, JoinHandle<()>);
 
 /// Enough for every notification still on screen; older ones are long gone.
 const REMEMBERED_CLICKS: usize = 256;
 
 impl ClickRoutes {
+    fn new(clicks: broadcast::Sender<String>) -> Self {
+        Self {
+            routes: Arc::default(),
+            connection: Arc::default(),
+            clicks,
+        }
+    }
+
     fn remember(&self, id: u32, route: String) {
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         if routes.len() >= REMEMBERED_CLICKS {
@@ -419,6 +437,49 @@ impl ClickRoutes {
             .rev()
             .find(|(known, _)| *known == id)
             .map(|(_, route)| route.clone())
+    }
+
+    /// The connection to send on: the open one, or a new one that already listens for clicks.
+    async fn connection(&self) -> Result<zbus::Connection, zbus::Error> {
+        let mut slot = self.connection.lock().await;
+        if let Some((connection, listener)) = slot.as_ref() {
+            if !listener.is_finished() {
+                return Ok(connection.clone());
+            }
+        }
+        let connection = zbus::Connection::session().await?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface("org.freedesktop.Notifications")
+            .member("ActionInvoked")
+            .build()?;
+        // In place before the first `Notify` on this connection, so no click can come before it.
+        let stream = zbus::MessageStream::for_match_rule(rule, &connection, None).await?;
+        let listener = tokio::spawn(follow_clicks(stream, self.clone()));
+        *slot = Some((connection.clone(), listener));
+        Ok(connection)
+    }
+
+    /// Stops following clicks (the notifier ended).
+    async fn close(&self) {
+        if let Some((_, listener)) = self.connection.lock().await.take() {
+            listener.abort();
+        }
+    }
+}
+
+/// Turns `ActionInvoked` signals about our notifications into routes; ends when the connection closes.
+async fn follow_clicks(mut stream: zbus::MessageStream, routes: ClickRoutes) {
+    use futures_util::StreamExt;
+    while let Some(message) = stream.next().await {
+        let Ok(message) = message else { continue };
+        let Ok((id, _action)) = message.body().deserialize::<(u32, String)>() else {
+            continue;
+        };
+        if let Some(route) = routes.route(id) {
+            tracing::debug!(id, %route, "notification clicked");
+            let _ = routes.clicks.send(route);
+        }
     }
 }
 
@@ -578,49 +639,14 @@ pub fn spawn_notifier_with_clicks(
     paused: watch::Receiver<bool>,
     clicks: broadcast::Sender<String>,
 ) -> JoinHandle<()> {
-    let routes = ClickRoutes::default();
+    let routes = ClickRoutes::new(clicks);
     let mut notifier = Notifier::new(settings.borrow().clone());
     notifier.changes = Some(settings);
     notifier.clicks = Some(routes.clone());
     tokio::spawn(async move {
-        let listener = tokio::spawn(listen_for_clicks(routes, clicks));
         notifier.run(updates, paused).await;
-        listener.abort();
+        routes.close().await;
     })
-}
-
-/// Follows `ActionInvoked` signals on the session bus and turns clicks on our notifications into routes.
-/// Reconnects (every 30 s) while no bus is reachable; a notification server may come later.
-async fn listen_for_clicks(routes: ClickRoutes, clicks: broadcast::Sender<String>) {
-    use futures_util::StreamExt;
-    loop {
-        let stream = async {
-            let connection = zbus::Connection::session().await?;
-            let rule = zbus::MatchRule::builder()
-                .msg_type(zbus::message::Type::Signal)
-                .interface("org.freedesktop.Notifications")
-                .member("ActionInvoked")
-                .build()?;
-            zbus::MessageStream::for_match_rule(rule, &connection, None).await
-        }
-        .await;
-        match stream {
-            Ok(mut stream) => {
-                while let Some(message) = stream.next().await {
-                    let Ok(message) = message else { continue };
-                    let Ok((id, _action)) = message.body().deserialize::<(u32, String)>() else {
-                        continue;
-                    };
-                    if let Some(route) = routes.route(id) {
-                        tracing::debug!(id, %route, "notification clicked");
-                        let _ = clicks.send(route);
-                    }
-                }
-            }
-            Err(err) => tracing::debug!(%err, "cannot follow notification clicks yet"),
-        }
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    }
 }
 
 /// Sends notifications to the session bus's notification server, in order.
@@ -637,9 +663,17 @@ async fn send_with_routes(
     notifications: &[Notification],
     clicks: Option<&ClickRoutes>,
 ) -> Result<(), NotifyError> {
-    let capabilities = bounded(server_capabilities()).await?;
+    let unreachable = |err: zbus::Error| NotifyError::Unreachable(err.to_string());
+    // With clicks, everything goes over the connection that hears them (see [`ClickRoutes`]).
+    let connection = match clicks {
+        Some(clicks) => {
+            Some(bounded(async { clicks.connection().await.map_err(unreachable) }).await?)
+        }
+        None => None,
+    };
+    let capabilities = bounded(server_capabilities(connection.as_ref())).await?;
     let markup = capabilities.iter().any(|c| c == "body-markup");
-    let actions = clicks.is_some() && capabilities.iter().any(|c| c == "actions");
+    let actions = connection.is_some() && capabilities.iter().any(|c| c == "actions");
     for notification in notifications {
         let mut message = notify_rust::Notification::new();
         let body = if markup {
@@ -658,12 +692,18 @@ async fn send_with_routes(
             // "default" is what servers invoke when the notification itself is clicked.
             message.action("default", "Open in Docktray");
         }
+        let rejected = |err: String| NotifyError::Rejected(err);
         let id = bounded(async {
-            message
-                .show_async()
-                .await
-                .map(|handle| handle.id())
-                .map_err(|err| NotifyError::Rejected(err.to_string()))
+            match &connection {
+                Some(connection) => notify_on(connection, &message)
+                    .await
+                    .map_err(|err| rejected(err.to_string())),
+                None => message
+                    .show_async()
+                    .await
+                    .map(|handle| handle.id())
+                    .map_err(|err| rejected(err.to_string())),
+            }
         })
         .await?;
         if let (true, Some(clicks)) = (actions, clicks) {
@@ -671,6 +711,36 @@ async fn send_with_routes(
         }
     }
     Ok(())
+}
+
+/// `Notify` with what notify-rust would send for `message` (its fields and hints, no id to replace), on
+/// `connection`, which stays open after the call.
+async fn notify_on(
+    connection: &zbus::Connection,
+    message: &notify_rust::Notification,
+) -> Result<u32, zbus::Error> {
+    let hints: std::collections::HashMap<&str, zbus::Variant<'_>> =
+        message.hints.iter().map(Into::into).collect();
+    connection
+        .call_method(
+            Some("org.freedesktop.Notifications"),
+            "/org/freedesktop/Notifications",
+            Some("org.freedesktop.Notifications"),
+            "Notify",
+            &(
+                &message.appname,
+                0u32,
+                &message.icon,
+                &message.summary,
+                &message.body,
+                &message.actions,
+                hints,
+                i32::from(message.timeout),
+            ),
+        )
+        .await?
+        .body()
+        .deserialize()
 }
 
 /// Shows one test notification, ignoring settings: for a "Send test notification" menu item or a CLI check that
@@ -695,10 +765,16 @@ async fn bounded<T>(
         .map_err(|_| NotifyError::TimedOut(CALL_TIMEOUT))?
 }
 
-/// Asks `GetCapabilities`; any failure means no usable server (every compliant server implements it).
-async fn server_capabilities() -> Result<Vec<String>, NotifyError> {
+/// Asks `GetCapabilities` (on `connection`, or a new one); any failure means no usable server (every compliant
+/// server implements it).
+async fn server_capabilities(
+    connection: Option<&zbus::Connection>,
+) -> Result<Vec<String>, NotifyError> {
     let unreachable = |err: zbus::Error| NotifyError::Unreachable(err.to_string());
-    let connection = zbus::Connection::session().await.map_err(unreachable)?;
+    let connection = match connection {
+        Some(connection) => connection.clone(),
+        None => zbus::Connection::session().await.map_err(unreachable)?,
+    };
     let reply = connection
         .call_method(
             Some("org.freedesktop.Notifications"),

@@ -1,6 +1,6 @@
 //! Desktop notifications end to end: alert transitions go into the notifier through a broadcast channel, as the
 //! engine publishes them, and come out as `Notify` calls on a real D-Bus session bus (`tests/common/notifications.rs`:
-//! a private `dbus-daemon` plus a recording `org.freedesktop.Notifications` server).
+//! a private `dbus-daemon` with dunst on it, and a D-Bus monitor that records what dunst was sent).
 //!
 //! Why ONE test function: notify-rust (and zbus under it) find the session bus through the process environment
 //! (`DBUS_SESSION_BUS_ADDRESS`), read at each send. Changing the environment while other threads may read it is
@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +22,7 @@ use docktray::notify::spawn_notifier;
 use docktray::Update;
 use tokio::sync::{broadcast, watch};
 
-use common::notifications::{NotificationServer, Recorded, TestBus};
+use common::notifications::{Markup, NotificationServer, Recorded, TestBus};
 
 /// Long enough for the notifier to gather a batch and send it, short enough to keep the test quick.
 const WINDOW: Duration = Duration::from_millis(300);
@@ -50,7 +51,7 @@ fn notifier_over_a_real_session_bus() {
 }
 
 async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) {
-    let server = NotificationServer::start_at(&bus.address(), &["body", "actions"]);
+    let server = NotificationServer::start_on(bus);
     let (updates, receiver) = broadcast::channel(64);
     let (_paused, paused_rx) = watch::channel(false);
     let (clicks, mut clicked) = broadcast::channel(4);
@@ -71,41 +72,45 @@ async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) 
         "an Open action is offered: {:?}",
         got[0]
     );
-    // The server tells every client that the user clicked notification `id`, as dunst or GNOME Shell do.
-    let connection = zbus::Connection::session().await.expect("test bus");
-    // Give the click listener a moment to have its match rule in place (it starts with the notifier).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    connection
-        .emit_signal(
-            None::<&str>,
-            "/org/freedesktop/Notifications",
-            "org.freedesktop.Notifications",
-            "ActionInvoked",
-            &(got[0].id, "default"),
-        )
-        .await
-        .expect("emit ActionInvoked");
+    // The user clicks it: dunst invokes its default action and tells Docktray with `ActionInvoked`.
+    server.click(0);
     let route = tokio::time::timeout(ARRIVAL, clicked.recv())
         .await
         .expect("a click arrives")
         .expect("open");
     assert_eq!(route, "container:local/id-web");
-    // A click on a notification that is not ours leads nowhere.
+    // A click on another application's notification leads nowhere.
+    server.close_top();
+    let connection = zbus::Connection::session().await.expect("test bus");
+    let hints: HashMap<&str, zbus::Variant> = HashMap::new();
     connection
-        .emit_signal(
-            None::<&str>,
+        .call_method(
+            Some("org.freedesktop.Notifications"),
             "/org/freedesktop/Notifications",
-            "org.freedesktop.Notifications",
-            "ActionInvoked",
-            &(got[0].id + 1000, "default"),
+            Some("org.freedesktop.Notifications"),
+            "Notify",
+            &(
+                "other-app",
+                0u32,
+                "",
+                "Not Docktray's",
+                "",
+                vec!["default", "Open"],
+                hints,
+                0i32,
+            ),
         )
         .await
-        .expect("emit ActionInvoked");
+        .expect("another application's notification is shown");
+    let got = server.wait_for_async(2, ARRIVAL).await;
+    assert_eq!(got[1].app_name, "other-app");
+    server.click(0);
     assert!(
         tokio::time::timeout(Duration::from_millis(500), clicked.recv())
             .await
             .is_err()
     );
+    server.clear();
 
     // Settings changed while running (the window's Save) apply to the next batch, with no restart.
     change_settings.send_replace(NotificationSettings {
@@ -121,7 +126,7 @@ async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) 
         ))))
         .expect("subscribed");
     tokio::time::sleep(WINDOW * 3).await;
-    assert_eq!(server.received().len(), 1, "nothing shown while turned off");
+    assert_eq!(server.received().len(), 0, "nothing shown while turned off");
     change_settings.send_replace(NotificationSettings {
         min_level: "critical".to_owned(),
         ..settings()
@@ -141,13 +146,13 @@ async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) 
         // Separate batches, so each is judged on its own.
         tokio::time::sleep(WINDOW * 2).await;
     }
-    let got = server.wait_for_async(2, ARRIVAL).await;
-    assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got[1].summary.contains("queue"), "{:?}", got[1]);
+    let got = server.wait_for_async(1, ARRIVAL).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].summary.contains("queue"), "{:?}", got[0]);
     tokio::time::sleep(WINDOW * 2).await;
     assert_eq!(
         server.received().len(),
-        2,
+        1,
         "the warning is below the new minimum level, and the alert raised while off is not shown late"
     );
     drop(updates);
@@ -354,8 +359,9 @@ async fn bodies_are_plain_text_or_escaped_markup_as_the_server_supports(bus: &Te
     host_cpu.alert.metric = metric::HOST_CPU.into();
     host_cpu.alert.top = vec![(evil.into(), 50.0), ("a&b".into(), 10.0)];
 
-    // No `body-markup` capability: the server shows text verbatim, so plain text is sent.
-    let server = NotificationServer::start_on(bus);
+    // dunst configured with `markup = no` does not advertise `body-markup` and shows text verbatim, so plain
+    // text is sent.
+    let server = NotificationServer::start_at(&bus.address(), Markup::No);
     let notifier = Harness::start(settings());
     notifier.send(host_cpu.clone());
     let got = server.wait_for_async(1, ARRIVAL).await;
@@ -369,8 +375,9 @@ async fn bodies_are_plain_text_or_escaped_markup_as_the_server_supports(bus: &Te
     notifier.stop().await;
     drop(server);
 
-    // With markup, the same text arrives escaped and is shown literally.
-    let server = NotificationServer::start_at(&bus.address(), &["body", "body-markup", "actions"]);
+    // dunst's default (`markup = full`) advertises `body-markup`: the same text arrives escaped and is shown
+    // literally.
+    let server = NotificationServer::start_on(bus);
     let notifier = Harness::start(settings());
     notifier.send(host_cpu);
     let got = server.wait_for_async(1, ARRIVAL).await;
