@@ -67,31 +67,67 @@ fn files_under(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-fn stop(mut child: Child) -> (std::process::ExitStatus, String, String) {
-    // SIGTERM: the watcher flushes its history and exits cleanly.
-    let pid = child.id() as i32;
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
+/// The running watcher. Its output is drained as it comes (at trace level it fills a pipe in seconds, and a full
+/// pipe would stop the watcher mid-run); dropping it kills a watcher a failed assertion left running.
+struct Watcher {
+    child: Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+impl Watcher {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start docktray watch");
+        let stdout = drain(child.stdout.take().expect("stdout"));
+        let stderr = drain(child.stderr.take().expect("stderr"));
+        Self {
+            child,
+            stdout,
+            stderr,
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("watch did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_string(&mut stdout);
     }
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut stderr);
+
+    /// SIGTERM: the watcher flushes its history and exits cleanly. Returns its status and everything it wrote.
+    fn stop(mut self) -> (std::process::ExitStatus, String, String) {
+        let pid = self.child.id() as i32;
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "watch did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        // The pipes close with the process, so the readers finish.
+        let stdout = std::mem::replace(&mut self.stdout, std::thread::spawn(String::new));
+        let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new));
+        (
+            status,
+            stdout.join().unwrap_or_default(),
+            stderr.join().unwrap_or_default(),
+        )
     }
-    (status, stdout, stderr)
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
@@ -125,12 +161,7 @@ fn vps_memory_critical_notifies_once_is_recorded_and_no_token_leaks() {
         bus: server.address(),
     };
 
-    let watcher = run
-        .command(&["-vvv", "watch", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start docktray watch");
+    let watcher = Watcher::start(run.command(&["-vvv", "watch", "--json"]));
     const NOW: &str = "/servers/shop1/metrics/now";
     let deadline = Instant::now() + Duration::from_secs(30);
     while fixture.count(NOW) == 0 {
@@ -215,7 +246,7 @@ fn vps_memory_critical_notifies_once_is_recorded_and_no_token_leaks() {
     let servers = run.run(&["webdock", "servers", "--json"]);
     assert!(servers.status.success(), "{servers:?}");
 
-    let (status, stdout, stderr) = stop(watcher);
+    let (status, stdout, stderr) = watcher.stop();
     assert!(status.success(), "{status:?}\n{stderr}");
     // The watcher printed the alert, and logged at trace level (so the search below means something).
     assert!(
