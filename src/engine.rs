@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::alerts::task::Command;
 use crate::alerts::{overall_level, Alert, OverallLevel};
-use crate::config::Config;
+use crate::config::{Config, HostConfig};
 use crate::docker::{self, Client};
 use crate::error::{Error, Result};
 use crate::host;
@@ -42,6 +42,10 @@ pub enum Update {
     Event(ContainerEvent),
     /// An alert changed (raised, escalated, resolved ...): what the tray, notifier, window and CLI react to.
     Alert(Box<crate::alerts::AlertTransition>),
+    /// A remote host was taken out of the settings: its containers, figures and status are gone from the state.
+    HostRemoved {
+        host: String,
+    },
 }
 
 /// One container's entry in the live state.
@@ -80,9 +84,20 @@ pub(crate) struct Shared {
     pub updates: broadcast::Sender<Update>,
     pub readiness: watch::Sender<Readiness>,
     /// Each host's current engine connection (`None` while unreachable), by host name. Actions and logs use it.
-    pub clients: BTreeMap<String, watch::Sender<Option<Client>>>,
+    /// Written only when hosts are added or removed; readers hold the lock just for a lookup.
+    clients: RwLock<BTreeMap<String, watch::Sender<Option<Client>>>>,
     /// Wakes a host's retry wait at once ("retry now").
-    pub retry: BTreeMap<String, Arc<Notify>>,
+    retry: RwLock<BTreeMap<String, Arc<Notify>>>,
+}
+
+/// Reads a lock even if a holder panicked (the maps stay consistent: every write is a single insert or remove).
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {
@@ -111,10 +126,56 @@ impl Shared {
 
     /// Sets (or clears) a host's engine connection.
     pub fn set_client(&self, host: &str, client: Option<Client>) {
-        if let Some(sender) = self.clients.get(host) {
+        if let Some(sender) = read_lock(&self.clients).get(host) {
             // send_replace: `send` drops the value when nobody subscribed yet, and `client_for` reads it later.
             sender.send_replace(client);
         }
+    }
+
+    /// A host's connection channel, if the host is watched.
+    fn client_channel(&self, host: &str) -> Option<watch::Sender<Option<Client>>> {
+        read_lock(&self.clients).get(host).cloned()
+    }
+
+    /// The "retry now" signal of a watched host.
+    pub fn retry_signal(&self, host: &str) -> Option<Arc<Notify>> {
+        read_lock(&self.retry).get(host).cloned()
+    }
+
+    /// The remote hosts being watched, by name.
+    fn remote_names(&self) -> Vec<String> {
+        read_lock(&self.clients)
+            .keys()
+            .filter(|name| name.as_str() != LOCAL_HOST)
+            .cloned()
+            .collect()
+    }
+
+    /// Starts watching a host: its connection channel and retry signal.
+    fn register_host(&self, host: &str) {
+        write_lock(&self.clients).insert(host.to_owned(), watch::channel(None).0);
+        write_lock(&self.retry).insert(host.to_owned(), Arc::new(Notify::new()));
+    }
+
+    /// Forgets a host whose source task has ended: its connection, retry signal, containers, figures and
+    /// status. Subscribers hear of it through [`Update::HostRemoved`] (the alert task closes its alerts).
+    fn forget_host(&self, host: &str) {
+        if let Some(sender) = write_lock(&self.clients).remove(host) {
+            // Log streams following its containers see the engine go away, then the channel close.
+            sender.send_replace(None);
+        }
+        write_lock(&self.retry).remove(host);
+        {
+            let mut state = self.write();
+            state.containers.retain(|_, entry| entry.info.host != host);
+            state.hosts.remove(host);
+            state
+                .sources
+                .retain(|_, source| source.name != host || source.kind == "webdock");
+        }
+        self.publish(Update::HostRemoved {
+            host: host.to_owned(),
+        });
     }
 
     /// The host a container runs on (the local one when it is not known yet).
@@ -140,7 +201,7 @@ struct HostClients(Arc<Shared>);
 impl crate::logs::ClientLookup for HostClients {
     fn client_for(&self, container: &str) -> watch::Receiver<Option<Client>> {
         let host = self.0.host_of(container);
-        match self.0.clients.get(&host) {
+        match self.0.client_channel(&host) {
             Some(sender) => sender.subscribe(),
             // A host that is not watched: a receiver that never gets a client.
             None => watch::channel(None).1,
@@ -154,7 +215,81 @@ pub struct Engine {
     logs: LogHub,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// One source task per remote host, by name; changed by [`Engine::set_hosts`].
+    hosts: tokio::sync::Mutex<BTreeMap<String, HostTask>>,
     alert_commands: mpsc::Sender<Command>,
+}
+
+/// A remote host's running source task.
+struct HostTask {
+    config: HostConfig,
+    shutdown: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+/// How long a removed host's task may take to close its SSH master before it is aborted (dropping the
+/// connection still removes its socket and tells the master to exit).
+const HOST_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What changes between the hosts being watched and the wanted ones: hosts to stop (gone, or changed) and
+/// hosts to start (new, or changed). A changed host is in both. The local host is never a remote one.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct HostDiff {
+    pub remove: Vec<String>,
+    pub add: Vec<HostConfig>,
+}
+
+pub(crate) fn diff_hosts(
+    running: &BTreeMap<String, HostConfig>,
+    wanted: &[HostConfig],
+) -> HostDiff {
+    let mut wanted_by_name: BTreeMap<&str, &HostConfig> = BTreeMap::new();
+    for host in wanted.iter().filter(|host| host.name != LOCAL_HOST) {
+        // A repeated name (refused by validation) keeps its first entry.
+        wanted_by_name.entry(host.name.as_str()).or_insert(host);
+    }
+    let remove = running
+        .iter()
+        .filter(|(name, config)| wanted_by_name.get(name.as_str()).copied() != Some(*config))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let add = wanted_by_name
+        .values()
+        .filter(|host| running.get(&host.name) != Some(**host))
+        .map(|host| (*host).clone())
+        .collect();
+    HostDiff { remove, add }
+}
+
+/// Registers a host and starts its source task, with its own shutdown signal.
+fn spawn_host(shared: &Arc<Shared>, logs: &LogHub, host: &HostConfig) -> HostTask {
+    shared.register_host(&host.name);
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let handle = tokio::spawn(docker::source::run(
+        shared.clone(),
+        logs.clone(),
+        docker::source::Target::Ssh(host.clone()),
+        shutdown_rx,
+    ));
+    HostTask {
+        config: host.clone(),
+        shutdown,
+        handle,
+    }
+}
+
+/// Stops a host's task and waits for it (its SSH master closed and its forwarded socket removed).
+async fn stop_host(name: &str, task: HostTask) {
+    let _ = task.shutdown.send(true);
+    let mut handle = task.handle;
+    if tokio::time::timeout(HOST_STOP_TIMEOUT, &mut handle)
+        .await
+        .is_err()
+    {
+        tracing::warn!(host = %name, "the host's source did not stop in time; aborting it");
+        handle.abort();
+        let _ = handle.await;
+    }
 }
 
 impl Engine {
@@ -165,21 +300,15 @@ impl Engine {
             webdock_waiting: config.webdock.len(),
             ..Readiness::default()
         });
-        let names = std::iter::once(LOCAL_HOST.to_owned())
-            .chain(config.hosts.iter().map(|host| host.name.clone()));
-        let clients = names
-            .clone()
-            .map(|name| (name, watch::channel(None).0))
-            .collect();
-        let retry = names.map(|name| (name, Arc::new(Notify::new()))).collect();
         let shared = Arc::new(Shared {
             config: config.clone(),
             state: RwLock::new(State::default()),
             updates,
             readiness,
-            clients,
-            retry,
+            clients: RwLock::new(BTreeMap::new()),
+            retry: RwLock::new(BTreeMap::new()),
         });
+        shared.register_host(LOCAL_HOST);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let logs = LogHub::new(HostClients(shared.clone()), config.logs.ring_lines);
         let (alert_commands, commands_rx) = mpsc::channel(16);
@@ -210,20 +339,47 @@ impl Engine {
             )));
         }
         // One session per remote host, each with its own SSH master, client, backoff and error record.
-        for remote in &config.hosts {
-            tasks.push(tokio::spawn(docker::source::run(
-                shared.clone(),
-                logs.clone(),
-                docker::source::Target::Ssh(remote.clone()),
-                shutdown_rx.clone(),
-            )));
-        }
+        let diff = diff_hosts(&BTreeMap::new(), &config.hosts);
+        let hosts = diff
+            .add
+            .iter()
+            .map(|host| (host.name.clone(), spawn_host(&shared, &logs, host)))
+            .collect();
         Self {
             shared,
             logs,
             shutdown,
             tasks,
+            hosts: tokio::sync::Mutex::new(hosts),
             alert_commands,
+        }
+    }
+
+    /// Makes the watched remote hosts these, at once: a new host is connected, a removed one is stopped (its
+    /// SSH master closed, its forwarded socket removed) and everything about it leaves the state (containers,
+    /// figures, status; its alerts are closed, never raised as "unreachable"), and a changed one (same name,
+    /// other settings) is removed, then added. Returns once removed hosts are gone; new hosts connect in the
+    /// background.
+    pub async fn set_hosts(&self, hosts: &[HostConfig]) {
+        let mut running = self.hosts.lock().await;
+        let configs: BTreeMap<String, HostConfig> = running
+            .iter()
+            .map(|(name, task)| (name.clone(), task.config.clone()))
+            .collect();
+        let diff = diff_hosts(&configs, hosts);
+        for name in &diff.remove {
+            if let Some(task) = running.remove(name) {
+                tracing::info!(host = %name, "host removed from the settings: no longer watched");
+                stop_host(name, task).await;
+                self.shared.forget_host(name);
+            }
+        }
+        for host in &diff.add {
+            tracing::info!(host = %host.name, destination = %host.destination, "host added: connecting");
+            running.insert(
+                host.name.clone(),
+                spawn_host(&self.shared, &self.logs, host),
+            );
         }
     }
 
@@ -257,17 +413,18 @@ impl Engine {
 
     /// Whether every remote host has either failed once or is up with its first figures.
     fn remotes_settled(&self) -> bool {
+        let names = self.shared.remote_names();
         let state = self.shared.read();
-        self.shared.config.hosts.iter().all(|host| {
-            match state.sources.get(&format!("{}/docker", host.name)) {
+        names
+            .iter()
+            .all(|name| match state.sources.get(&format!("{name}/docker")) {
                 Some(source) => match source.state {
                     SourceState::Connecting => false,
                     SourceState::Unreachable => true,
-                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(&host.name),
+                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(name),
                 },
                 None => false,
-            }
-        })
+            })
     }
 
     /// Everything known right now, containers sorted by host, compose project and name.
@@ -345,12 +502,8 @@ impl Engine {
 
     /// A host's engine connection, or why there is none.
     pub fn client_for(&self, host: &str) -> Result<Client> {
-        if let Some(client) = self
-            .shared
-            .clients
-            .get(host)
-            .and_then(|sender| sender.borrow().clone())
-        {
+        let channel = self.shared.client_channel(host);
+        if let Some(client) = channel.as_ref().and_then(|sender| sender.borrow().clone()) {
             return Ok(client);
         }
         let state = self.shared.read();
@@ -360,7 +513,7 @@ impl Engine {
                 .map(|s| s.endpoint.clone())
                 .unwrap_or_else(|| self.shared.config.docker_endpoint()),
             reason: source.and_then(|s| s.reason.clone()).unwrap_or_else(|| {
-                if self.shared.clients.contains_key(host) {
+                if channel.is_some() {
                     "still connecting".to_owned()
                 } else {
                     format!("no host named {host} is configured (see `docktray hosts`)")
@@ -371,7 +524,7 @@ impl Engine {
 
     /// Ends a host's backoff wait and tries to connect now. Returns false for a host that is not watched.
     pub fn retry_now(&self, host: &str) -> bool {
-        match self.shared.retry.get(host) {
+        match self.shared.retry_signal(host) {
             Some(notify) => {
                 notify.notify_one();
                 true
@@ -410,14 +563,16 @@ impl Engine {
         answer.await.unwrap_or(false)
     }
 
-    /// Applies new thresholds and alert settings. An invalid config is refused with the message naming what is
-    /// wrong, and the settings in force stay as they were.
+    /// Applies new thresholds, alert settings and remote hosts (see [`Engine::set_hosts`]). An invalid config
+    /// is refused with the message naming what is wrong, and the settings in force stay as they were.
     pub async fn reconfigure(&self, config: &Config, origin: &std::path::Path) -> Result<()> {
         config.validate(origin)?;
         self.alert_commands
             .send(Command::Reconfigure(Box::new(config.clone())))
             .await
-            .map_err(|_| Error::Other("the engine is shutting down".to_owned()))
+            .map_err(|_| Error::Other("the engine is shutting down".to_owned()))?;
+        self.set_hosts(&config.hosts).await;
+        Ok(())
     }
 
     /// The overall level right now (what the tray shows).
@@ -430,9 +585,16 @@ impl Engine {
     /// Stops every collector and waits for them to finish.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        let hosts = std::mem::take(self.hosts.get_mut());
+        for task in hosts.values() {
+            let _ = task.shutdown.send(true);
+        }
         self.logs.close();
         for task in self.tasks.drain(..) {
             let _ = task.await;
+        }
+        for (_, task) in hosts {
+            let _ = task.handle.await;
         }
     }
 }
@@ -443,5 +605,81 @@ impl Drop for Engine {
         for task in &self.tasks {
             task.abort();
         }
+        for task in self.hosts.get_mut().values() {
+            let _ = task.shutdown.send(true);
+            task.handle.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, destination: &str) -> HostConfig {
+        HostConfig {
+            name: name.to_owned(),
+            destination: destination.to_owned(),
+            identity_file: None,
+            socket: "/var/run/docker.sock".to_owned(),
+            ssh_config: None,
+        }
+    }
+
+    fn running(hosts: &[HostConfig]) -> BTreeMap<String, HostConfig> {
+        hosts.iter().map(|h| (h.name.clone(), h.clone())).collect()
+    }
+
+    #[test]
+    fn diff_adds_new_hosts_and_removes_gone_ones() {
+        let nas = host("nas", "admin@nas");
+        let pi = host("pi", "pi@pi.lan");
+        let diff = diff_hosts(
+            &running(std::slice::from_ref(&nas)),
+            std::slice::from_ref(&pi),
+        );
+        assert_eq!(diff.remove, vec!["nas".to_owned()]);
+        assert_eq!(diff.add, vec![pi]);
+        let diff = diff_hosts(&running(&[]), std::slice::from_ref(&nas));
+        assert_eq!(diff.remove, Vec::<String>::new());
+        assert_eq!(diff.add, vec![nas]);
+    }
+
+    #[test]
+    fn diff_leaves_unchanged_hosts_running() {
+        let hosts = [host("nas", "admin@nas"), host("pi", "pi@pi.lan")];
+        assert_eq!(diff_hosts(&running(&hosts), &hosts), HostDiff::default());
+        // Order in the file does not matter.
+        let reversed = [hosts[1].clone(), hosts[0].clone()];
+        assert_eq!(diff_hosts(&running(&hosts), &reversed), HostDiff::default());
+    }
+
+    #[test]
+    fn diff_replaces_a_changed_host() {
+        let before = host("nas", "admin@nas");
+        let mut identity = before.clone();
+        identity.identity_file = Some("/home/me/.ssh/nas".into());
+        let mut socket = before.clone();
+        socket.socket = "/run/user/1000/docker.sock".to_owned();
+        for after in [host("nas", "root@nas"), identity, socket] {
+            let diff = diff_hosts(
+                &running(std::slice::from_ref(&before)),
+                std::slice::from_ref(&after),
+            );
+            assert_eq!(diff.remove, vec!["nas".to_owned()], "{after:?}");
+            assert_eq!(diff.add, vec![after]);
+        }
+    }
+
+    #[test]
+    fn diff_never_takes_the_local_host_or_a_repeated_name() {
+        let first = host("nas", "admin@nas");
+        let wanted = [
+            host(LOCAL_HOST, "me@here"),
+            first.clone(),
+            host("nas", "other@nas"),
+        ];
+        let diff = diff_hosts(&running(&[]), &wanted);
+        assert_eq!(diff.add, vec![first]);
     }
 }

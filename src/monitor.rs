@@ -106,9 +106,9 @@ impl Monitor {
         self.clicks.subscribe()
     }
 
-    /// Applies changed settings while running: thresholds and alert rules (the engine), notification options
-    /// and history retentions. Active alerts are not notified again. An invalid config is refused and nothing
-    /// changes. The collection interval, the Docker connection, the log ring and the history file itself are
+    /// Applies changed settings while running: thresholds, alert rules and remote hosts (the engine: an added
+    /// host connects at once, a removed one disappears with its containers), notification options and history
+    /// retentions. Active alerts are not notified again. An invalid config is refused and nothing changes. The collection interval, the Docker connection, the log ring and the history file itself are
     /// taken at start (see [`restart_needed`]).
     pub async fn reconfigure(&self, config: &Config, origin: &std::path::Path) -> Result<()> {
         self.engine.reconfigure(config, origin).await?;
@@ -154,9 +154,6 @@ pub fn restart_needed(before: &Config, after: &Config) -> Vec<&'static str> {
     }
     if before.logs != after.logs {
         names.push("[logs]");
-    }
-    if before.hosts != after.hosts {
-        names.push("[[hosts]]");
     }
     if before.history.enabled != after.history.enabled || before.history.path != after.history.path
     {

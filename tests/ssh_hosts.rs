@@ -717,3 +717,177 @@ async fn setup_key_installs_a_dedicated_key_only_with_consent() {
         public
     );
 }
+
+/// Hosts added, removed and changed while the engine runs take effect at once: an added host is connected
+/// and its containers appear, a removed one leaves nothing behind (state, alerts, sockets, ssh master), and
+/// neither removing nor re-adding raises "unreachable".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_added_and_removed_while_running_apply_at_once() {
+    const LIVE: &str = "live";
+    runtime_dir();
+    let sshd = TestSshd::new();
+    let dockerd = PrivateDockerd::new("dtl", "198.18.7.1/24");
+    dockerd.load_test_image();
+    dockerd.docker(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--label",
+        "docktray.test=1",
+        "--name",
+        "livebox",
+        &image(),
+        "sh",
+        "-c",
+        "while :; do sleep 1; done",
+    ]);
+    std::fs::write(
+        sshd.path("known_hosts"),
+        format!("{}\n", sshd.known_hosts_line()),
+    )
+    .expect("known_hosts");
+    let host = sshd.host(LIVE, "dt-remote", &dockerd.socket().to_string_lossy());
+    let config_arg = sshd.ssh_config().to_string_lossy().into_owned();
+    let masters = || -> Vec<String> {
+        processes_mentioning(&config_arg)
+            .into_iter()
+            .filter(|cmd| cmd.starts_with("ssh "))
+            .collect()
+    };
+    let prefix = format!("{LIVE}-{}-", std::process::id());
+    let sockets = || -> Vec<String> {
+        std::fs::read_dir(runtime_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(&prefix))
+            .collect()
+    };
+    let up_with_container = |s: &docktray::Snapshot| {
+        let up = source(s, LIVE).is_some_and(|src| src.state == SourceState::Up);
+        let container = s
+            .containers
+            .iter()
+            .find(|c| c.info.name == "livebox" && c.info.host == LIVE)
+            .filter(|c| c.info.state == ContainerState::Running);
+        let figures = s.hosts.iter().any(|h| h.server_name == LIVE);
+        (up && figures).then_some(container?.info.id.clone())
+    };
+
+    // Started with the local engine only.
+    let engine = start_engine(test_config()).await;
+    let mut updates = engine.subscribe();
+    assert!(!engine.retry_now(LIVE));
+    assert!(source(&engine.snapshot(), LIVE).is_none());
+
+    // Added while running: connected, its container tagged with its name, its figures and status up.
+    engine.set_hosts(std::slice::from_ref(&host)).await;
+    assert!(engine.retry_now(LIVE));
+    let first_id = wait_for(
+        &engine,
+        Duration::from_secs(60),
+        "the added host up with its container and figures",
+        up_with_container,
+    )
+    .await;
+    assert!(engine.client_for(LIVE).is_ok());
+    assert_eq!(sockets().len(), 1, "the forwarded socket: {:?}", sockets());
+    assert!(!masters().is_empty(), "no ssh master while the host is up");
+
+    // Removed: once set_hosts returns, nothing of it is left, and no "unreachable" is raised for it.
+    engine.set_hosts(&[]).await;
+    let assert_gone = |s: &docktray::Snapshot| {
+        assert!(
+            s.containers.iter().all(|c| c.info.host != LIVE),
+            "{:?}",
+            s.containers
+        );
+        assert!(
+            s.hosts.iter().all(|h| h.server_name != LIVE),
+            "{:?}",
+            s.hosts
+        );
+        assert!(
+            s.sources.iter().all(|src| src.name != LIVE),
+            "{:?}",
+            s.sources
+        );
+        assert!(
+            s.alerts.iter().all(|a| a.target.host != LIVE),
+            "{:?}",
+            s.alerts
+        );
+    };
+    assert_gone(&engine.snapshot());
+    assert!(sockets().is_empty(), "sockets left: {:?}", sockets());
+    assert!(masters().is_empty(), "ssh processes left: {:?}", masters());
+    assert!(!engine.retry_now(LIVE));
+    let err = engine
+        .client_for(LIVE)
+        .expect_err("no client for a removed host");
+    assert!(err.to_string().contains("no host named live"), "{err}");
+    // Nothing comes back for it later either (a late sample, a failure report).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_gone(&engine.snapshot());
+    let mut removed = false;
+    while let Ok(update) = updates.try_recv() {
+        match update {
+            docktray::Update::HostRemoved { host } if host == LIVE => removed = true,
+            docktray::Update::Source(status) if status.name == LIVE => assert!(
+                !removed && status.state != SourceState::Unreachable,
+                "{status:?}"
+            ),
+            docktray::Update::Alert(change) if change.alert.target.host == LIVE => {
+                assert!(change.alert.metric != "unreachable", "{:?}", change.alert)
+            }
+            _ => {}
+        }
+    }
+    assert!(removed, "subscribers were not told the host is gone");
+
+    // Re-added: watched again from scratch.
+    engine.set_hosts(std::slice::from_ref(&host)).await;
+    let again = wait_for(
+        &engine,
+        Duration::from_secs(60),
+        "the re-added host up with its container",
+        up_with_container,
+    )
+    .await;
+    assert_eq!(again, first_id);
+
+    // Changed (same name, another socket): the old session is replaced by one for the new settings.
+    let mut moved = host.clone();
+    moved.socket = "/run/docktray-test-nowhere.sock".to_owned();
+    engine.set_hosts(std::slice::from_ref(&moved)).await;
+    assert!(engine
+        .snapshot()
+        .containers
+        .iter()
+        .all(|c| c.info.host != LIVE));
+    let failed = wait_for(
+        &engine,
+        Duration::from_secs(60),
+        "the changed host tried with its new socket",
+        |s| {
+            source(s, LIVE)
+                .filter(|src| src.state == SourceState::Unreachable)
+                .cloned()
+        },
+    )
+    .await;
+    assert!(failed.endpoint.ends_with(&moved.socket), "{failed:?}");
+    assert!(
+        failed
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains(&moved.socket)),
+        "{failed:?}"
+    );
+
+    engine.shutdown().await;
+    assert!(sockets().is_empty(), "sockets left: {:?}", sockets());
+    assert!(masters().is_empty(), "ssh processes left: {:?}", masters());
+}

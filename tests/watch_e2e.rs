@@ -260,6 +260,56 @@ fn watch_notifies_once_per_transition_and_records_history() {
     let kinds: Vec<&str> = ours.iter().filter_map(|t| t["kind"].as_str()).collect();
     assert_eq!(kinds, ["raised", "resolved"], "{ours:#?}");
 
+    // SSH hosts apply on SIGHUP too: one added to the file is watched at once (nothing listens on port 1, so it
+    // is reported unreachable), and once taken out again its alert is resolved as removed, with no new one.
+    let next_line = |what: &str, want: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match watcher.lines.recv_timeout(left) {
+                Ok(line) if want(&line) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no line for {what} printed"),
+            }
+        }
+    };
+    let far = |t: &serde_json::Value| t["alert"]["target"]["host"] == "far";
+    std::fs::write(
+        &config,
+        format!("{good}\n[[hosts]]\nname = \"far\"\ndestination = \"me@127.0.0.1:1\"\n"),
+    )
+    .expect("write config with a host");
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let raised = next_line("the added host unreachable", &|t| {
+        far(t) && t["kind"] == "raised"
+    });
+    assert_eq!(raised["alert"]["metric"], "unreachable", "{raised:#}");
+    std::fs::write(&config, &good).expect("restore config");
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let removed = next_line("the removed host's alert closed", &|t| {
+        far(t) && t["kind"] == "resolved"
+    });
+    assert!(
+        removed["alert"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("far was removed from the settings")),
+        "{removed:#}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let after: Vec<serde_json::Value> = watcher.lines.try_iter().filter(|t| far(t)).collect();
+    assert!(
+        after.is_empty(),
+        "nothing more about a removed host: {after:#?}"
+    );
+
     // Ctrl-C flushes and exits cleanly.
     let interrupted_at = chrono::Utc::now();
     assert!(Command::new("kill")

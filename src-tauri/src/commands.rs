@@ -239,8 +239,8 @@ pub async fn validate_settings(
     })
 }
 
-/// Saves the settings and applies what the running app can take at once (thresholds, alert rules, notification
-/// options, retentions). Returns the settings that were saved but take effect at the next start (config keys,
+/// Saves the settings and applies what the running app can take at once (thresholds, alert rules, remote hosts,
+/// notification options, retentions). Returns the settings that were saved but take effect at the next start (config keys,
 /// empty when none), for the window to say so.
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(
@@ -401,8 +401,8 @@ pub async fn trust_host(host: HostConfig, fingerprints: Vec<String>) -> Answer<S
         .map_err(|err| err.to_string())
 }
 
-/// Adds a host, or replaces the one named `replacing`, in the config file (comments kept). Returns the saved
-/// settings that apply at the next start (`[[hosts]]` when the hosts changed), as `save_settings` does.
+/// Adds a host, or replaces the one named `replacing`, in the config file (comments kept), and watches it at
+/// once. Returns the saved settings that apply at the next start, as `save_settings` does (hosts never do).
 #[tauri::command]
 pub async fn save_host(
     shell: State<'_, Shell>,
@@ -419,14 +419,16 @@ pub async fn save_host(
     save_config(&shell, config).await
 }
 
-/// Removes a host from the config file (comments kept); returns what applies at the next start.
+/// Removes a host from the config file (comments kept) and stops watching it at once; returns what applies at
+/// the next start.
 #[tauri::command]
 pub async fn remove_host(shell: State<'_, Shell>, name: String) -> Answer<Vec<String>> {
     let config = manage::without_host(&shell.config(), &name).map_err(|err| err.to_string())?;
     save_config(&shell, config).await
 }
 
-/// Writes `config` to the settings file and remembers it; the keys that take effect at the next start.
+/// Writes `config` to the settings file, remembers it and applies it to the running monitor; the keys that take
+/// effect at the next start.
 async fn save_config(shell: &Shell, config: Config) -> Answer<Vec<String>> {
     let path = shell.config_path().to_path_buf();
     {
@@ -439,6 +441,12 @@ async fn save_config(shell: &Shell, config: Config) -> Answer<Vec<String>> {
     let previous = shell.config();
     shell.set_config(config.clone());
     tracing::info!(path = %path.display(), "hosts saved");
+    shell
+        .monitor()
+        .await?
+        .reconfigure(&config, &path)
+        .await
+        .map_err(|err| err.to_string())?;
     Ok(docktray::monitor::restart_needed(&previous, &config)
         .into_iter()
         .map(str::to_owned)
@@ -452,7 +460,7 @@ pub async fn retry_host(shell: State<'_, Shell>, name: String) -> Answer<()> {
         Ok(())
     } else {
         Err(format!(
-            "{name} is not watched by the running app (hosts added in settings apply at the next start)"
+            "{name} is not a configured host (see the SSH hosts settings)"
         ))
     }
 }

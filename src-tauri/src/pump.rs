@@ -46,7 +46,12 @@ async fn run<R: Runtime>(
                         }
                         true
                     }
-                    Ok(Update::Source(_) | Update::ContainerChanged(_) | Update::ContainerRemoved { .. }) => true,
+                    Ok(
+                        Update::Source(_)
+                        | Update::ContainerChanged(_)
+                        | Update::ContainerRemoved { .. }
+                        | Update::HostRemoved { .. },
+                    ) => true,
                     Ok(_) => false,
                     Err(RecvError::Lagged(skipped)) => {
                         tracing::debug!(skipped, "the shell fell behind the engine; catching up from a snapshot");

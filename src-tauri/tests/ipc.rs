@@ -644,9 +644,23 @@ fn ssh_hosts_are_saved_checked_retried_and_removed() {
         "{last}"
     );
 
-    // Saved to the file, comments kept; hosts apply at the next start.
+    // Saved to the file, comments kept; the host is watched at once (nothing waits for a restart).
     let later = harness.ok("save_host", json!({ "host": host, "replacing": null }));
-    assert_eq!(later, json!(["[[hosts]]"]));
+    assert_eq!(later, json!([]));
+    let docker_source = |name: &'static str| {
+        move |snapshot: &Value| {
+            snapshot["sources"]
+                .as_array()?
+                .iter()
+                .find(|s| s["name"] == name && s["kind"] == "docker")
+                .cloned()
+        }
+    };
+    let watched = harness.wait_for("the saved host watched", docker_source("far"));
+    assert_eq!(
+        watched["endpoint"],
+        "ssh://me@127.0.0.1:1/var/run/docker.sock"
+    );
     let text = std::fs::read_to_string(&harness.config_path).expect("config");
     assert!(text.contains("# my hosts, by hand"), "{text}");
     assert!(text.contains("me@127.0.0.1:1"), "{text}");
@@ -663,7 +677,14 @@ fn ssh_hosts_are_saved_checked_retried_and_removed() {
     );
     let mut renamed = host.clone();
     renamed["name"] = "farther".into();
-    harness.ok("save_host", json!({ "host": renamed, "replacing": "far" }));
+    assert_eq!(
+        harness.ok("save_host", json!({ "host": renamed, "replacing": "far" })),
+        json!([])
+    );
+    harness.wait_for("the renamed host watched", docker_source("farther"));
+    harness.wait_for("the old name gone", |snapshot| {
+        docker_source("far")(snapshot).is_none().then_some(())
+    });
     let text = std::fs::read_to_string(&harness.config_path).expect("config");
     assert!(
         text.contains("farther") && !text.contains("\"far\""),
@@ -679,7 +700,7 @@ fn ssh_hosts_are_saved_checked_retried_and_removed() {
         "{err}"
     );
 
-    // A watched host's wait ends at once; one saved after the start is not watched yet, and the reply says so.
+    // A watched host's wait ends at once, one saved while running included; an unknown name is refused.
     assert_eq!(
         harness.ok("retry_host", json!({ "name": "local" })),
         Value::Null
@@ -691,17 +712,35 @@ fn ssh_hosts_are_saved_checked_retried_and_removed() {
             .find(|s| s["name"] == "local" && s["state"] == "up")
             .map(|_| ())
     });
+    assert_eq!(
+        harness.ok("retry_host", json!({ "name": "farther" })),
+        Value::Null
+    );
+    let err = harness
+        .invoke("retry_host", json!({ "name": "nowhere" }))
+        .unwrap_err();
+    assert!(
+        err.as_str()
+            .is_some_and(|m| m.contains("nowhere is not a configured host")),
+        "{err}"
+    );
+
+    // Removed: gone from the file and, at once, from what the window shows.
+    assert_eq!(
+        harness.ok("remove_host", json!({ "name": "farther" })),
+        json!([])
+    );
+    assert!(
+        docker_source("farther")(&harness.ok("get_snapshot", json!({}))).is_none(),
+        "the removed host is still in the snapshot"
+    );
     let err = harness
         .invoke("retry_host", json!({ "name": "farther" }))
         .unwrap_err();
     assert!(
-        err.as_str().is_some_and(|m| m.contains("next start")),
+        err.as_str()
+            .is_some_and(|m| m.contains("not a configured host")),
         "{err}"
-    );
-
-    assert_eq!(
-        harness.ok("remove_host", json!({ "name": "farther" })),
-        json!(["[[hosts]]"])
     );
     let text = std::fs::read_to_string(&harness.config_path).expect("config");
     assert!(!text.contains("farther"), "{text}");

@@ -691,6 +691,42 @@ impl Evaluator {
         changes
     }
 
+    /// A remote host was taken out of the settings: whatever it had active (its own alerts and its containers')
+    /// is resolved as removed, and nothing pending about it or `containers` (its container ids) carries on. No
+    /// "unreachable" is raised: the host did not fail, it is no longer watched.
+    pub fn host_removed(
+        &mut self,
+        host: &str,
+        containers: &[String],
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
+        for id in containers {
+            self.lifecycles.remove(id);
+        }
+        self.tracks.retain(|key, _| key.host != host);
+        let mut keys: Vec<Key> = self
+            .active
+            .keys()
+            .filter(|key| key.host == host)
+            .cloned()
+            .collect();
+        keys.sort_by_key(|key| {
+            self.active
+                .get(key)
+                .map(|a| (a.alert.started_at, a.alert.id))
+        });
+        keys.iter()
+            .filter_map(|key| {
+                let label = self.active.get(key)?.alert.target.label();
+                self.close(
+                    key,
+                    format!("{label}: host {host} was removed from the settings"),
+                    at,
+                )
+            })
+            .collect()
+    }
+
     /// A source changed state: unreachable raises a critical alert, up again resolves it.
     pub fn source(&mut self, status: &SourceStatus, at: DateTime<Utc>) -> Vec<AlertTransition> {
         let target = Target {
@@ -1244,6 +1280,38 @@ mod tests {
         let kinds: Vec<TransitionKind> = changes.iter().map(|t| t.kind).collect();
         assert_eq!(kinds, [TransitionKind::Resolved, TransitionKind::Notice]);
         assert!(evaluator.active().is_empty());
+    }
+
+    #[test]
+    fn a_removed_host_resolves_only_its_own_alerts_and_raises_nothing() {
+        let mut evaluator = Evaluator::new(&config(""));
+        let mut web = info("web");
+        web.host = "nas".into();
+        run(&mut evaluator, &web, &[95.0; 6]);
+        run(&mut evaluator, &info("api"), &[95.0; 6]);
+        let mut down = source(SourceState::Unreachable);
+        down.name = "nas".into();
+        down.endpoint = "ssh://admin@nas/var/run/docker.sock".into();
+        assert_eq!(evaluator.source(&down, at(12)).len(), 1);
+        assert_eq!(evaluator.active().len(), 3);
+
+        let changes = evaluator.host_removed("nas", &["id-web".to_owned()], at(20));
+        let kinds: Vec<TransitionKind> = changes.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TransitionKind::Resolved, TransitionKind::Resolved]);
+        assert!(
+            changes.iter().all(|t| t.alert.target.host == "nas"
+                && t.alert
+                    .message
+                    .contains("nas was removed from the settings")),
+            "{changes:?}"
+        );
+        let left = evaluator.active();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].target.host, "local");
+        assert!(
+            evaluator.host_removed("nas", &[], at(21)).is_empty(),
+            "said once"
+        );
     }
 
     fn vps(status: &str, memory_mib: f64, network_gb: f64, seconds: i64) -> ServerStats {

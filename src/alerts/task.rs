@@ -140,6 +140,17 @@ fn evaluate(
             evaluator.container_event(&event, info.as_ref())
         }
         Update::Source(status) => evaluator.source(&status, now),
+        Update::HostRemoved { host } => {
+            let ids: Vec<String> = known
+                .values()
+                .filter(|info| info.host == host)
+                .map(|info| info.id.clone())
+                .collect();
+            for id in &ids {
+                known.remove(id);
+            }
+            evaluator.host_removed(&host, &ids, now)
+        }
         Update::Alert(_) => Vec::new(),
     }
 }

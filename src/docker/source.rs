@@ -97,7 +97,7 @@ pub(crate) async fn run(
 ) {
     let name = target.name().to_owned();
     let endpoint = target.endpoint();
-    let retry = shared.retry.get(&name).cloned().unwrap_or_default();
+    let retry = shared.retry_signal(&name).unwrap_or_default();
     let mut backoff = Backoff::new(Duration::from_secs(1), target.max_backoff());
     let mut failures = 0u32;
     let mut status = SourceStatus::connecting(&name, "docker", &endpoint);

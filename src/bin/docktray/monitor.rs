@@ -66,7 +66,8 @@ pub async fn watch(
     Ok(())
 }
 
-/// Re-reads the config file; a bad file is reported and the settings in force stay.
+/// Re-reads the config file and applies it (thresholds, alert rules, remote hosts); a bad file is reported and
+/// the settings in force stay.
 async fn reload(engine: &Engine, path: Option<&std::path::Path>) {
     let loaded = Config::load(path);
     let origin = path
@@ -78,7 +79,7 @@ async fn reload(engine: &Engine, path: Option<&std::path::Path>) {
         Err(err) => Err(err.into()),
     };
     match result {
-        Ok(()) => eprintln!("docktray: reloaded thresholds from {}", origin.display()),
+        Ok(()) => eprintln!("docktray: reloaded the settings from {}", origin.display()),
         Err(err) => eprintln!("docktray: {err}\ndocktray: keeping the settings in force"),
     }
 }

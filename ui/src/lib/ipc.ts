@@ -51,7 +51,7 @@ export interface Commands {
   host_fingerprint: { args: { host: HostConfig }; result: HostKeys };
   /** Resolves with the known_hosts file written. */
   trust_host: { args: { host: HostConfig; fingerprints: string[] }; result: string };
-  /** Both resolve with the saved settings that take effect at the next start (`[[hosts]]`). */
+  /** Both resolve with the saved settings that take effect at the next start (empty: hosts apply at once). */
   save_host: { args: { host: HostConfig; replacing: string | null }; result: string[] };
   remove_host: { args: { name: string }; result: string[] };
   retry_host: { args: { name: string }; result: null };

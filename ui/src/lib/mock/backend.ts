@@ -306,18 +306,18 @@ export class MockBackend implements Backend {
         const result = validateConfig({ ...this.config, hosts });
         if (!result.ok) throw result.message;
         this.config = { ...this.config, hosts };
-        return ["[[hosts]]"];
+        return [];
       }
       case "remove_host": {
         const { name } = raw as Commands["remove_host"]["args"];
         if (!this.config.hosts.some((h) => h.name === name)) throw `no host named ${name} in the config file`;
         this.config = { ...this.config, hosts: this.config.hosts.filter((h) => h.name !== name) };
-        return ["[[hosts]]"];
+        return [];
       }
       case "retry_host": {
         const { name } = raw as Commands["retry_host"]["args"];
-        if (!HOSTS.some((h) => h.name === name)) {
-          throw `${name} is not watched by the running app (hosts added in settings apply at the next start)`;
+        if (!HOSTS.some((h) => h.name === name) && !this.config.hosts.some((h) => h.name === name)) {
+          throw `${name} is not a configured host (see the SSH hosts settings)`;
         }
         this.retried.push(name);
         if (this.sourcePatches.has(name)) this.sourcePatches.set(name, { ...this.sourcePatches.get(name), state: "connecting", next_retry: null });
