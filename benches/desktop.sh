@@ -8,9 +8,9 @@
 #
 # Steps: scripts/build-ui.sh, then `cargo build --release -p docktray-desktop` and `--bin docktray` (the
 # headless baseline); scripts/e2e-env.sh (Xvfb, WebKitWebDriver, tauri-driver, the Python venv); an Xvfb
-# display; one `dbus-run-session` with only tests/e2e/sni_watcher.py (the tray host), tests/e2e/notify_recorder.py
-# (a notification server) and tauri-driver on it; then benches/desktop.py, which starts the containers
-# (labelled docktray.test=1 and docktray.bench=1, named dtdesk-<pid>-*) and measures. The containers, the app
+# display; one `dbus-run-session` with only tests/e2e/sni_watcher.py (the tray host), dunst (the notification
+# server, tests/e2e/dunst.sh) with tests/e2e/notify_monitor.py, and tauri-driver on it; then benches/desktop.py,
+# which starts the containers (labelled docktray.test=1 and docktray.bench=1, named dtdesk-<pid>-*) and measures. The containers, the app
 # and every helper are removed/stopped at the end, whatever happens.
 #
 # Engine: DOCKER_HOST and DOCKTRAY_TEST_IMAGE when set; else the engine of `scripts/test-env.sh env` when it
@@ -65,6 +65,8 @@ leftovers() {
 # Inner part: inside dbus-run-session, with DISPLAY and the app's environment set.
 # ---------------------------------------------------------------------------------------------------------
 PIDS=()
+# shellcheck source=tests/e2e/dunst.sh
+. "$ROOT/tests/e2e/dunst.sh"
 inner() {
   local py="$E2E_VENV/bin/python"
   stop_all() {
@@ -87,9 +89,10 @@ inner() {
   "$py" "$ROOT/tests/e2e/sni_watcher.py" "$E2E_SNI_LOG" >"$BENCH_WORK/sni_watcher.log" 2>&1 &
   PIDS+=($!)
   wait_ready "$BENCH_WORK/sni_watcher.log" $! "the StatusNotifierWatcher"
-  "$py" "$ROOT/tests/e2e/notify_recorder.py" "$E2E_NOTIFY_LOG" >"$BENCH_WORK/notify_recorder.log" 2>&1 &
+  "$py" "$ROOT/tests/e2e/notify_monitor.py" "$E2E_NOTIFY_LOG" >"$BENCH_WORK/notify_monitor.log" 2>&1 &
   PIDS+=($!)
-  wait_ready "$BENCH_WORK/notify_recorder.log" $! "the notification recorder"
+  wait_ready "$BENCH_WORK/notify_monitor.log" $! "the notification monitor"
+  start_dunst "$BENCH_WORK"
 
   "$E2E_TAURI_DRIVER" --port "$BENCH_PORT" --native-port "$BENCH_NATIVE_PORT" >"$BENCH_WORK/tauri-driver.log" 2>&1 &
   local driver=$! i
@@ -184,7 +187,7 @@ interval = "2s"
 path = "$WORK/data/history.sqlite"
 EOF
 
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
+Xvfb -displayfd 3 -screen 0 1600x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
 XVFB_PID=$!
 for ((i = 0; i < 100; i++)); do
   [[ -s "$WORK/display" ]] && break

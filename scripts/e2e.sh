@@ -9,7 +9,9 @@
 # scripts/with-test-env.sh. Inside one `dbus-run-session` (NO_AT_BRIDGE=1) it starts:
 #   - tests/e2e/sni_watcher.py: a StatusNotifierWatcher, so the tray icon is exported over D-Bus and the test
 #     can read its pixels and menu from outside the app;
-#   - tests/e2e/notify_recorder.py: an org.freedesktop.Notifications server recording every Notify call;
+#   - tests/e2e/notify_monitor.py: a D-Bus monitor recording every Notify call and the id the server answered;
+#   - dunst, the real notification server, on the Xvfb display with a private dunstrc (the test clicks its
+#     notifications with dunstctl);
 #   - tauri-driver (which starts WebKitWebDriver, which starts the app), polled on /status until it answers;
 # then pytest, then stops everything (trap). The app gets its own HOME and XDG dirs in a temp dir, with a
 # config.toml of low thresholds and short holds. Exit code: pytest's.
@@ -64,6 +66,8 @@ leftovers() {
 # Inner part: runs inside dbus-run-session, with DISPLAY and the app's environment already set.
 # ---------------------------------------------------------------------------------------------------------
 PIDS=()
+# shellcheck source=tests/e2e/dunst.sh
+. "$ROOT/tests/e2e/dunst.sh"
 inner() {
   local py="$E2E_VENV/bin/python"
   # PIDS is global: the EXIT trap runs after this function has returned.
@@ -88,9 +92,12 @@ inner() {
   "$py" "$ROOT/tests/e2e/sni_watcher.py" "$E2E_SNI_LOG" >"$E2E_WORK/sni_watcher.log" 2>&1 &
   PIDS+=($!)
   wait_ready "$E2E_WORK/sni_watcher.log" $! "the StatusNotifierWatcher"
-  "$py" "$ROOT/tests/e2e/notify_recorder.py" "$E2E_NOTIFY_LOG" >"$E2E_WORK/notify_recorder.log" 2>&1 &
+  # The notification server: a real dunst on this display and bus (tests/e2e/dunst.sh). The monitor starts
+  # first, so it sees every call dunst answers.
+  "$py" "$ROOT/tests/e2e/notify_monitor.py" "$E2E_NOTIFY_LOG" >"$E2E_WORK/notify_monitor.log" 2>&1 &
   PIDS+=($!)
-  wait_ready "$E2E_WORK/notify_recorder.log" $! "the notification recorder"
+  wait_ready "$E2E_WORK/notify_monitor.log" $! "the notification monitor"
+  start_dunst "$E2E_WORK"
 
   # tauri-driver (and through it WebKitWebDriver and the app) inherits this environment.
   "$E2E_TAURI_DRIVER" --port "$E2E_PORT" --native-port "$E2E_NATIVE_PORT" \
@@ -220,8 +227,9 @@ servers = "all"
 base_url = "$WEBDOCK_URL"
 EOF
 
-# A free display: Xvfb picks it and writes its number to fd 3.
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
+# A free display: Xvfb picks it and writes its number to fd 3. Wide enough that dunst's notifications sit beside
+# the app's window, never in a screenshot (tests/e2e/dunst.sh).
+Xvfb -displayfd 3 -screen 0 1600x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
 XVFB_PID=$!
 for ((i = 0; i < 100; i++)); do
   [[ -s "$WORK/display" ]] && break

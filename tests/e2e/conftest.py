@@ -1,7 +1,7 @@
 """Fixtures of the end-to-end test. Run through scripts/e2e.sh, which provides (environment):
 
 E2E_APP (the docktray-desktop binary), E2E_PORT (tauri-driver), E2E_SNI_LOG / E2E_NOTIFY_LOG (recordings of
-tests/e2e/sni_watcher.py and notify_recorder.py), E2E_SCREENSHOT_DIR, E2E_WORK (the app's temp HOME etc.),
+tests/e2e/sni_watcher.py and notify_monitor.py), E2E_SCREENSHOT_DIR, E2E_WORK (the app's temp HOME etc.),
 DOCKER_HOST and DOCKTRAY_TEST_IMAGE (scripts/test-env.sh).
 
 One app process serves the whole session: WebKitWebDriver launches it when the WebDriver session starts. The
@@ -11,7 +11,6 @@ clicked over D-Bus (WebKitWebDriver waits for the webview; 12 s later still atta
 file order against that window; it must never be closed (a new one would not be under automation).
 """
 
-import asyncio
 import json
 import os
 import shutil
@@ -22,8 +21,6 @@ import time
 import uuid
 
 import pytest
-from dbus_next import BusType, Message, MessageType
-from dbus_next.aio import MessageBus
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.client_config import ClientConfig
@@ -243,28 +240,46 @@ def recorded_notifications():
         return []
 
 
-def click_notification(nid, key="default"):
-    """Clicks notification `nid` as the user would: the recorder emits ActionInvoked(nid, key)."""
+def dunstctl(*args):
+    """Runs dunstctl against the run's dunst (the session bus of scripts/e2e.sh); returns its stdout."""
+    result = subprocess.run(["dunstctl", *args], capture_output=True, text=True, timeout=10)
+    if result.returncode != 0:
+        raise AssertionError(f"dunstctl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
 
-    async def go():
-        bus = await MessageBus(bus_type=BusType.SESSION).connect()
-        try:
-            reply = await asyncio.wait_for(
-                bus.call(
-                    Message(
-                        destination="org.freedesktop.Notifications",
-                        path="/org/freedesktop/Notifications",
-                        interface="org.docktray.e2e.Clicks",
-                        member="Click",
-                        signature="us",
-                        body=[nid, key],
-                    )
-                ),
-                5.0,
-            )
-        finally:
-            bus.disconnect()
-        if reply.message_type != MessageType.METHOD_RETURN:
-            raise AssertionError(f"clicking notification {nid} failed: {reply.body}")
 
-    asyncio.run(go())
+def click_notification(nid, timeout=10):
+    """Clicks notification `nid` on the real server as the user would: dunst invokes its default action and
+    sends ActionInvoked(nid, "default") to the app (`dunstctl action`, what the left click of the run's dunstrc
+    does).
+
+    `dunstctl action N` acts on the N-th notification on screen and dunst cannot list them, so the other
+    notifications still open (the monitor saw them answered and not closed) are dismissed first
+    (CloseNotification), until `nid` is the only one on screen. dunst keeps the older one on top among
+    notifications of the same urgency, so one arriving meanwhile does not take its place. Returns once the
+    monitor saw dunst send ActionInvoked for `nid`.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        notes = {n["id"]: n for n in recorded_notifications()}  # the latest record of each id
+        if nid not in notes or notes[nid]["closed"] is not None:
+            raise AssertionError(f"notification {nid} is not on screen: {notes.get(nid)}")
+        for other in (i for i, n in notes.items() if i != nid and n["closed"] is None):
+            subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.Notifications",
+                            "/org/freedesktop/Notifications", "org.freedesktop.Notifications.CloseNotification",
+                            f"uint32:{other}"], capture_output=True, timeout=10, check=True)
+        displayed = int(dunstctl("count", "displayed"))
+        if displayed == 1:
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"dunst shows {displayed} notifications, not only {nid}: {list(notes.values())}")
+        time.sleep(0.1)
+    dunstctl("action", "0")
+    deadline = time.monotonic() + timeout
+    while True:
+        note = next((n for n in reversed(recorded_notifications()) if n["id"] == nid), None)
+        if note is not None and "default" in note["invoked"]:
+            return note
+        if time.monotonic() > deadline:
+            raise AssertionError(f"dunst sent no ActionInvoked(default) for notification {nid}: {note}")
+        time.sleep(0.1)

@@ -1,6 +1,6 @@
 """End-to-end test of the real desktop app (scripts/e2e.sh runs it): the Tauri window driven over WebDriver,
-the tray icon and menu read over D-Bus from outside the process, notifications recorded by a real
-org.freedesktop.Notifications server, containers on a real Docker engine. Tests run in file order against one
+the tray icon and menu read over D-Bus from outside the process, notifications sent to a real
+notification server (dunst) and recorded by a D-Bus monitor, containers on a real Docker engine. Tests run in file order against one
 app process; each leaves a screenshot of the view it checked in docs/screenshots/.
 """
 
