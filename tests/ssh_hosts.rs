@@ -533,6 +533,39 @@ async fn remote_host_over_ssh_is_watched_dropped_and_recovered() {
         "{messages:?}"
     );
 
+    // The network goes away: the connection's sshd processes are frozen, so nothing answers and nothing
+    // closes (the SSH master itself would only give up after three missed keepalives). The round trip through
+    // the tunnel notices, and the engine reconnects on its own (a new connection gets a fresh sshd).
+    let frozen = sshd.signal_sessions("-STOP");
+    assert!(!frozen.is_empty(), "the connection has its sshd processes");
+    let cut_at = Instant::now();
+    let noticed = wait_for(&engine, Duration::from_secs(30), "the cut noticed", |s| {
+        source(s, HOST).and_then(|src| {
+            src.errors
+                .iter()
+                .rev()
+                .find(|e| e.message.contains("no answer through SSH"))
+                .cloned()
+        })
+    })
+    .await;
+    eprintln!("network cut noticed after {:?}", cut_at.elapsed());
+    assert_eq!(noticed.step, ErrorStep::Ssh, "{noticed:?}");
+    wait_for(
+        &engine,
+        Duration::from_secs(60),
+        "fresh remote stats after the cut",
+        |s| {
+            (source(s, HOST).is_some_and(|src| src.state == SourceState::Up))
+                .then(|| find(s, "talker").and_then(|c| c.stats.clone()))
+                .flatten()
+                .filter(|st| st.sampled_at > noticed.at)
+        },
+    )
+    .await;
+    // Thawed, the old connection's processes find their client gone and end.
+    sshd.signal_sessions("-CONT");
+
     // The `hosts` listing shows the host and its record.
     let listing = Command::new(env!("CARGO_BIN_EXE_docktray"))
         .args(["--config", &config_path.to_string_lossy(), "hosts"])

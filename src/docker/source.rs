@@ -364,6 +364,28 @@ impl Session {
         docker_failure(message)
     }
 
+    /// A round trip through the tunnel: the engine's `/_ping` over the forwarded socket. When the network is
+    /// cut (or the laptop slept), the SSH master lives on until its keepalives fail, three intervals later,
+    /// but nothing comes back through it; no answer within an interval means the connection is gone. No
+    /// remote shell runs for it, so a slow shell start-up on the host cannot be mistaken for a dead link.
+    async fn tunnel_answers(&self) -> Result<(), Failure> {
+        let within = self.shared.config.interval.max(Duration::from_secs(2));
+        match tokio::time::timeout(within, self.client.docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(err)) => Err(self
+                .blame(format!("the engine stopped answering through SSH: {err}"))
+                .await),
+            Err(_) => Err((
+                ErrorStep::Ssh,
+                format!(
+                    "no answer through SSH from {} within {within:?}: the connection is gone (network down, \
+                     host asleep or stopped); reconnecting",
+                    self.client.host
+                ),
+            )),
+        }
+    }
+
     /// On a remote host, each interval: checks the SSH master (a dropped connection is noticed within two
     /// intervals) and reads the host's figures with one batched command. A failing stats command while SSH
     /// lives makes the host degraded, not unreachable.
@@ -375,6 +397,7 @@ impl Session {
             .check()
             .await
             .map_err(|err| (err.step, err.message))?;
+        self.tunnel_answers().await?;
         let timeout = self.shared.config.interval.max(Duration::from_secs(2)) * 2;
         let (script, args, located) = self.remote_script();
         let result = match remote.run_with_args(&script, &args, timeout).await {

@@ -238,6 +238,19 @@ impl TestSshd {
         true
     }
 
+    /// Freezes (`-STOP`) or thaws (`-CONT`) the processes serving the open connections, not the listener: to
+    /// the client that is a network cut (nothing answers, nothing closes); new connections are still served.
+    /// Returns the processes signalled.
+    pub fn signal_sessions(&self, signal: &str) -> Vec<u32> {
+        let pids = self.pid().map(descendants).unwrap_or_default();
+        for pid in &pids {
+            let _ = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status();
+        }
+        pids
+    }
+
     /// Kills sshd and every connection it serves, like a crashed or rebooted server.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
