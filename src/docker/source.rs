@@ -244,6 +244,8 @@ struct Session {
     mounts: Option<Mounts>,
     /// Cgroup locations by container id, with the pid they were found for.
     cgroups: HashMap<String, (u32, Option<CgroupPaths>)>,
+    /// The local containers' counter files, kept open between sweeps.
+    open_files: cgroup::OpenFiles,
 }
 
 impl Session {
@@ -271,6 +273,7 @@ impl Session {
             remote_samples: HashMap::new(),
             mounts,
             cgroups: HashMap::new(),
+            open_files: cgroup::OpenFiles::default(),
         }
     }
 
@@ -640,20 +643,25 @@ impl Session {
                     None => via_api.push(id.clone()),
                 }
             }
-            let read = tokio::task::spawn_blocking(move || {
+            let mut files = std::mem::take(&mut self.open_files);
+            let (read, files) = tokio::task::spawn_blocking(move || {
                 let now = Instant::now();
                 let host = cgroup::read_host_cpu().ok();
-                jobs.into_iter()
+                let read = jobs
+                    .into_iter()
                     .map(|(id, pid, paths)| {
-                        let counters = host
-                            .as_ref()
-                            .and_then(|host| cgroup::read_counters(&paths, pid, host, now).ok());
+                        let counters = host.as_ref().and_then(|host| {
+                            cgroup::read_counters_kept_open(&paths, pid, host, now, &mut files).ok()
+                        });
                         (id, counters)
                     })
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                files.end_sweep();
+                (read, files)
             })
             .await
             .unwrap_or_default();
+            self.open_files = files;
             for (id, counters) in read {
                 match counters {
                     Some(counters) => samples.push((id, counters, SampleMethod::Cgroup)),

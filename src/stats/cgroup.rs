@@ -219,6 +219,83 @@ pub fn read_counters(
     })
 }
 
+/// [`read_counters`] through files kept open between sweeps (see [`OpenFiles`]).
+pub fn read_counters_kept_open(
+    paths: &CgroupPaths,
+    pid: u32,
+    host: &HostCpu,
+    at: Instant,
+    files: &mut OpenFiles,
+) -> io::Result<RawCounters> {
+    let files = std::cell::RefCell::new(files);
+    counters_with(paths, pid, host, at, &|path: &Path| {
+        files.borrow_mut().read(path)
+    })
+}
+
+/// Most open files kept: 7 per container, so about 70 containers; beyond that files are opened per read.
+const MAX_OPEN_FILES: usize = 512;
+
+/// Cgroup and `/proc` files kept open between sweeps and re-read from the start (`pread`): opening and closing
+/// them was most of a sweep's cost (docs/benchmarks.md, "What dominates now"). The kernel regenerates these
+/// files on every read from offset 0. Files a sweep did not read are closed after it (those of removed or
+/// restarted containers); a kept file that fails to read (its cgroup was removed) is opened again once.
+#[derive(Debug, Default)]
+pub struct OpenFiles {
+    files: HashMap<PathBuf, fs::File>,
+    read_this_sweep: std::collections::HashSet<PathBuf>,
+}
+
+impl OpenFiles {
+    /// The whole file, as it is now.
+    pub fn read(&mut self, path: &Path) -> io::Result<String> {
+        self.read_this_sweep.insert(path.to_owned());
+        if let Some(file) = self.files.get(path) {
+            match read_from_start(file) {
+                Ok(text) => return Ok(text),
+                Err(_) => {
+                    self.files.remove(path);
+                }
+            }
+        }
+        let file = fs::File::open(path)?;
+        let text = read_from_start(&file)?;
+        if self.files.len() < MAX_OPEN_FILES {
+            self.files.insert(path.to_owned(), file);
+        }
+        Ok(text)
+    }
+
+    /// Closes the files the sweep that just ended did not read.
+    pub fn end_sweep(&mut self) {
+        let read = std::mem::take(&mut self.read_this_sweep);
+        self.files.retain(|path, _| read.contains(path));
+    }
+
+    /// How many files are open.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+fn read_from_start(file: &fs::File) -> io::Result<String> {
+    use std::os::unix::fs::FileExt;
+    let mut text = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = file.read_at(&mut chunk, text.len() as u64)?;
+        if read == 0 {
+            break;
+        }
+        text.extend_from_slice(&chunk[..read]);
+    }
+    String::from_utf8(text).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+}
+
 /// Every file [`counters_with`] may read for one container, so a remote host can `cat` them all at once.
 pub fn files_of(paths: &CgroupPaths, pid: u32) -> Vec<PathBuf> {
     let mut files = vec![PathBuf::from(format!("/proc/{pid}/net/dev"))];
@@ -427,6 +504,41 @@ mod tests {
              33 25 0:29 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n\
              34 25 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
         )
+    }
+
+    #[test]
+    fn kept_open_files_read_fresh_content_and_close_when_unused() {
+        let mut files = OpenFiles::default();
+        // A file the kernel generates on each read, like the cgroup files: a kept descriptor sees new values.
+        let uptime = |text: String| -> f64 {
+            text.split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("uptime")
+        };
+        let first = uptime(files.read(Path::new("/proc/uptime")).expect("read"));
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let second = uptime(files.read(Path::new("/proc/uptime")).expect("read again"));
+        assert!(second > first, "{first} then {second}");
+        assert_eq!(files.len(), 1, "one descriptor, kept");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("memory.current");
+        fs::write(&path, "100\n").expect("write");
+        assert_eq!(files.read(&path).expect("read"), "100\n");
+        fs::write(&path, "2000\n").expect("rewrite");
+        assert_eq!(files.read(&path).expect("read"), "2000\n");
+        files.end_sweep();
+        assert_eq!(files.len(), 2);
+        // The next sweep reads only one of them: the other is closed after it.
+        files.read(&path).expect("read");
+        files.end_sweep();
+        assert_eq!(files.len(), 1);
+        // A sweep that reads nothing closes everything; a file that is not there is an error, not kept.
+        files.end_sweep();
+        assert!(files.is_empty());
+        assert!(files.read(&dir.path().join("absent")).is_err());
+        assert!(files.is_empty());
     }
 
     #[test]
