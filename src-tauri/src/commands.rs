@@ -250,29 +250,8 @@ pub async fn save_settings<R: Runtime>(
 ) -> Answer<Vec<String>> {
     let path = shell.config_path().to_path_buf();
     let config = parse_settings(config, &path).map_err(|(_, message)| message)?;
-    {
-        let (path, config) = (path.clone(), config.clone());
-        tauri::async_runtime::spawn_blocking(move || docktray::config_file::save(&path, &config))
-            .await
-            .map_err(|err| format!("saving the settings failed: {err}"))?
-            .map_err(|err| err.to_string())?;
-    }
     let previous = shell.config();
-    shell.set_config(config.clone());
-    tracing::info!(path = %path.display(), "settings saved");
-    shell
-        .monitor()
-        .await?
-        .reconfigure(&config, &path)
-        .await
-        .map_err(|err| err.to_string())?;
-    let later: Vec<String> = docktray::monitor::restart_needed(&previous, &config)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    if !later.is_empty() {
-        tracing::info!(settings = ?later, "saved settings that apply from the next start");
-    }
+    let later = save_config(&shell, config.clone()).await?;
     if previous.desktop.start_at_login != config.desktop.start_at_login {
         crate::control::apply_autostart(&app, config.desktop.start_at_login)
             .map_err(|err| format!("the settings were saved, but {err}"))?;
@@ -440,17 +419,21 @@ async fn save_config(shell: &Shell, config: Config) -> Answer<Vec<String>> {
     }
     let previous = shell.config();
     shell.set_config(config.clone());
-    tracing::info!(path = %path.display(), "hosts saved");
+    tracing::info!(path = %path.display(), "settings saved");
     shell
         .monitor()
         .await?
         .reconfigure(&config, &path)
         .await
         .map_err(|err| err.to_string())?;
-    Ok(docktray::monitor::restart_needed(&previous, &config)
+    let later: Vec<String> = docktray::monitor::restart_needed(&previous, &config)
         .into_iter()
         .map(str::to_owned)
-        .collect())
+        .collect();
+    if !later.is_empty() {
+        tracing::info!(settings = ?later, "saved settings that apply from the next start");
+    }
+    Ok(later)
 }
 
 /// Ends a host's backoff wait and connects now ("Retry now").
