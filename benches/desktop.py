@@ -8,13 +8,16 @@ all its descendants (WebKitWebProcess, WebKitNetworkProcess, ...), found through
      tests/e2e/sni_watcher.py (the mtime of its record file), RUNS launches, the app started directly.
   2. memory (PSS, from /proc/<pid>/smaps_rollup, plus RSS) of the last of those launches 60 s after start,
      the window never opened; then its CPU over 60 s.
-  3. window open, RUNS launches through WebDriver (tauri-driver launches the app, the session attaches to
+  3a. window open as a user sees it, RUNS launches of the app alone (no WebDriver): the tray menu's "Open
+     Docktray" clicked over D-Bus -> the window mapped, its first content and the settled overview, read from the
+     X server's pixels (benches/window_paint.py); then the window is closed and opened again 5 s later.
+  3b. window open, RUNS launches through WebDriver (tauri-driver launches the app, the session attaches to
      its first webview): the tray menu's "Open Docktray" clicked over D-Bus -> navigation start, DOM ready,
      first paint (the page's own Performance timeline, epoch-based, so comparable with the click's clock)
-     and the overview showing the engine's first snapshot (WebDriver polling: an upper bound).
+     and the overview showing the engine's first snapshot (the page's own clock): where the time goes.
   4. memory with the window open on an idle container's Logs tab (reached with the window's own route
      mechanism, the #/container/<host>/<id>/logs hash) after 30 s.
-  5. CPU of the whole tree over 60 s while a container writes ~1,000 lines/s into the open Logs view; then
+  5. CPU of the whole tree over 60 s while a container writes 1,000 lines/s into the open Logs view; then
      whether the view kept up: its last line vs the container's, right away and after pausing the container,
      and its line count vs the lines the container wrote over the same span (lines skipped).
   6. memory 60 s after the window is closed again.
@@ -47,6 +50,9 @@ from selenium.webdriver.common.options import ArgOptions  # noqa: E402
 from selenium.webdriver.remote.client_config import ClientConfig  # noqa: E402
 from ui import wait_for  # noqa: E402  (tests/e2e/ui.py)
 
+sys.path.insert(0, os.path.join(ROOT, "benches"))
+import window_paint  # noqa: E402  (benches/window_paint.py: the window's pixels from the X server)
+
 APP = os.environ["BENCH_APP"]
 CLI = os.environ["BENCH_CLI"]
 WORK = os.environ["BENCH_WORK"]
@@ -60,15 +66,25 @@ IDLE_SETTLE = float(os.environ.get("BENCH_IDLE_SETTLE", "60"))
 OPEN_SETTLE = float(os.environ.get("BENCH_OPEN_SETTLE", "30"))
 CPU_WINDOW = float(os.environ.get("BENCH_CPU_WINDOW", "60"))
 LOG_WINDOW = float(os.environ.get("BENCH_LOG_WINDOW", "60"))
-# BENCH_ONLY_WINDOW=1: only the window-open phase (for comparing variants quickly).
-ONLY_WINDOW = os.environ.get("BENCH_ONLY_WINDOW") == "1"
+# BENCH_ONLY_WINDOW=1: only the window-open phases; =plain: only the one without automation (for comparing
+# variants quickly).
+ONLY_WINDOW = os.environ.get("BENCH_ONLY_WINDOW") in ("1", "plain")
+ONLY_PLAIN = os.environ.get("BENCH_ONLY_WINDOW") == "plain"
 # How long the app has been in the tray before "Open Docktray" is clicked: a user opens a running app.
 OPEN_AFTER = float(os.environ.get("BENCH_OPEN_AFTER", "5"))
+# How long the window's pixels are read after the click (the last reading is the settled window).
+SETTLE_PIXELS = float(os.environ.get("BENCH_SETTLE_PIXELS", "3"))
+# How long after closing the window it is opened again (the second measure of each launch).
+REOPEN_AFTER = float(os.environ.get("BENCH_REOPEN_AFTER", "5"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 DOCKER = "/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else shutil.which("docker")
-SPAMMER_CMD = ('i=0; while :; do j=0; while [ $j -lt 100 ]; do echo "line $i $j"; j=$((j+1)); done; '
-               'i=$((i+1)); usleep 100000; done')
+# 1,000 lines/s: batches of 100 lines, the i-th due 0.1*i s after the start, paced by the kernel's clock
+# (/proc/uptime, in 1/100 s) so the time the echos take does not slow the rate down.
+SPAMMER_CMD = ('read u _ </proc/uptime; t0=${u%.*}${u#*.}; i=0; while :; do j=0; '
+               'while [ $j -lt 100 ]; do echo "line $i $j"; j=$((j+1)); done; i=$((i+1)); '
+               'read u _ </proc/uptime; d=$(( (t0 + i*10 - ${u%.*}${u#*.}) * 10000 )); '
+               '[ $d -gt 0 ] && usleep $d; done')
 
 results = {"containers": N_IDLE, "runs": RUNS}
 
@@ -592,6 +608,58 @@ def local_host(driver):
     return href.split("/")[2]
 
 
+def open_watched(item):
+    """Clicks "Open Docktray" while the window's pixels are watched; the times after the click (ms)."""
+    watcher = window_paint.PaintWatcher()
+    watcher.start()
+    t_click = click_timed(item, "open")
+    time.sleep(SETTLE_PIXELS)
+    watcher.stop()
+    return {k: v for k, v in watcher.timings(t_click).items() if k.endswith("_ms")}
+
+
+def phase_window_plain():
+    """The window opening as a user sees it: the app started directly (no WebDriver, no automation), "Open
+    Docktray" clicked over D-Bus OPEN_AFTER s after the tray icon registered, the window's pixels read from the X
+    server (benches/window_paint.py): mapped, first content, and complete (the overview with its data, as it
+    looks once settled)."""
+    log(f"window open as a user sees it, {RUNS} launches, no automation (load {loadavg()})")
+    rows = []
+    for run in range(RUNS):
+        before = sni_count()
+        with open(os.path.join(WORK, f"app-plain-{run}.log"), "w") as out:
+            proc = subprocess.Popen([APP], stdout=out, stderr=subprocess.STDOUT, env=app_env())
+        item, t_reg = wait_new_item(before, proc)
+        menu_entry(item, "open")
+        time.sleep(max(0.0, t_reg + OPEN_AFTER - time.time()))
+        row = {f"click_to_{k}": v for k, v in open_watched(item).items()}
+        # Opened again a while after closing it: the app's process is warm, the web view is new.
+        log(f"  closing: {close_window()}")
+        time.sleep(REOPEN_AFTER)
+        row.update({f"reopen_click_to_{k}": v for k, v in open_watched(item).items()})
+        rows.append(row)
+        log(f"  run {run + 1}: " + ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
+                                           for k, v in row.items() if "click_to" in k))
+        if run == RUNS - 1:
+            # The app as a user leaves it: the window opened twice and closed, no automation attached.
+            log(f"  closing: {close_window()}")
+            time.sleep(IDLE_SETTLE)
+            mem = memory(proc.pid)
+            results["idle_after_window_closed_plain"] = mem
+            log(f"  idle {IDLE_SETTLE:.0f} s after closing: PSS {mem['total']['pss_kb'] / 1024:.1f} MB "
+                f"(written {mem['total']['pss_dirty_kb'] / 1024:.1f} MB), {len(mem['processes'])} process(es)")
+        quit_app(item, proc.pid, proc)
+        time.sleep(2)
+    keys = [k for k in rows[0] if "click_to" in k]
+    results["window_open_plain"] = {
+        "runs": rows,
+        "median_ms": {k: (statistics.median([r[k] for r in rows if r[k] is not None])
+                          if any(r[k] is not None for r in rows) else None) for k in keys},
+        "load": loadavg(),
+    }
+    save()
+
+
 def phase_window():
     log(f"window open, {RUNS} launches through WebDriver (load {loadavg()})")
     rows = []
@@ -787,6 +855,11 @@ def main():
     results["containers_on_engine_at_start"] = engine_containers()
     save()
     if ONLY_WINDOW:
+        phase_window_plain()
+        if ONLY_PLAIN:
+            results["load_at_end"] = loadavg()
+            save()
+            return
         driver, pid, item = phase_window()
         end_session(driver, pid, item)
         results["load_at_end"] = loadavg()
@@ -797,6 +870,8 @@ def main():
     ensure_idle()
     phase_headless()
     time.sleep(3)
+    ensure_idle()
+    phase_window_plain()
     ensure_idle()
     driver, pid, item = phase_window()
     phase_logs(driver, pid, item)
@@ -824,7 +899,9 @@ def summary():
         print(f"{label}: PSS {mb(m['total']['pss_kb'])} (dirty {mb(m['total']['pss_dirty_kb'])}), "
               f"RSS {mb(m['total']['rss_kb'])}  [{procs}]")
     print(f"idle CPU: {r['idle_cpu']['percent_of_one_core']} % of one core")
-    print("window open, medians (ms): " + ", ".join(f"{k} {v}" for k, v in r["window_open"]["median_ms"].items()))
+    print("window open as seen on screen, medians (ms): "
+          + ", ".join(f"{k} {v}" for k, v in r["window_open_plain"]["median_ms"].items()))
+    print("window open under WebDriver, page timings, medians (ms): " + ", ".join(f"{k} {v}" for k, v in r["window_open"]["median_ms"].items()))
     lg = r["logs_1000_per_s"]
     print(f"logs at {lg['lines_per_s_written']} lines/s: CPU {lg['cpu']['percent_of_one_core']} % of one core "
           f"{lg['cpu']['by_process']}; behind by {lg['view_behind_by_lines_at_end']} lines at the end; "

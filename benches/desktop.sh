@@ -18,7 +18,8 @@
 #
 # Env: BENCH_SKIP_BUILD=1 (use the binaries already in target/release), BENCH_CONTAINERS (50), BENCH_RUNS (5),
 # BENCH_IDLE_SETTLE (60), BENCH_OPEN_SETTLE (30), BENCH_CPU_WINDOW (60), BENCH_LOG_WINDOW (60), BENCH_KEEP=1
-# (keep the work dir: logs, results.json), BENCH_ONLY_WINDOW=1 (only the window-open runs), DOCKTRAY_GPU=1
+# (keep the work dir: logs, results.json), BENCH_ONLY_WINDOW=1 (only the window-open runs; =plain: only those
+# without WebDriver), DOCKTRAY_GPU=1
 # (the app keeps GTK's and WebKit's GPU defaults). The results are also copied to target/bench/desktop-<time>.json.
 # Functions below run from traps, which shellcheck cannot see.
 # shellcheck disable=SC2317
@@ -217,6 +218,8 @@ export NO_AT_BRIDGE=1 GDK_BACKEND=x11 PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8
 unset LC_ALL LANGUAGE WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS DOCKTRAY_LOG
 # The app's own rendering choices (src-tauri/src/footprint.rs) unless DOCKTRAY_GPU=1 is passed through.
 unset GDK_GL WEBKIT_DISABLE_COMPOSITING_MODE
+# BENCH_APP_LOG: the app's log filter (DOCKTRAY_LOG) for a run whose logs are kept (BENCH_KEEP=1).
+if [[ -n "${BENCH_APP_LOG:-}" ]]; then export DOCKTRAY_LOG="$BENCH_APP_LOG"; fi
 
 # Only the services started above on the bus (nothing D-Bus-activated behind the benchmark's back).
 cat >"$WORK/bus.conf" <<EOF

@@ -42,19 +42,35 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
         .title("Docktray")
         .inner_size(1100.0, 720.0)
         .min_inner_size(760.0, 480.0)
+        .background_color(LIGHT_BACKGROUND)
         .build();
     match built {
-        Ok(_) => tracing::debug!("window opened"),
+        Ok(window) => {
+            // The window is on screen at once; WebKit paints the page a few hundred ms later. Until then it
+            // shows the page's own background colour for the system's theme, not a white flash.
+            if matches!(window.theme(), Ok(tauri::Theme::Dark)) {
+                if let Err(err) = window.set_background_color(Some(DARK_BACKGROUND)) {
+                    tracing::debug!(%err, "cannot set the window's dark background");
+                }
+            }
+            tracing::debug!("window opened");
+        }
         Err(err) => tracing::error!(%err, "cannot open the Docktray window"),
     }
 }
 
+/// The page's background (`--bg` in ui/src/app.css) in its light and dark themes.
+const LIGHT_BACKGROUND: tauri::window::Color = tauri::window::Color(0xf5, 0xf6, 0xf8, 0xff);
+const DARK_BACKGROUND: tauri::window::Color = tauri::window::Color(0x0e, 0x10, 0x14, 0xff);
+
 /// The page's first data, handed over with the page rather than asked for over IPC once its scripts run: the
-/// window then shows the overview in its first frame. JSON is a JavaScript expression, and the script runs as
-/// code, not inside HTML, so the (untrusted) names and labels in it stay plain string values.
+/// window then shows the overview in its first frame. The JSON goes in as one string literal given to
+/// `JSON.parse` (a JSON string is a valid JavaScript string literal): parsing data is cheaper than compiling a
+/// large object literal as code, and the (untrusted) names and labels in it can only ever be string values.
 fn first_snapshot_script(snapshot: &docktray::Snapshot) -> Option<String> {
-    match serde_json::to_string(snapshot) {
-        Ok(json) => Some(format!("window.{FIRST_SNAPSHOT} = {json};")),
+    let literal = serde_json::to_string(snapshot).and_then(|json| serde_json::to_string(&json));
+    match literal {
+        Ok(literal) => Some(format!("window.{FIRST_SNAPSHOT} = JSON.parse({literal});")),
         Err(err) => {
             tracing::warn!(%err, "cannot hand the first snapshot to the window");
             None
@@ -104,13 +120,14 @@ mod tests {
             containers: Vec::new(),
         };
         let script = first_snapshot_script(&snapshot).expect("script");
-        let json = script
-            .strip_prefix("window.__DOCKTRAY_FIRST_SNAPSHOT__ = ")
-            .and_then(|rest| rest.strip_suffix(';'))
+        let literal = script
+            .strip_prefix("window.__DOCKTRAY_FIRST_SNAPSHOT__ = JSON.parse(")
+            .and_then(|rest| rest.strip_suffix(");"))
             .expect("one assignment");
-        // The right-hand side is exactly one JSON value (so one expression: a quote that ended the string early
-        // would leave code after it and fail to parse), and it carries the text unchanged.
-        let value: serde_json::Value = serde_json::from_str(json).expect("JSON value");
+        // The argument is exactly one string literal (a quote that ended it early would leave code after it and
+        // fail to parse as one), and the JSON in it carries the text unchanged.
+        let json: String = serde_json::from_str(literal).expect("one string literal");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON value");
         assert_eq!(value["sources"][0]["reason"], hostile);
     }
 }
