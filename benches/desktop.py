@@ -608,6 +608,15 @@ def local_host(driver):
     return href.split("/")[2]
 
 
+def medians(rows):
+    """The median of each "..click_to.." time over the runs that have it (None where no run has it)."""
+    out = {}
+    for key in (k for k in rows[0] if "click_to" in k):
+        values = [r[key] for r in rows if r[key] is not None]
+        out[key] = statistics.median(values) if values else None
+    return out
+
+
 def open_watched(item):
     """Clicks "Open Docktray" while the window's pixels are watched; the times after the click (ms)."""
     watcher = window_paint.PaintWatcher()
@@ -650,13 +659,7 @@ def phase_window_plain():
                 f"(written {mem['total']['pss_dirty_kb'] / 1024:.1f} MB), {len(mem['processes'])} process(es)")
         quit_app(item, proc.pid, proc)
         time.sleep(2)
-    keys = [k for k in rows[0] if "click_to" in k]
-    results["window_open_plain"] = {
-        "runs": rows,
-        "median_ms": {k: (statistics.median([r[k] for r in rows if r[k] is not None])
-                          if any(r[k] is not None for r in rows) else None) for k in keys},
-        "load": loadavg(),
-    }
+    results["window_open_plain"] = {"runs": rows, "median_ms": medians(rows), "load": loadavg()}
     save()
 
 
@@ -672,13 +675,7 @@ def phase_window():
         if run < RUNS - 1:
             end_session(driver, pid, item)
             time.sleep(2)
-    keys = [k for k in rows[0] if k.startswith("click_to")]
-    results["window_open"] = {
-        "runs": rows,
-        "median_ms": {k: (statistics.median([r[k] for r in rows if r[k] is not None])
-                          if any(r[k] is not None for r in rows) else None) for k in keys},
-        "load": loadavg(),
-    }
+    results["window_open"] = {"runs": rows, "median_ms": medians(rows), "load": loadavg()}
     save()
     return driver, pid, item
 

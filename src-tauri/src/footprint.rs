@@ -101,34 +101,13 @@ fn unmap_shared_file_pages(smaps: &str) -> (usize, u64) {
             continue;
         };
         if !first.ends_with(':') {
-            // A mapping's header line: `start-end perms offset dev inode [path]`.
+            // A mapping's header line; only private ones ("r-xp", "r--p"): a shared mapping's pages are the
+            // file's own.
             finish(current.take(), rss, anonymous, shared);
             (rss, anonymous, shared) = (0, None, 0);
-            let (Some(perms), Some(_offset), Some(_dev), Some(inode), Some(path)) = (
-                fields.next(),
-                fields.next(),
-                fields.next(),
-                fields.next(),
-                fields.next(),
-            ) else {
-                continue;
-            };
-            // Read-only and private ("r-xp", "r--p"), from a file.
-            if !path.starts_with('/')
-                || inode == "0"
-                || !perms.starts_with('r')
-                || !perms.ends_with('p')
-            {
-                continue;
-            }
-            if perms.as_bytes().get(1) != Some(&b'-') {
-                continue;
-            }
-            current = first.split_once('-').and_then(|(start, end)| {
-                let start = usize::from_str_radix(start, 16).ok()?;
-                let end = usize::from_str_radix(end, 16).ok()?;
-                Some((start, end.checked_sub(start).filter(|len| *len > 0)?))
-            });
+            current = read_only_file_mapping(line)
+                .filter(|mapping| mapping.private)
+                .map(|mapping| (mapping.start, mapping.len));
             continue;
         }
         let kb = fields
@@ -157,30 +136,7 @@ fn page_out_file_mappings(maps: &str) -> (usize, usize) {
     let mut ranges = 0;
     let mut bytes = 0;
     for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms), Some(_offset), Some(_dev), Some(inode), Some(path)) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            continue;
-        };
-        if !path.starts_with('/') || inode == "0" || perms.as_bytes().get(1) != Some(&b'-') {
-            continue;
-        }
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (
-            usize::from_str_radix(start, 16),
-            usize::from_str_radix(end, 16),
-        ) else {
-            continue;
-        };
-        let Some(len) = end.checked_sub(start).filter(|len| *len > 0) else {
+        let Some(ReadOnlyFileMapping { start, len, .. }) = read_only_file_mapping(line) else {
             continue;
         };
         // SAFETY: MADV_PAGEOUT on a read-only file mapping of this process only drops resident pages; the
@@ -191,6 +147,43 @@ fn page_out_file_mappings(maps: &str) -> (usize, usize) {
         }
     }
     (ranges, bytes)
+}
+
+/// A mapping of a file that this process cannot write to, from a line of `/proc/self/maps` (or a mapping's
+/// header line in `/proc/self/smaps`): `start-end perms offset dev inode path`.
+#[cfg(target_os = "linux")]
+struct ReadOnlyFileMapping {
+    start: usize,
+    len: usize,
+    /// Copy-on-write ("p"), as libraries are mapped, rather than shared ("s").
+    private: bool,
+}
+
+#[cfg(target_os = "linux")]
+fn read_only_file_mapping(line: &str) -> Option<ReadOnlyFileMapping> {
+    let mut fields = line.split_whitespace();
+    let (range, perms, _offset, _dev, inode, path) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    if !path.starts_with('/') || inode == "0" || perms.as_bytes().get(1) != Some(&b'-') {
+        return None;
+    }
+    let (start, end) = range.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let len = usize::from_str_radix(end, 16)
+        .ok()?
+        .checked_sub(start)
+        .filter(|len| *len > 0)?;
+    Some(ReadOnlyFileMapping {
+        start,
+        len,
+        private: perms.ends_with('p'),
+    })
 }
 
 /// Sends SIGTERM to this process's children named `comm`; returns the ids it was sent to.
@@ -282,19 +275,7 @@ mod tests {
         let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &content).expect("write");
         let file = std::fs::File::open(&path).expect("open");
-        use std::os::fd::AsRawFd;
-        // SAFETY: a private read-only mapping of a file we own, unmapped below.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        assert_ne!(base, libc::MAP_FAILED);
+        let base = map_read_only(&file, len);
         // SAFETY: `base` maps `len` readable bytes.
         let mapped = unsafe { std::slice::from_raw_parts(base as *const u8, len) };
         let sum = |bytes: &[u8]| bytes.iter().map(|b| u64::from(*b)).sum::<u64>();
