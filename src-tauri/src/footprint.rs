@@ -78,52 +78,72 @@ pub fn drop_cold_pages() {
 fn unmap_shared_file_pages(smaps: &str) -> (usize, u64) {
     let mut ranges = 0;
     let mut released = 0;
-    let mut current: Option<(usize, usize)> = None;
-    let (mut rss, mut anonymous, mut shared) = (0u64, None::<u64>, 0u64);
-    let mut finish =
-        |range: Option<(usize, usize)>, rss: u64, anonymous: Option<u64>, shared: u64| {
-            let Some((start, len)) = range else {
-                return;
-            };
-            if anonymous != Some(0) || shared == 0 {
-                return;
-            }
-            // SAFETY: a read-only, private file mapping of this process with no anonymous (written) page: dropping
-            // its pages loses nothing, they are mapped again from the file on the next access.
-            if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) } == 0 {
-                ranges += 1;
-                released += rss;
-            }
-        };
+    for entry in private_read_only_file_entries(smaps) {
+        if entry.anonymous_kb != Some(0) || entry.shared_kb == 0 {
+            continue;
+        }
+        let ReadOnlyFileMapping { start, len, .. } = entry.mapping;
+        // SAFETY: a read-only, private file mapping of this process with no anonymous (written) page: dropping
+        // its pages loses nothing, they are mapped again from the file on the next access.
+        if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) } == 0 {
+            ranges += 1;
+            released += entry.rss_kb;
+        }
+    }
+    (ranges, released)
+}
+
+/// A private read-only file mapping of `/proc/self/smaps` with the figures `unmap_shared_file_pages` needs.
+#[cfg(target_os = "linux")]
+struct SmapsEntry {
+    mapping: ReadOnlyFileMapping,
+    rss_kb: u64,
+    /// Pages of its own (written copies); `None` if smaps did not say.
+    anonymous_kb: Option<u64>,
+    /// Resident pages another mapping also maps. Dirty here means the file's page cache was written (not
+    /// this mapping): still the file's pages.
+    shared_kb: u64,
+}
+
+/// The private ("r-xp", "r--p") read-only file mappings in `smaps`: a shared mapping's pages are the file's own.
+#[cfg(target_os = "linux")]
+fn private_read_only_file_entries(smaps: &str) -> Vec<SmapsEntry> {
+    let mut entries = Vec::new();
+    let mut current: Option<SmapsEntry> = None;
     for line in smaps.lines() {
         let mut fields = line.split_whitespace();
         let Some(first) = fields.next() else {
             continue;
         };
         if !first.ends_with(':') {
-            // A mapping's header line; only private ones ("r-xp", "r--p"): a shared mapping's pages are the
-            // file's own.
-            finish(current.take(), rss, anonymous, shared);
-            (rss, anonymous, shared) = (0, None, 0);
+            // A mapping's header line.
+            entries.extend(current.take());
             current = read_only_file_mapping(line)
                 .filter(|mapping| mapping.private)
-                .map(|mapping| (mapping.start, mapping.len));
+                .map(|mapping| SmapsEntry {
+                    mapping,
+                    rss_kb: 0,
+                    anonymous_kb: None,
+                    shared_kb: 0,
+                });
             continue;
         }
+        let Some(entry) = current.as_mut() else {
+            continue;
+        };
         let kb = fields
             .next()
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
         match first {
-            "Rss:" => rss = kb,
-            "Anonymous:" => anonymous = Some(kb),
-            // Dirty here means the file's page cache was written (not this mapping): still the file's pages.
-            "Shared_Clean:" | "Shared_Dirty:" => shared += kb,
+            "Rss:" => entry.rss_kb = kb,
+            "Anonymous:" => entry.anonymous_kb = Some(kb),
+            "Shared_Clean:" | "Shared_Dirty:" => entry.shared_kb += kb,
             _ => {}
         }
     }
-    finish(current, rss, anonymous, shared);
-    (ranges, released)
+    entries.extend(current);
+    entries
 }
 
 /// Advises the kernel to reclaim the pages of every read-only, file-backed mapping in `maps` (the text of
