@@ -10,10 +10,12 @@
 //!   context starts a new one when the window opens again. Freed heap is handed back to the system too.
 //! - Start-up and the window leave the tray process holding code it will not run again: GTK's and WebKit's
 //!   initialisation, and after a window WebKit's and JavaScriptCore's code (about 90 MB of library pages, three
-//!   quarters of what it then holds). They are clean file pages the kernel would drop first under memory
-//!   pressure; once the app is idle we ask it to drop them now (`MADV_PAGEOUT`, as Android does for apps sent
-//!   to the background). What the tray keeps running is read back at once; the next window reads back what it
-//!   needs. Written memory (heap, stacks) is never touched.
+//!   quarters of what it then holds). Once the app is idle we let go of them (`MADV_DONTNEED` on the read-only
+//!   file mappings that hold no written page): they leave the process, but stay in the kernel's page cache,
+//!   which gives them up first when memory is short. What the tray keeps running, and the next window, map them
+//!   again from memory. (Asking the kernel to reclaim them instead, `MADV_PAGEOUT`, also evicted them from the
+//!   cache, so the next window read about 30 MB of WebKit back from disk.) Written memory (heap, stacks,
+//!   relocated data) is never dropped.
 
 /// Variables set for GTK and WebKit when the user has not set them. Must run before GTK starts and before
 /// any thread is spawned (the environment is process-wide).
@@ -40,8 +42,8 @@ pub fn release_after_window(still_closed: impl Fn() -> bool) {
     drop_cold_pages();
 }
 
-/// Returns freed heap and the pages of code that ran once (start-up, a closed window) to the system; what the
-/// tray keeps running is read back on its next use.
+/// Returns freed heap to the system and lets go of the pages of code that ran once (start-up, a closed window);
+/// what the tray keeps running is mapped again on its next use.
 pub fn drop_cold_pages() {
     #[cfg(target_os = "linux")]
     {
@@ -49,65 +51,79 @@ pub fn drop_cold_pages() {
         unsafe {
             libc::malloc_trim(0);
         }
-        match std::fs::read_to_string("/proc/self/maps") {
-            Ok(maps) => {
-                let (ranges, bytes) = page_out_file_mappings(&maps);
-                tracing::debug!(ranges, bytes, "asked the kernel to drop cold library pages");
-            }
-            Err(err) => tracing::debug!(%err, "cannot read /proc/self/maps"),
-        }
         match std::fs::read_to_string("/proc/self/smaps") {
             Ok(smaps) => {
-                let (ranges, kb) = unmap_shared_file_pages(&smaps);
-                tracing::debug!(ranges, kb, "let go of library pages other processes keep");
+                let released = let_go_of_file_pages(&smaps);
+                tracing::debug!(?released, "let go of cold library pages");
             }
             Err(err) => tracing::debug!(%err, "cannot read /proc/self/smaps"),
         }
     }
 }
 
-/// The page-out above leaves alone pages another process also maps. WebKit's first window loads Mesa (and
-/// its LLVM, about 36 MB of code touched) into the tray process, and on a machine whose X server or compositor
-/// uses the same Mesa those pages stay resident in the tray for the rest of the day. For a read-only, private
-/// file mapping holding no page of its own (smaps `Anonymous: 0 kB`: nothing was ever written into it, unlike
-/// the relocated data of a library), `MADV_DONTNEED` only removes the pages from this process: they stay in the
-/// page cache for the other process, and the next access here maps them again from the file. Mappings with a
-/// page of their own are skipped (dropping it would lose what was written). Returns the ranges let go and the
-/// resident kB they held.
+/// What `let_go_of_file_pages` did: ranges and resident kB unmapped (kept in the page cache), ranges paged out.
 #[cfg(target_os = "linux")]
-fn unmap_shared_file_pages(smaps: &str) -> (usize, u64) {
-    let mut ranges = 0;
-    let mut released = 0;
-    for entry in private_read_only_file_entries(smaps) {
-        if entry.anonymous_kb != Some(0) || entry.shared_kb == 0 {
-            continue;
-        }
-        let ReadOnlyFileMapping { start, len, .. } = entry.mapping;
-        // SAFETY: a read-only, private file mapping of this process with no anonymous (written) page: dropping
-        // its pages loses nothing, they are mapped again from the file on the next access.
-        if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) } == 0 {
-            ranges += 1;
-            released += entry.rss_kb;
-        }
-    }
-    (ranges, released)
+#[derive(Debug, Default, PartialEq)]
+struct Released {
+    unmapped_ranges: usize,
+    unmapped_kb: u64,
+    paged_out_ranges: usize,
 }
 
-/// A private read-only file mapping of `/proc/self/smaps` with the figures `unmap_shared_file_pages` needs.
+/// Lets go of the resident pages of the read-only file mappings in `smaps` (the text of `/proc/self/smaps`):
+/// code and constant data of the binary and its libraries, never heap, stacks or anything writable.
+///
+/// A mapping holding no page of its own (smaps `Anonymous: 0 kB`: nothing was ever written into it) only
+/// shows the file's pages, so `MADV_DONTNEED` just removes them from this process: they stay in the page cache
+/// (for other processes that map them, such as the X server's Mesa, and for our own next use). A private
+/// mapping with pages of its own (relocated data, written once and made read-only) must keep them: it is only
+/// asked to reclaim its file pages (`MADV_PAGEOUT`; kernels before 5.4 refuse, which changes nothing).
+#[cfg(target_os = "linux")]
+fn let_go_of_file_pages(smaps: &str) -> Released {
+    let mut released = Released::default();
+    for entry in read_only_file_entries(smaps) {
+        if entry.rss_kb == 0 {
+            continue;
+        }
+        let ReadOnlyFileMapping {
+            start,
+            len,
+            private,
+        } = entry.mapping;
+        let only_file_pages = !private || entry.anonymous_kb == Some(0);
+        let advice = if only_file_pages {
+            libc::MADV_DONTNEED
+        } else {
+            libc::MADV_PAGEOUT
+        };
+        // SAFETY: a read-only file mapping of this process. With no page of its own, dropping its pages loses
+        // nothing (they are mapped again from the file on the next access); otherwise MADV_PAGEOUT keeps the
+        // written pages (there is no swap to write them to, or they come back from it).
+        if unsafe { libc::madvise(start as *mut libc::c_void, len, advice) } != 0 {
+            continue;
+        }
+        if only_file_pages {
+            released.unmapped_ranges += 1;
+            released.unmapped_kb += entry.rss_kb;
+        } else {
+            released.paged_out_ranges += 1;
+        }
+    }
+    released
+}
+
+/// A read-only file mapping of `/proc/self/smaps` with the figures `let_go_of_file_pages` needs.
 #[cfg(target_os = "linux")]
 struct SmapsEntry {
     mapping: ReadOnlyFileMapping,
     rss_kb: u64,
     /// Pages of its own (written copies); `None` if smaps did not say.
     anonymous_kb: Option<u64>,
-    /// Resident pages another mapping also maps. Dirty here means the file's page cache was written (not
-    /// this mapping): still the file's pages.
-    shared_kb: u64,
 }
 
-/// The private ("r-xp", "r--p") read-only file mappings in `smaps`: a shared mapping's pages are the file's own.
+/// The read-only file mappings in `smaps`, private ("r-xp", "r--p") and shared ("r--s").
 #[cfg(target_os = "linux")]
-fn private_read_only_file_entries(smaps: &str) -> Vec<SmapsEntry> {
+fn read_only_file_entries(smaps: &str) -> Vec<SmapsEntry> {
     let mut entries = Vec::new();
     let mut current: Option<SmapsEntry> = None;
     for line in smaps.lines() {
@@ -118,14 +134,11 @@ fn private_read_only_file_entries(smaps: &str) -> Vec<SmapsEntry> {
         if !first.ends_with(':') {
             // A mapping's header line.
             entries.extend(current.take());
-            current = read_only_file_mapping(line)
-                .filter(|mapping| mapping.private)
-                .map(|mapping| SmapsEntry {
-                    mapping,
-                    rss_kb: 0,
-                    anonymous_kb: None,
-                    shared_kb: 0,
-                });
+            current = read_only_file_mapping(line).map(|mapping| SmapsEntry {
+                mapping,
+                rss_kb: 0,
+                anonymous_kb: None,
+            });
             continue;
         }
         let Some(entry) = current.as_mut() else {
@@ -138,7 +151,6 @@ fn private_read_only_file_entries(smaps: &str) -> Vec<SmapsEntry> {
         match first {
             "Rss:" => entry.rss_kb = kb,
             "Anonymous:" => entry.anonymous_kb = Some(kb),
-            "Shared_Clean:" | "Shared_Dirty:" => entry.shared_kb += kb,
             _ => {}
         }
     }
@@ -146,31 +158,8 @@ fn private_read_only_file_entries(smaps: &str) -> Vec<SmapsEntry> {
     entries
 }
 
-/// Advises the kernel to reclaim the pages of every read-only, file-backed mapping in `maps` (the text of
-/// `/proc/self/maps`): code and constant data of the binary and its libraries, never heap, stacks or anything
-/// writable, so nothing is lost, only read again from the file when next used. Pages other processes also map
-/// are left alone by the kernel. Returns the ranges and bytes advised. Kernels before 5.4 refuse the advice,
-/// which changes nothing.
-#[cfg(target_os = "linux")]
-fn page_out_file_mappings(maps: &str) -> (usize, usize) {
-    let mut ranges = 0;
-    let mut bytes = 0;
-    for line in maps.lines() {
-        let Some(ReadOnlyFileMapping { start, len, .. }) = read_only_file_mapping(line) else {
-            continue;
-        };
-        // SAFETY: MADV_PAGEOUT on a read-only file mapping of this process only drops resident pages; the
-        // mapping and its contents stay valid (they are read again from the file on the next access).
-        if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_PAGEOUT) } == 0 {
-            ranges += 1;
-            bytes += len;
-        }
-    }
-    (ranges, bytes)
-}
-
-/// A mapping of a file that this process cannot write to, from a line of `/proc/self/maps` (or a mapping's
-/// header line in `/proc/self/smaps`): `start-end perms offset dev inode path`.
+/// A mapping of a file that this process cannot write to, from a mapping's header line in `/proc/self/smaps`
+/// (as in `/proc/self/maps`): `start-end perms offset dev inode path`.
 #[cfg(target_os = "linux")]
 struct ReadOnlyFileMapping {
     start: usize,
@@ -287,13 +276,47 @@ mod tests {
         total
     }
 
+    /// The sections of `/proc/self/smaps` for mappings of `paths` only: tests run in parallel in one process, so
+    /// each lets go of its own mappings and never of another test's.
+    fn own_smaps(paths: &[&std::path::Path]) -> String {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let mut out = String::new();
+        let mut inside = false;
+        for line in smaps.lines() {
+            if !line.split_whitespace().next().unwrap_or("").ends_with(':') {
+                inside = paths.iter().any(|p| line.ends_with(&*p.to_string_lossy()));
+            }
+            if inside {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Pages of the `len` bytes at `base` (a file mapping) that are in the page cache, whether or not this
+    /// process maps them (mincore(2) answers for the file's pages; we own the file).
+    fn cached_pages(base: *mut libc::c_void, len: usize) -> usize {
+        // SAFETY: sysconf has no preconditions.
+        let page =
+            usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).expect("page size");
+        let mut vec = vec![0u8; len.div_ceil(page)];
+        // SAFETY: `base` maps `len` bytes; `vec` has one byte per page.
+        assert_eq!(unsafe { libc::mincore(base, len, vec.as_mut_ptr()) }, 0);
+        vec.iter().filter(|v| *v & 1 == 1).count()
+    }
+
     #[test]
-    fn read_only_file_pages_are_dropped_and_read_back_intact() {
+    fn pages_let_go_of_leave_the_process_and_stay_in_the_page_cache() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("library.bin");
         let len = 8 << 20;
         let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &content).expect("write");
+        // Clean pages, as a library's are: the kernel could evict them at once if asked to reclaim them.
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .expect("sync");
         let file = std::fs::File::open(&path).expect("open");
         let base = map_read_only(&file, len);
         // SAFETY: `base` maps `len` readable bytes.
@@ -302,13 +325,17 @@ mod tests {
         let expected = sum(&content);
         assert_eq!(sum(mapped), expected);
         let before = resident_kb(&path);
-        let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
-        let (ranges, bytes) = page_out_file_mappings(&maps);
+        let pages = cached_pages(base, len);
+
+        let released = let_go_of_file_pages(&own_smaps(&[&path]));
         let after = resident_kb(&path);
+        let still_cached = cached_pages(base, len);
         let read_back = sum(mapped);
         // SAFETY: unmapping what we mapped; `mapped` is not used after this.
         unsafe { libc::munmap(base, len) };
-        assert!(ranges > 0 && bytes >= len, "{ranges} ranges, {bytes} bytes");
+
+        assert_eq!(released.unmapped_ranges, 1, "{released:?}");
+        assert!(released.unmapped_kb >= before, "{released:?}");
         assert!(
             before >= 8 * 1024 - 64,
             "the mapping was resident: {before} kB"
@@ -316,6 +343,10 @@ mod tests {
         assert!(
             after < before / 4,
             "{before} kB resident before, {after} kB after"
+        );
+        assert!(
+            still_cached >= pages * 9 / 10,
+            "{pages} pages cached before, {still_cached} after: evicted from the page cache"
         );
         assert_eq!(
             read_back, expected,
@@ -389,8 +420,7 @@ mod tests {
         assert_ne!(written_sum, expected);
         let before = resident_kb(&shared_path);
 
-        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
-        let (ranges, released_kb) = unmap_shared_file_pages(&smaps);
+        let released = let_go_of_file_pages(&own_smaps(&[&shared_path, &written_path]));
         let after = resident_kb(&shared_path);
 
         let (read_back, written_after) = (sum(ours), sum(written));
@@ -400,11 +430,9 @@ mod tests {
             libc::munmap(other, len);
             libc::munmap(written, len);
         }
-        assert!(ranges >= 2, "{ranges} ranges");
-        assert!(
-            released_kb >= 2 * 4 * 1024 - 128,
-            "{released_kb} kB released"
-        );
+        assert_eq!(released.unmapped_ranges, 2, "{released:?}");
+        assert_eq!(released.paged_out_ranges, 1, "{released:?}");
+        assert!(released.unmapped_kb >= 2 * 4 * 1024 - 128, "{released:?}");
         assert!(
             before >= 2 * 4 * 1024 - 128,
             "both mappings were resident: {before} kB"
