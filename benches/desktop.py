@@ -353,10 +353,15 @@ def quit_app(item, pid, proc=None):
 
 
 def app_env():
+    """The app's environment: this run's, without the benchmark's own variables, plus BENCH_APP_ENV
+    ("NAME=value NAME=value", for trying a setting of GTK or WebKit)."""
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("BENCH_") and k != "BENCH_WORK":
             del env[k]
+    for pair in os.environ.get("BENCH_APP_ENV", "").split():
+        name, _, value = pair.partition("=")
+        env[name] = value
     return env
 
 
@@ -631,35 +636,46 @@ def phase_window_plain():
     """The window opening as a user sees it: the app started directly (no WebDriver, no automation), "Open
     Docktray" clicked over D-Bus OPEN_AFTER s after the tray icon registered, the window's pixels read from the X
     server (benches/window_paint.py): mapped, first content, and complete (the overview with its data, as it
-    looks once settled)."""
-    log(f"window open as a user sees it, {RUNS} launches, no automation (load {loadavg()})")
-    rows = []
+    looks once settled); then closed and opened again REOPEN_AFTER s later.
+
+    Each run launches the app twice, one after the other: as it ships, and with the EGL warm-up off
+    (DOCKTRAY_EGL_WARM_UP=0: WebKit sets EGL up for the first window). Interleaved, both see the same machine
+    (its speed drifts over minutes on this VM). The idle memory is measured after the last run as it ships."""
+    variants = (("window_open_plain", {}), ("window_open_plain_without_egl_warm_up", {"DOCKTRAY_EGL_WARM_UP": "0"}))
+    log(f"window open as a user sees it, {RUNS} runs of {len(variants)} launches, no automation (load {loadavg()})")
+    rows = {key: [] for key, _ in variants}
     for run in range(RUNS):
-        before = sni_count()
-        with open(os.path.join(WORK, f"app-plain-{run}.log"), "w") as out:
-            proc = subprocess.Popen([APP], stdout=out, stderr=subprocess.STDOUT, env=app_env())
-        item, t_reg = wait_new_item(before, proc)
-        menu_entry(item, "open")
-        time.sleep(max(0.0, t_reg + OPEN_AFTER - time.time()))
-        row = {f"click_to_{k}": v for k, v in open_watched(item).items()}
-        # Opened again a while after closing it: the app's process is warm, the web view is new.
-        log(f"  closing: {close_window()}")
-        time.sleep(REOPEN_AFTER)
-        row.update({f"reopen_click_to_{k}": v for k, v in open_watched(item).items()})
-        rows.append(row)
-        log(f"  run {run + 1}: " + ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
-                                           for k, v in row.items() if "click_to" in k))
-        if run == RUNS - 1:
-            # The app as a user leaves it: the window opened twice and closed, no automation attached.
-            log(f"  closing: {close_window()}")
-            time.sleep(IDLE_SETTLE)
-            mem = memory(proc.pid)
-            results["idle_after_window_closed_plain"] = mem
-            log(f"  idle {IDLE_SETTLE:.0f} s after closing: PSS {mem['total']['pss_kb'] / 1024:.1f} MB "
-                f"(written {mem['total']['pss_dirty_kb'] / 1024:.1f} MB), {len(mem['processes'])} process(es)")
-        quit_app(item, proc.pid, proc)
-        time.sleep(2)
-    results["window_open_plain"] = {"runs": rows, "median_ms": medians(rows), "load": loadavg()}
+        for key, extra in variants:
+            shipped = not extra
+            before = sni_count()
+            with open(os.path.join(WORK, f"app-plain-{run}{'' if shipped else '-no-warm-up'}.log"), "w") as out:
+                proc = subprocess.Popen([APP], stdout=out, stderr=subprocess.STDOUT, env={**app_env(), **extra})
+            item, t_reg = wait_new_item(before, proc)
+            menu_entry(item, "open")
+            time.sleep(max(0.0, t_reg + OPEN_AFTER - time.time()))
+            row = {f"click_to_{k}": v for k, v in open_watched(item).items()}
+            # Opened again a while after closing it: the app's process is warm, the web view is new.
+            close_window()
+            time.sleep(REOPEN_AFTER)
+            row.update({f"reopen_click_to_{k}": v for k, v in open_watched(item).items()})
+            rows[key].append(row)
+            log(f"  run {run + 1}{'' if shipped else ', EGL warm-up off'}: "
+                + ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
+                            for k, v in row.items() if "click_to" in k))
+            if shipped and run == RUNS - 1:
+                # The app as a user leaves it: the window opened twice and closed, no automation attached.
+                log(f"  closing: {close_window()}")
+                time.sleep(IDLE_SETTLE)
+                mem = memory(proc.pid)
+                results["idle_after_window_closed_plain"] = mem
+                log(f"  idle {IDLE_SETTLE:.0f} s after closing: PSS {mem['total']['pss_kb'] / 1024:.1f} MB "
+                    f"(written {mem['total']['pss_dirty_kb'] / 1024:.1f} MB), {len(mem['processes'])} process(es)")
+            quit_app(item, proc.pid, proc)
+            time.sleep(2)
+    for key, _ in variants:
+        results[key] = {"runs": rows[key], "median_ms": medians(rows[key]), "load": loadavg()}
+        log(f"  medians, {key}: " + ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
+                                               for k, v in results[key]["median_ms"].items()))
     save()
 
 
@@ -852,6 +868,9 @@ def main():
     results["containers_on_engine_at_start"] = engine_containers()
     save()
     if ONLY_WINDOW:
+        # As in the full run, the window is first opened once starting the containers has settled.
+        log(f"letting the engine settle for {IDLE_SETTLE:.0f} s (load {loadavg()})")
+        time.sleep(IDLE_SETTLE)
         phase_window_plain()
         if ONLY_PLAIN:
             results["load_at_end"] = loadavg()
@@ -898,6 +917,8 @@ def summary():
     print(f"idle CPU: {r['idle_cpu']['percent_of_one_core']} % of one core")
     print("window open as seen on screen, medians (ms): "
           + ", ".join(f"{k} {v}" for k, v in r["window_open_plain"]["median_ms"].items()))
+    print("  the same with the EGL warm-up off: "
+          + ", ".join(f"{k} {v}" for k, v in r["window_open_plain_without_egl_warm_up"]["median_ms"].items()))
     print("window open under WebDriver, page timings, medians (ms): " + ", ".join(f"{k} {v}" for k, v in r["window_open"]["median_ms"].items()))
     lg = r["logs_1000_per_s"]
     print(f"logs at {lg['lines_per_s_written']} lines/s: CPU {lg['cpu']['percent_of_one_core']} % of one core "

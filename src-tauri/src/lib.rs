@@ -8,6 +8,8 @@
 
 pub mod commands;
 pub mod control;
+#[cfg(target_os = "linux")]
+pub mod egl_warm_up;
 pub mod footprint;
 mod log_stream;
 pub mod payloads;
@@ -84,6 +86,23 @@ fn drop_start_up_pages<R: Runtime>(app: tauri::AppHandle<R>) {
     });
 }
 
+/// Sets up WebKit's EGL display once the app has settled, so the first window opens as fast as the later
+/// ones (see `egl_warm_up`). `DOCKTRAY_EGL_WARM_UP=0` leaves it to WebKit (for comparing).
+#[cfg(target_os = "linux")]
+fn warm_up_egl<R: Runtime>(app: tauri::AppHandle<R>) {
+    if std::env::var_os("DOCKTRAY_EGL_WARM_UP").is_some_and(|v| v == "0") {
+        return;
+    }
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(egl_warm_up::AFTER_START).await;
+        if app.get_webview_window(window::MAIN).is_none() {
+            if let Err(err) = app.run_on_main_thread(egl_warm_up::warm_up) {
+                tracing::debug!(%err, "cannot reach the main thread");
+            }
+        }
+    });
+}
+
 /// When the app counts as settled after start: the collectors have made their first rounds.
 const IDLE_AFTER_START: Duration = Duration::from_secs(20);
 
@@ -128,6 +147,8 @@ pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<i32> {
                 interval.max(Duration::from_millis(250)),
             );
             open_on_notification_clicks(handle.clone(), clicks);
+            #[cfg(target_os = "linux")]
+            warm_up_egl(handle.clone());
             drop_start_up_pages(handle.clone());
             control::quit_on_signals(handle);
             tracing::info!(config = %config_path.display(), "Docktray is running in the tray");
