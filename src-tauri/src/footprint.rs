@@ -1,10 +1,11 @@
-//! Keeping the idle tray app small. The tray process lives all day; the window is opened now and then. Two
-//! things dominate what the GUI stack costs when nothing is on screen, and both are handled here:
+//! Keeping the idle tray app small. The tray process lives all day; the window is opened now and then. What
+//! the GUI stack costs when nothing is on screen is handled here:
 //!
-//! - GTK probes OpenGL when it opens the display. On machines without a GPU that loads Mesa's software
-//!   renderer and LLVM (about 30 MB) into the tray process, which never draws with GL, so GTK's GL is off
+//! - GTK probes OpenGL (GLX) when it opens the display, for drawing the tray's own widgets, which never use
+//!   it; on machines without a GPU that sets up Mesa's software renderer and LLVM, so GTK's GL is off
 //!   (`GDK_GL=disable`) unless the user set `GDK_GL` (or `DOCKTRAY_GPU=1` keeps GTK's default). WebKit keeps
-//!   its own compositing; measured under Xvfb it opened the window fastest this way (docs/benchmarks.md).
+//!   its own EGL compositing (set up ahead of the first window, `egl_warm_up`); measured under Xvfb it opened
+//!   the window fastest this way (docs/benchmarks.md).
 //! - WebKit keeps its network process (about 35 MB) after the last webview is gone, and Tauri keeps the web
 //!   context alive on Linux so the next window reuses it. After the window closes we end that process; the
 //!   context starts a new one when the window opens again. Freed heap is handed back to the system too.
