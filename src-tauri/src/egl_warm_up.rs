@@ -1,6 +1,6 @@
 //! The first window of the day waited for WebKit to set up EGL in this process: on a machine without a GPU
-//! that loads Mesa's software renderer and LLVM and relocates them, about 100 ms, and WebKit starts its web
-//! process only afterwards. The windows opened later did not wait (WebKit keeps that display for the life of
+//! that loads Mesa's software renderer and LLVM and relocates them (45-60 ms on a quiet 2-core VM, much more
+//! on a busy one), and WebKit starts its web process only afterwards. The windows opened later did not wait (WebKit keeps that display for the life of
 //! the process), which is why the first one opened slower than the others.
 //!
 //! Once the app has settled, we set up the very EGL display WebKit asks for: the same platform (X11), GDK's
