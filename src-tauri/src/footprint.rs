@@ -64,7 +64,7 @@ pub fn drop_cold_pages() {
 
 /// What `let_go_of_file_pages` did: ranges and resident kB unmapped (kept in the page cache), ranges paged out.
 #[cfg(target_os = "linux")]
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 struct Released {
     unmapped_ranges: usize,
     unmapped_kb: u64,
