@@ -613,6 +613,12 @@ def local_host(driver):
     return href.split("/")[2]
 
 
+def brief(times):
+    """ "mapped 9.5, complete 455.2, ..." for a log line: the "..click_to.." times without their prefix and unit."""
+    return ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
+                     for k, v in times.items() if "click_to" in k)
+
+
 def medians(rows):
     """The median of each "..click_to.." time over the runs that have it (None where no run has it)."""
     out = {}
@@ -659,9 +665,7 @@ def phase_window_plain():
             time.sleep(REOPEN_AFTER)
             row.update({f"reopen_click_to_{k}": v for k, v in open_watched(item).items()})
             rows[key].append(row)
-            log(f"  run {run + 1}{'' if shipped else ', EGL warm-up off'}: "
-                + ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
-                            for k, v in row.items() if "click_to" in k))
+            log(f"  run {run + 1}{'' if shipped else ', EGL warm-up off'}: {brief(row)}")
             if shipped and run == RUNS - 1:
                 # The app as a user leaves it: the window opened twice and closed, no automation attached.
                 log(f"  closing: {close_window()}")
@@ -674,8 +678,7 @@ def phase_window_plain():
             time.sleep(2)
     for key, _ in variants:
         results[key] = {"runs": rows[key], "median_ms": medians(rows[key]), "load": loadavg()}
-        log(f"  medians, {key}: " + ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
-                                               for k, v in results[key]["median_ms"].items()))
+        log(f"  medians, {key}: {brief(results[key]['median_ms'])}")
     save()
 
 
@@ -686,8 +689,7 @@ def phase_window():
         driver, pid, item, t = open_session()
         row = open_timings(t)
         rows.append(row)
-        log(f"  run {run + 1}: " + ", ".join(f"{k.replace('click_to_', '').replace('_ms', '')} {v}"
-                                           for k, v in row.items() if k.startswith("click_to")))
+        log(f"  run {run + 1}: {brief(row)}")
         if run < RUNS - 1:
             end_session(driver, pid, item)
             time.sleep(2)
@@ -915,11 +917,9 @@ def summary():
         print(f"{label}: PSS {mb(m['total']['pss_kb'])} (dirty {mb(m['total']['pss_dirty_kb'])}), "
               f"RSS {mb(m['total']['rss_kb'])}  [{procs}]")
     print(f"idle CPU: {r['idle_cpu']['percent_of_one_core']} % of one core")
-    print("window open as seen on screen, medians (ms): "
-          + ", ".join(f"{k} {v}" for k, v in r["window_open_plain"]["median_ms"].items()))
-    print("  the same with the EGL warm-up off: "
-          + ", ".join(f"{k} {v}" for k, v in r["window_open_plain_without_egl_warm_up"]["median_ms"].items()))
-    print("window open under WebDriver, page timings, medians (ms): " + ", ".join(f"{k} {v}" for k, v in r["window_open"]["median_ms"].items()))
+    print(f"window open as seen on screen, medians (ms): {brief(r['window_open_plain']['median_ms'])}")
+    print(f"  the same with the EGL warm-up off: {brief(r['window_open_plain_without_egl_warm_up']['median_ms'])}")
+    print(f"window open under WebDriver, page timings, medians (ms): {brief(r['window_open']['median_ms'])}")
     lg = r["logs_1000_per_s"]
     print(f"logs at {lg['lines_per_s_written']} lines/s: CPU {lg['cpu']['percent_of_one_core']} % of one core "
           f"{lg['cpu']['by_process']}; behind by {lg['view_behind_by_lines_at_end']} lines at the end; "

@@ -19,8 +19,9 @@
 # Env: BENCH_SKIP_BUILD=1 (use the binaries already in target/release), BENCH_CONTAINERS (50), BENCH_RUNS (5),
 # BENCH_IDLE_SETTLE (60), BENCH_OPEN_SETTLE (30), BENCH_CPU_WINDOW (60), BENCH_LOG_WINDOW (60), BENCH_KEEP=1
 # (keep the work dir: logs, results.json), BENCH_ONLY_WINDOW=1 (only the window-open runs; =plain: only those
-# without WebDriver), DOCKTRAY_GPU=1
-# (the app keeps GTK's and WebKit's GPU defaults), BENCH_APP_ENV="NAME=value ..." (more variables for the app). The results are also copied to target/bench/desktop-<time>.json.
+# without WebDriver), BENCH_APP_LOG (the app's DOCKTRAY_LOG), BENCH_APP_ENV="NAME=value ..." (more variables
+# for the app), DOCKTRAY_GPU=1 (the app keeps GTK's and WebKit's GPU defaults). The results are also copied to
+# target/bench/desktop-<time>.json.
 # Functions below run from traps, which shellcheck cannot see.
 # shellcheck disable=SC2317
 set -euo pipefail

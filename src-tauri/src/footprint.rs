@@ -257,24 +257,11 @@ mod tests {
 
     /// Resident kB of the mapping of `path` in this process (`/proc/self/smaps`).
     fn resident_kb(path: &std::path::Path) -> u64 {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
-        let mut inside = false;
-        let mut total = 0;
-        for line in smaps.lines() {
-            if line.split_whitespace().nth(5).is_some() || line.ends_with(" 0") {
-                inside = line.ends_with(&*path.to_string_lossy());
-            }
-            if inside {
-                if let Some(kb) = line.strip_prefix("Rss:") {
-                    total += kb
-                        .trim()
-                        .trim_end_matches(" kB")
-                        .parse::<u64>()
-                        .unwrap_or(0);
-                }
-            }
-        }
-        total
+        own_smaps(&[path])
+            .lines()
+            .filter_map(|line| line.strip_prefix("Rss:"))
+            .filter_map(|kb| kb.trim().trim_end_matches(" kB").parse::<u64>().ok())
+            .sum()
     }
 
     /// The sections of `/proc/self/smaps` for mappings of `paths` only: tests run in parallel in one process, so
