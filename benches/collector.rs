@@ -141,7 +141,7 @@ struct Breakdown {
     /// ... and kept open and re-read from offset 0 with pread.
     raw_pread_ms: f64,
     files_per_container: usize,
-    /// The whole host sampler (docktray::host::HostSampler::sample).
+    /// The whole host sampler (docktray::sources::host::HostSampler::sample).
     host_sample_ms: f64,
     /// Its parts through sysinfo: Networks::refresh, Disks::refresh, CPU + memory.
     host_networks_ms: f64,
@@ -435,7 +435,7 @@ fn per_round(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 
 /// `inspect` lines "ID PID" -> the cost of each part of one tick.
 fn breakdown(id_pids: &str) -> Result<Breakdown> {
-    use docktray::stats::cgroup::{self, CgroupPaths, Mounts};
+    use docktray::sources::docker::cgroup::{self, CgroupPaths, Mounts};
     let mounts = Mounts::discover()?;
     let mut targets = Vec::new();
     for line in id_pids.lines() {
@@ -540,7 +540,7 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
         Ok(())
     })?;
     drop(open);
-    let mut sampler = docktray::host::HostSampler::new()?;
+    let mut sampler = docktray::sources::host::HostSampler::new()?;
     let host_sample_ms = per_round(|| {
         std::hint::black_box(sampler.sample());
         Ok(())
@@ -590,7 +590,7 @@ async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) ->
     use futures_util::StreamExt;
     let endpoint = bench_config().docker_endpoint();
     let started = Instant::now();
-    let client = docktray::docker::Client::connect("local", &endpoint).await?;
+    let client = docktray::sources::docker::Client::connect("local", &endpoint).await?;
     breakdown.connect_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     let docker = client.docker();
     const RECONCILES: u32 = 10;
@@ -623,7 +623,7 @@ async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) ->
     let before = engine_cpu();
     for _ in 0..SWEEPS {
         let results: Vec<_> = futures_util::stream::iter(ids.iter())
-            .map(|id| docktray::stats::api::sample(docker, id))
+            .map(|id| docktray::sources::docker::api_stats::sample(docker, id))
             .buffer_unordered(8)
             .collect()
             .await;

@@ -6,7 +6,7 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use docktray::alerts::OverallLevel;
-use docktray::tray::icon_rgba;
+use docktray::sinks::tray::icon_rgba;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("icons");

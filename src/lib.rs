@@ -1,33 +1,38 @@
-//! Docktray's engine: collects Docker container and host metrics, keeps the live state, and hands it to
-//! subscribers (the desktop shell, the `docktray` CLI). It has no UI dependency and runs headless.
+//! Docktray's engine: watches Docker containers, hosts and Webdock VPS servers, keeps the live state, judges it
+//! and hands it to whoever shows or stores it (the desktop shell, the `docktray` CLI). No UI dependency; runs
+//! headless. The folders tell how data flows (docs/architecture.md):
 //!
-//! The public surface is small on purpose:
-//! - [`Config`] loads and validates the TOML configuration;
-//! - [`Engine`] runs the collectors and gives [`Snapshot`]s, pushed [`Update`]s, logs and container actions.
+//! ```text
+//! sources ──observations──▶ engine (the one writer of the live state) ──updates──▶ alerts
+//!                                        │
+//!                                        ▼
+//!                                      sinks (notifications, tray model, history recording)
+//! ```
+//!
+//! - [`model`]: the shared vocabulary (observations, state, updates, alerts); depends on nothing else.
+//! - [`config`]: the settings, their validation and the comment-keeping file writer.
+//! - [`sources`]: Docker engines (local and over SSH), hosts, Webdock accounts: they observe and report.
+//! - [`engine`]: applies observations to the live state, computes rates, runs the alert evaluator, publishes.
+//! - [`alerts`]: the judging (thresholds, hold, hysteresis, event rules, the overall level).
+//! - [`sinks`]: what consumes updates: desktop notifications, history recording, the tray's model.
+//! - [`history`]: the SQLite store and its queries.
+//! - [`monitor`]: wires sources, engine and sinks together for the desktop app and `docktray watch`.
 
 pub mod alerts;
 pub mod config;
-pub mod config_file;
-pub mod docker;
 pub mod engine;
 pub mod error;
 pub mod history;
-pub mod host;
-pub mod logs;
 pub mod model;
 pub mod monitor;
-pub mod notify;
-mod recorder;
-pub mod ssh;
-pub mod stats;
-pub mod tray;
+pub mod sinks;
+pub mod sources;
 pub mod util;
-pub mod webdock;
 
 pub use config::Config;
-pub use engine::{Engine, Update};
+pub use engine::Engine;
 pub use error::{ConfigError, Error};
 pub use model::{
     Action, ContainerEvent, ContainerInfo, ContainerSnapshot, ContainerState, ContainerStats,
-    Health, ServerStats, Snapshot, SourceState, SourceStatus,
+    Health, ServerStats, Snapshot, SourceState, SourceStatus, Update,
 };

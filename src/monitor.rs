@@ -1,5 +1,6 @@
-//! Everything that runs while Docktray watches: the engine, the history recording and desktop notifications,
-//! started and stopped together. The desktop app and `docktray watch` are both thin shells around it.
+//! Wires sources to sinks: the engine (which starts the sources and judges), the history recording and desktop
+//! notifications, started and stopped together. The desktop app and `docktray watch` are both thin shells
+//! around it. A new sink is started here, from the engine's updates.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,11 +8,12 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use crate::alerts::Level;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::history::{AlertQuery, History};
+use crate::model::Level;
+use crate::sinks::{notify, recorder};
 
 /// What to run besides the collectors.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +34,8 @@ impl Default for MonitorOptions {
 pub struct Monitor {
     engine: Engine,
     history: Option<Arc<History>>,
+    /// The history recorder and its stop signal.
+    recorder: Option<(JoinHandle<()>, watch::Sender<bool>)>,
     notifier: Option<JoinHandle<()>>,
     paused: watch::Sender<bool>,
     clicks: broadcast::Sender<String>,
@@ -65,17 +69,24 @@ impl Monitor {
         } else {
             None
         };
-        let mut engine = Engine::start(config.clone());
-        if let Some(history) = &history {
-            engine.record_into(history.clone());
-        }
+        let engine = Engine::start(config.clone());
+        let recorder = history.as_ref().map(|history| {
+            let (stop, stop_rx) = watch::channel(false);
+            let task = tokio::spawn(recorder::run(
+                engine.view(),
+                history.clone(),
+                engine.subscribe(),
+                stop_rx,
+            ));
+            (task, stop)
+        });
         let (paused, paused_rx) = watch::channel(false);
         let (clicks, _) = broadcast::channel(16);
         let (notification_settings, settings_rx) = watch::channel(config.notifications.clone());
         // Started even when `enabled = false`, so turning them on in the settings works at once; it renders
         // nothing while they are off.
         let notifier = options.notifications.then(|| {
-            crate::notify::spawn_notifier_with_clicks(
+            notify::spawn_notifier_with_clicks(
                 settings_rx,
                 engine.subscribe(),
                 paused_rx,
@@ -86,6 +97,7 @@ impl Monitor {
             clicks,
             engine,
             history,
+            recorder,
             notifier,
             paused,
             notification_settings,
@@ -133,6 +145,10 @@ impl Monitor {
             notifier.abort();
         }
         self.engine.shutdown().await;
+        if let Some((task, stop)) = self.recorder {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         if let Some(history) = self.history {
             history.flush().map_err(|err| {
                 Error::Other(format!("writing the last samples to the history: {err}"))

@@ -140,6 +140,24 @@ impl Backoff {
     }
 }
 
+/// Difference of two cumulative counters. A counter that went down was reset (the container restarted and
+/// got a new cgroup), so everything it counted since is new.
+pub fn counter_delta(previous: u64, current: u64) -> u64 {
+    if current >= previous {
+        current - previous
+    } else {
+        current
+    }
+}
+
+/// Per-second rate of a cumulative counter between two samples, robust to resets and zero intervals.
+pub fn rate_per_second(previous: u64, current: u64, seconds: f64) -> f64 {
+    if seconds <= 0.0 || !seconds.is_finite() {
+        return 0.0;
+    }
+    counter_delta(previous, current) as f64 / seconds
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +203,14 @@ mod tests {
         assert_eq!(backoff.ceiling(), Duration::from_secs(60));
         backoff.reset();
         assert_eq!(backoff.ceiling(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn rates_survive_counter_resets() {
+        assert_eq!(rate_per_second(1000, 3000, 2.0), 1000.0);
+        // Counter reset (container restarted): the new value is what was counted since.
+        assert_eq!(rate_per_second(5000, 800, 2.0), 400.0);
+        assert_eq!(rate_per_second(0, 100, 0.0), 0.0);
+        assert_eq!(counter_delta(10, 4), 4);
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use docktray::logs::LogQuery;
+use docktray::sources::docker::logs::LogQuery;
 use docktray::{Action, ContainerState, Update};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -231,7 +231,7 @@ async fn logs_follow_in_order_and_tail_returns_exactly_the_last_lines() {
     // Let the burst be written, then hold the writer still so the tail can be compared with the engine's own.
     tokio::time::sleep(Duration::from_millis(500)).await;
     docker(&["pause", &ctr.name]);
-    let tail = docktray::logs::LogHub::fetch(
+    let tail = docktray::sources::docker::logs::LogHub::fetch(
         &client,
         &ctr.id,
         &LogQuery {

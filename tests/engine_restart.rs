@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::dockerd::PrivateDockerd;
 use common::*;
-use docktray::logs::LogQuery;
+use docktray::sources::docker::logs::LogQuery;
 use docktray::{ContainerState, SourceState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use docktray::alerts::{metric, Alert, AlertTransition, Level, Target, TargetKind, TransitionKind};
 use docktray::config::NotificationSettings;
-use docktray::notify::spawn_notifier;
+use docktray::sinks::notify::spawn_notifier;
 use docktray::Update;
 use tokio::sync::{broadcast, watch};
 
@@ -56,8 +56,12 @@ async fn a_click_on_a_notification_gives_the_route_of_its_target(bus: &TestBus) 
     let (_paused, paused_rx) = watch::channel(false);
     let (clicks, mut clicked) = broadcast::channel(4);
     let (change_settings, settings_rx) = watch::channel(settings());
-    let task =
-        docktray::notify::spawn_notifier_with_clicks(settings_rx, receiver, paused_rx, clicks);
+    let task = docktray::sinks::notify::spawn_notifier_with_clicks(
+        settings_rx,
+        receiver,
+        paused_rx,
+        clicks,
+    );
     updates
         .send(Update::Alert(Box::new(raised(
             50,

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use common::dockerd::PrivateDockerd;
 use common::sshd::{TempUser, TestSshd, TEST_USER};
 use common::*;
-use docktray::logs::LogQuery;
 use docktray::model::ErrorStep;
 use docktray::model::SampleMethod;
-use docktray::ssh::{check, keysetup, known_hosts, Connection};
+use docktray::sources::docker::logs::LogQuery;
+use docktray::sources::ssh::{check, keysetup, known_hosts, Connection};
 use docktray::{Action, ContainerState, SourceState, SourceStatus};
 
 const HOST: &str = "nas";
@@ -38,7 +38,7 @@ fn source<'a>(snapshot: &'a docktray::Snapshot, host: &str) -> Option<&'a Source
         .find(|s| s.name == host && s.kind == "docker")
 }
 
-async fn open_error(host: &docktray::config::HostConfig) -> docktray::ssh::SshError {
+async fn open_error(host: &docktray::config::HostConfig) -> docktray::sources::ssh::SshError {
     match Connection::open(host, Duration::from_secs(1)).await {
         Ok(mut connection) => {
             connection.close().await;
@@ -165,7 +165,7 @@ fn docker_contexts_and_docker_host_with_ssh_are_discovered() {
         r#"{"Name":"desktop","Endpoints":{"docker":{"Host":"unix:///var/run/docker.sock"}}}"#,
     )
     .expect("meta");
-    let found = docktray::ssh::discover::discover(Some(dir.path()), Some("ssh://me@nas"));
+    let found = docktray::sources::ssh::discover::discover(Some(dir.path()), Some("ssh://me@nas"));
     let pairs: Vec<(&str, &str, &str)> = found
         .iter()
         .map(|d| (d.name.as_str(), d.destination.as_str(), d.origin.as_str()))

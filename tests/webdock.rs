@@ -11,8 +11,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::webdock::{Reply, WebdockFixture};
-use docktray::webdock::normalise::{profile_of, vps_history, vps_stats};
-use docktray::webdock::{
+use docktray::sources::webdock::normalise::{profile_of, vps_history, vps_stats};
+use docktray::sources::webdock::{
     Client, ClientOptions, SharedCache, StatusFilter, Token, Ttls, WebdockError,
 };
 
@@ -289,7 +289,7 @@ async fn rate_limited_until_reset(reply: Reply, account: &str, fixture: &Webdock
     assert!(err.to_string().contains("no requests until"), "{err}");
     assert!(
         err.to_string()
-            .contains(&docktray::webdock::error::local_hh_mm(until)),
+            .contains(&docktray::sources::webdock::error::local_hh_mm(until)),
         "{err}"
     );
     assert_eq!(fixture.count("/servers"), 1, "429 is not retried");
@@ -346,7 +346,7 @@ async fn the_budget_is_tracked_and_polling_stretches_as_it_falls() {
     let budget = client.budget();
     assert_eq!((budget.limit, budget.remaining), (Some(100), Some(20)));
     assert!(budget.reset_at.is_some());
-    assert_eq!(docktray::webdock::client::stretch(&budget), 4);
+    assert_eq!(docktray::sources::webdock::client::stretch(&budget), 4);
     // A budget at zero before its reset: nothing is sent.
     fixture.with(|s| s.remaining = 1);
     client.ping().await.expect("the last request");
@@ -357,7 +357,7 @@ async fn the_budget_is_tracked_and_polling_stretches_as_it_falls() {
     ));
     assert_eq!(fixture.total(), sent);
     assert_eq!(
-        docktray::webdock::client::budget_of(&fixture.url(), "work").remaining,
+        docktray::sources::webdock::client::budget_of(&fixture.url(), "work").remaining,
         Some(0),
         "the budget is shared by every user of the account"
     );
@@ -371,12 +371,12 @@ async fn a_connection_test_lists_servers_and_says_what_is_wrong_without_the_toke
         fixture.url()
     ))
     .expect("account");
-    let test = docktray::webdock::accounts::test_connection(&account, Some(TOKEN)).await;
+    let test = docktray::sources::webdock::accounts::test_connection(&account, Some(TOKEN)).await;
     assert!(test.ok, "{test:?}");
     let slugs: Vec<&str> = test.servers.iter().map(|s| s.slug.as_str()).collect();
     assert_eq!(slugs, ["shop1", "blog1"]);
     assert_eq!(test.rate_limit.limit, Some(5000));
-    let bad = docktray::webdock::accounts::test_connection(&account, Some("wrong")).await;
+    let bad = docktray::sources::webdock::accounts::test_connection(&account, Some("wrong")).await;
     assert!(!bad.ok);
     let message = bad.message.clone().expect("a reason");
     assert!(message.contains("rejected the token"), "{message}");

@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use docktray::alerts::{Alert, Level};
 use docktray::config::{HostConfig, WebdockAccount};
 use docktray::history::{AlertQuery, Resolution, Series, SeriesQuery, SeriesTarget};
-use docktray::logs::LogQuery;
 use docktray::model::ContainerDetail;
 use docktray::model::VpsHistory;
-use docktray::ssh::check::{self, StepResult};
-use docktray::ssh::manage::{self, HostKeys};
-use docktray::webdock::accounts::{self, ConnectionTest, TokenStatus};
+use docktray::sources::docker::logs::LogQuery;
+use docktray::sources::ssh::check::{self, StepResult};
+use docktray::sources::ssh::manage::{self, HostKeys};
+use docktray::sources::webdock::accounts::{self, ConnectionTest, TokenStatus};
 use docktray::{Action, Config, ConfigError, Error, Snapshot};
 use tauri::ipc::Invoke;
 use tauri::{AppHandle, Runtime, State};
@@ -412,7 +412,7 @@ async fn save_config(shell: &Shell, config: Config) -> Answer<Vec<String>> {
     let path = shell.config_path().to_path_buf();
     {
         let (path, config) = (path.clone(), config.clone());
-        tauri::async_runtime::spawn_blocking(move || docktray::config_file::save(&path, &config))
+        tauri::async_runtime::spawn_blocking(move || docktray::config::file::save(&path, &config))
             .await
             .map_err(|err| format!("saving the settings failed: {err}"))?
             .map_err(|err| err.to_string())?;

@@ -1,6 +1,6 @@
 //! Docktray's desktop shell: the engine (`docktray`) adapted to a tray icon, a window and IPC. It holds no
-//! business logic: what the tray shows comes from `docktray::tray`, the rules from the engine, the settings
-//! file handling from `docktray::config_file`.
+//! business logic: what the tray shows comes from `docktray::sinks::tray`, the rules from the engine, the settings
+//! file handling from `docktray::config::file`.
 //!
 //! Life cycle: the monitor (collectors, alerts, history, notifications) starts with the app, with no window.
 //! The window is created on demand and destroyed on close; the app keeps running in the tray until Quit,
@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use docktray::monitor::{Monitor, MonitorOptions};
-use docktray::tray::tray_state;
+use docktray::sinks::tray::tray_state;
 use docktray::Config;
 use tauri::{Builder, Manager, RunEvent, Runtime};
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use docktray::logs::LogSubscription as EngineSubscription;
+use docktray::sources::docker::logs::LogSubscription as EngineSubscription;
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::time::MissedTickBehavior;
 
@@ -48,7 +48,11 @@ pub async fn forward<R: Runtime>(
     }
 }
 
-fn send<R: Runtime>(app: &AppHandle<R>, subscription: u64, lines: Vec<docktray::logs::LogLine>) {
+fn send<R: Runtime>(
+    app: &AppHandle<R>,
+    subscription: u64,
+    lines: Vec<docktray::sources::docker::logs::LogLine>,
+) {
     if let Err(err) = app.emit_to(
         MAIN,
         "logs",

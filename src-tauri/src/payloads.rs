@@ -2,7 +2,7 @@
 //! `cargo test -p docktray-desktop export_bindings` writes them next to the engine's bindings in
 //! ui/src/lib/bindings/.
 
-use docktray::logs::LogLine;
+use docktray::sources::docker::logs::LogLine;
 use docktray::Config;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

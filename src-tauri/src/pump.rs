@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use docktray::tray::tray_state;
+use docktray::sinks::tray::tray_state;
 use docktray::Update;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::broadcast::{self, error::RecvError};

@@ -1,10 +1,10 @@
-//! The tray icon: pixels, tooltip and menu from the engine's pure tray model (`docktray::tray`). Linux
+//! The tray icon: pixels, tooltip and menu from the engine's pure tray model (`docktray::sinks::tray`). Linux
 //! delivers no clicks on tray icons, so everything is reachable from the menu. Only what changed is updated,
 //! and the menu is rebuilt only when its alert entries change.
 
 use std::sync::{Mutex, MutexGuard};
 
-use docktray::tray::{icon_rgba, TrayEntry, TrayState};
+use docktray::sinks::tray::{icon_rgba, TrayEntry, TrayState};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;

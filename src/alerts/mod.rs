@@ -1,178 +1,22 @@
 //! Alerts: decides when something is wrong from samples and events, without flapping, and describes each
 //! change as an [`AlertTransition`] that the tray, the notifier, the window, the history and the CLI all share.
+//! The engine feeds every update it publishes through the [`Evaluator`] and publishes what comes out.
 //!
 //! - [`rules`] resolves the thresholds that apply to one target (defaults, per-container and per-host overrides);
 //! - [`evaluator`] is the pure state machine (hold durations, hysteresis, cooldown, event alerts);
-//! - [`overall`] folds the active alerts and source states into the one level the tray shows.
+//! - [`overall`] folds the active alerts and source states into the one level the tray shows;
+//! - [`labels`] names metrics and values for people.
+//!
+//! The types (levels, targets, alerts, transitions) are the shared vocabulary in [`crate::model::alert`], re-exported
+//! here.
 
 pub mod evaluator;
+pub mod labels;
 pub mod overall;
 pub mod rules;
-pub(crate) mod task;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
-
+pub use crate::model::alert::{
+    metric, Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind,
+};
 pub use evaluator::Evaluator;
-pub use overall::{overall_level, OverallLevel};
-
-/// How bad an alert is. `Resolved` marks an alert that is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Resolved,
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Resolved => "resolved",
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "resolved" => Some(Self::Resolved),
-            "info" => Some(Self::Info),
-            "warning" | "warn" => Some(Self::Warning),
-            "critical" | "crit" => Some(Self::Critical),
-            _ => None,
-        }
-    }
-}
-
-/// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetKind {
-    Host,
-    Container,
-    Vps,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct Target {
-    pub kind: TargetKind,
-    /// The host the target belongs to (the host itself for host alerts).
-    pub host: String,
-    /// Container id, host name or VPS slug.
-    pub id: String,
-    /// What people call it: container name, host name, VPS name.
-    pub name: String,
-}
-
-impl Target {
-    /// "web on local", "local", for messages.
-    pub fn label(&self) -> String {
-        match self.kind {
-            TargetKind::Container => format!("{} on {}", self.name, self.host),
-            TargetKind::Host | TargetKind::Vps => self.name.clone(),
-        }
-    }
-}
-
-/// Metric and event names used in alerts (and in the config's `thresholds` table for the numeric ones).
-pub mod metric {
-    pub const CONTAINER_CPU: &str = "container_cpu_percent";
-    pub const CONTAINER_MEMORY: &str = "container_memory_percent";
-    pub const CONTAINER_NET_RX: &str = "container_net_rx_mb_per_s";
-    pub const CONTAINER_NET_TX: &str = "container_net_tx_mb_per_s";
-    pub const HOST_CPU: &str = "host_cpu_percent";
-    pub const HOST_MEMORY: &str = "host_memory_percent";
-    pub const HOST_DISK: &str = "host_disk_percent";
-    pub const VPS_NETWORK_QUOTA: &str = "vps_network_quota_percent";
-    /// A Webdock server whose status is anything but `running`.
-    pub const VPS_STATUS: &str = "vps_status";
-    pub const EXITED: &str = "exited";
-    pub const OOM_KILLED: &str = "oom_killed";
-    pub const UNHEALTHY: &str = "unhealthy";
-    pub const RESTART_LOOP: &str = "restart_loop";
-    pub const DISAPPEARED: &str = "disappeared";
-    pub const UNREACHABLE: &str = "unreachable";
-}
-
-/// One alert, active or over.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct Alert {
-    /// Unique across runs (milliseconds since the epoch at creation, times 1024, plus a counter).
-    pub id: u64,
-    pub target: Target,
-    /// A name from [`metric`].
-    pub metric: String,
-    /// Which part of the target, where a target has several (the mount point of a disk).
-    pub detail: Option<String>,
-    pub level: Level,
-    /// The value that made the current level, in `unit`.
-    pub value: Option<f64>,
-    /// The threshold it crossed.
-    pub threshold: Option<f64>,
-    pub unit: String,
-    pub message: String,
-    pub started_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub acknowledged: bool,
-    /// For host metrics: the containers using most of it, "name value" pairs, highest first.
-    pub top: Vec<(String, f64)>,
-}
-
-impl Alert {
-    pub fn is_active(&self) -> bool {
-        self.resolved_at.is_none() && self.level >= Level::Warning
-    }
-}
-
-/// What changed about an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(rename_all = "lowercase")]
-pub enum TransitionKind {
-    /// A new warning or critical alert.
-    Raised,
-    /// Warning became critical.
-    Escalated,
-    /// Critical eased to warning (not notified: it is still an alert).
-    Eased,
-    /// Still active after the cooldown: say it again.
-    Reminder,
-    /// Back to normal.
-    Resolved,
-    /// A one-off event worth knowing (container removed); never active.
-    Notice,
-    /// The user acknowledged it.
-    Acknowledged,
-}
-
-/// A change of one alert; the unit every subscriber receives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct AlertTransition {
-    pub kind: TransitionKind,
-    pub alert: Alert,
-    pub previous_level: Option<Level>,
-    pub at: DateTime<Utc>,
-}
-
-impl AlertTransition {
-    /// Whether this change deserves a desktop notification at all (before the user's settings).
-    pub fn is_notifiable(&self) -> bool {
-        matches!(
-            self.kind,
-            TransitionKind::Raised
-                | TransitionKind::Escalated
-                | TransitionKind::Reminder
-                | TransitionKind::Resolved
-                | TransitionKind::Notice
-        )
-    }
-}
+pub use overall::overall_level;

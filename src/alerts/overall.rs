@@ -1,32 +1,7 @@
 //! The one level the tray shows: the worst active, unacknowledged alert; grey when nothing can be reached.
 
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
-
-use super::{Alert, Level};
+use crate::model::{Alert, Level, OverallLevel};
 use crate::model::{SourceState, SourceStatus};
-
-/// Tray colour: green, yellow, red, or grey when no watched source is reachable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(rename_all = "lowercase")]
-pub enum OverallLevel {
-    Ok,
-    Warning,
-    Critical,
-    Unreachable,
-}
-
-impl OverallLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-            Self::Unreachable => "unreachable",
-        }
-    }
-}
 
 /// Folds alerts and sources into the tray level. The local machine's own figures (the `host` source read
 /// from this kernel) are always there, so only watched sources (Docker engines, remote hosts, VPS accounts)

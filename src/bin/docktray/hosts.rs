@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use docktray::config::HostConfig;
-use docktray::ssh::{check, discover, keysetup, known_hosts, manage};
+use docktray::sources::ssh::{check, discover, keysetup, known_hosts, manage};
 use docktray::{Config, Engine, SourceState};
 
 use crate::{usage, Failure};
@@ -277,7 +277,7 @@ async fn add(
         updated = manage::with_host(&config, host.clone(), None, &path).map_err(edit_error)?;
         check_and_print(&host).await?;
     }
-    docktray::config_file::save(&path, &updated).map_err(|err| anyhow!(err))?;
+    docktray::config::file::save(&path, &updated).map_err(|err| anyhow!(err))?;
     println!("Added {} to {}", host.name, path.display());
     Ok(())
 }

@@ -108,7 +108,7 @@ fn parse_target(text: &str, config: &Config) -> SeriesTarget {
             service: service.to_owned(),
         };
     }
-    if text == docktray::engine::LOCAL_HOST || config.hosts.iter().any(|h| h.name == text) {
+    if text == docktray::model::LOCAL_HOST || config.hosts.iter().any(|h| h.name == text) {
         return SeriesTarget::Host {
             name: text.to_owned(),
         };

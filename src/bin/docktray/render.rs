@@ -88,7 +88,7 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
     let several_hosts = snapshot
         .containers
         .iter()
-        .any(|c| c.info.host != docktray::engine::LOCAL_HOST);
+        .any(|c| c.info.host != docktray::model::LOCAL_HOST);
     let rows: Vec<[String; 9]> = snapshot
         .containers
         .iter()

@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Read, Write};
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use docktray::config::{WebdockAccount, WEBDOCK_API};
-use docktray::webdock::client::{budget_of, clear_cache};
-use docktray::webdock::error::local_hh_mm;
-use docktray::webdock::{token, Client, StatusFilter, Token};
+use docktray::sources::webdock::client::{budget_of, clear_cache};
+use docktray::sources::webdock::error::local_hh_mm;
+use docktray::sources::webdock::{token, Client, StatusFilter, Token};
 use docktray::Config;
 
 use crate::render::clean;

@@ -1,0 +1,314 @@
+//! Numeric alerts: a value must stay above its threshold for the hold duration to raise a level, and below the
+//! warning line minus the hysteresis for as long to clear it. Container, host and VPS figures come in here.
+
+use super::*;
+
+impl Evaluator {
+    /// Evaluates one numeric reading.
+    pub fn observe(&mut self, observation: Reading) -> Vec<AlertTransition> {
+        let Reading {
+            target,
+            metric,
+            detail,
+            value,
+            threshold,
+            top,
+            at,
+        } = observation;
+        let key = Key::new(&target, metric, detail.clone());
+        let clear_below = threshold.warning * (1.0 - self.settings.hysteresis_percent / 100.0);
+        let track = self.tracks.entry(key.clone()).or_default();
+        let mark = |slot: &mut Option<DateTime<Utc>>, condition: bool| {
+            if condition {
+                slot.get_or_insert(at);
+            } else {
+                *slot = None;
+            }
+        };
+        mark(&mut track.above_warning, value >= threshold.warning);
+        mark(&mut track.above_critical, value >= threshold.critical);
+        mark(&mut track.below_critical, value < threshold.critical);
+        mark(&mut track.below_clear, value < clear_below);
+        let hold = threshold.hold;
+        let critical_held = held(track.above_critical, at, hold);
+        let warning_held = held(track.above_warning, at, hold);
+        let clear_held = held(track.below_clear, at, hold);
+        let eased_held = held(track.below_critical, at, hold);
+
+        let label = metric_label(metric, detail.as_deref());
+        let describe = |level: Level, line: f64| {
+            format!(
+                "{label} of {} at {}: above the {} threshold of {}",
+                target.label(),
+                format_value(value, threshold.unit),
+                level.as_str(),
+                format_value(line, threshold.unit)
+            )
+        };
+        let current = self.active.get(&key).map(|a| a.alert.level);
+        match current {
+            None => {
+                let (level, line) = if critical_held {
+                    (Level::Critical, threshold.critical)
+                } else if warning_held {
+                    (Level::Warning, threshold.warning)
+                } else {
+                    return Vec::new();
+                };
+                let alert = Alert {
+                    id: self.next_id(at),
+                    target: target.clone(),
+                    metric: metric.to_owned(),
+                    detail,
+                    level,
+                    value: Some(value),
+                    threshold: Some(line),
+                    unit: threshold.unit.to_owned(),
+                    message: describe(level, line),
+                    started_at: at,
+                    resolved_at: None,
+                    acknowledged: false,
+                    top,
+                };
+                vec![self.open(key, alert, at)]
+            }
+            Some(level) => {
+                let Some(active) = self.active.get_mut(&key) else {
+                    return Vec::new();
+                };
+                active.alert.value = Some(value);
+                if level == Level::Warning && critical_held {
+                    active.alert.level = Level::Critical;
+                    active.alert.threshold = Some(threshold.critical);
+                    active.alert.message = describe(Level::Critical, threshold.critical);
+                    active.alert.acknowledged = false;
+                    active.alert.top = top;
+                    active.last_notified = at;
+                    return vec![transition(
+                        TransitionKind::Escalated,
+                        &active.alert,
+                        Some(level),
+                        at,
+                    )];
+                }
+                if clear_held {
+                    let message = format!(
+                        "{label} of {} back to {} (below {})",
+                        target.label(),
+                        format_value(value, threshold.unit),
+                        format_value(clear_below, threshold.unit)
+                    );
+                    return vec![self.close(&key, message, at)]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                }
+                // Eased only while the value sits in the warning band; a value on its way to clearing stays
+                // critical until it clears, so a falling value gives one transition, not two.
+                if level == Level::Critical
+                    && eased_held
+                    && !critical_held
+                    && value >= threshold.warning
+                {
+                    active.alert.level = Level::Warning;
+                    active.alert.threshold = Some(threshold.warning);
+                    active.alert.message = describe(Level::Warning, threshold.warning);
+                    return vec![transition(
+                        TransitionKind::Eased,
+                        &active.alert,
+                        Some(level),
+                        at,
+                    )];
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Evaluates a running container's figures against its thresholds.
+    pub fn container_stats(
+        &mut self,
+        info: &ContainerInfo,
+        stats: &ContainerStats,
+    ) -> Vec<AlertTransition> {
+        let target = container_target(info);
+        let at = stats.sampled_at;
+        let figures = [
+            (metric::CONTAINER_CPU, stats.cpu_percent),
+            (metric::CONTAINER_MEMORY, stats.memory_percent),
+            (metric::CONTAINER_NET_RX, stats.net_rx_bytes_per_s / 1e6),
+            (metric::CONTAINER_NET_TX, stats.net_tx_bytes_per_s / 1e6),
+        ];
+        let mut changes = Vec::new();
+        for (name, value) in figures {
+            match self.rules.for_container(info, name) {
+                Some(threshold) => changes.extend(self.observe(Reading {
+                    target: target.clone(),
+                    metric: name,
+                    detail: None,
+                    value,
+                    threshold,
+                    top: Vec::new(),
+                    at,
+                })),
+                // Disabled now: an alert raised before the change is over.
+                None => changes.extend(self.drop_metric(&target, name, None, at)),
+            }
+        }
+        changes
+    }
+
+    /// Evaluates a host's figures; `top_cpu` / `top_memory` name the containers using most (highest first).
+    pub fn host_stats(
+        &mut self,
+        stats: &ServerStats,
+        top_cpu: Vec<(String, f64)>,
+        top_memory: Vec<(String, f64)>,
+    ) -> Vec<AlertTransition> {
+        let target = Target {
+            kind: if stats.source_type == "webdock-vps" {
+                TargetKind::Vps
+            } else {
+                TargetKind::Host
+            },
+            host: stats.server_name.clone(),
+            id: stats.server_name.clone(),
+            // A VPS is called by its Webdock name (its slug is the id).
+            name: stats
+                .vps
+                .as_ref()
+                .map(|vps| vps.name.clone())
+                .unwrap_or_else(|| stats.server_name.clone()),
+        };
+        let at = stats.timestamp;
+        let mut changes = Vec::new();
+        if let Some(vps) = &stats.vps {
+            changes.extend(self.vps_status(&target, &vps.status, at));
+            if vps.status != "running" {
+                // A server that is not running has no meaningful figures: only its status speaks.
+                return changes;
+            }
+        }
+        let mut figures = vec![
+            (metric::HOST_CPU, None, stats.cpu.percent, top_cpu),
+            (metric::HOST_MEMORY, None, stats.memory.percent, top_memory),
+        ];
+        if let Some(quota) = stats.vps.as_ref().and_then(|v| v.network_quota.as_ref()) {
+            if quota.allowed_gb > 0.0 {
+                figures.push((metric::VPS_NETWORK_QUOTA, None, quota.percent, Vec::new()));
+            }
+        }
+        for disk in &stats.disks {
+            figures.push((
+                metric::HOST_DISK,
+                Some(disk.mount.clone()),
+                disk.percent,
+                Vec::new(),
+            ));
+        }
+        for (name, detail, value, top) in figures {
+            match self.rules.for_host(&stats.server_name, name) {
+                Some(threshold) => changes.extend(self.observe(Reading {
+                    target: target.clone(),
+                    metric: name,
+                    detail,
+                    value,
+                    threshold,
+                    top,
+                    at,
+                })),
+                None => changes.extend(self.drop_metric(&target, name, detail, at)),
+            }
+        }
+        changes
+    }
+
+    /// A VPS whose Webdock status is not `running` raises an alert (critical when stopped, in error or
+    /// suspended; a warning while it is changing state) until it runs again.
+    fn vps_status(
+        &mut self,
+        target: &Target,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
+        if status == "running" {
+            return self.resolve_event(
+                target,
+                metric::VPS_STATUS,
+                format!("{} is running again", target.label()),
+                at,
+            );
+        }
+        let level = match status {
+            "stopped" | "error" | "suspended" | "unknown" => Level::Critical,
+            _ => Level::Warning,
+        };
+        let message = format!(
+            "{} is not running: Webdock says it is {status}",
+            target.label()
+        );
+        let key = Key::new(target, metric::VPS_STATUS, None);
+        if let Some(active) = self.active.get_mut(&key) {
+            // Still not running (stopping -> stopped): one alert, its message says what is now; a worse level
+            // escalates it.
+            let previous = active.alert.level;
+            active.alert.message = message;
+            if level > previous {
+                active.alert.level = level;
+                active.alert.acknowledged = false;
+                active.last_notified = at;
+                return vec![transition(
+                    TransitionKind::Escalated,
+                    &active.alert,
+                    Some(previous),
+                    at,
+                )];
+            }
+            return Vec::new();
+        }
+        self.raise_event(target, metric::VPS_STATUS, level, None, message, at)
+    }
+
+    fn drop_metric(
+        &mut self,
+        target: &Target,
+        name: &str,
+        detail: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
+        let key = Key::new(target, name, detail.clone());
+        self.tracks.remove(&key);
+        let message = format!(
+            "{} of {}: alert turned off",
+            metric_label(name, detail.as_deref()),
+            target.label()
+        );
+        self.close(&key, message, at).into_iter().collect()
+    }
+
+    /// A container stopped being sampled (stopped, paused, removed): its figure alerts end with it.
+    pub fn container_not_sampled(
+        &mut self,
+        info: &ContainerInfo,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
+        let target = container_target(info);
+        let mut changes = Vec::new();
+        for name in [
+            metric::CONTAINER_CPU,
+            metric::CONTAINER_MEMORY,
+            metric::CONTAINER_NET_RX,
+            metric::CONTAINER_NET_TX,
+        ] {
+            let key = Key::new(&target, name, None);
+            self.tracks.remove(&key);
+            let message = format!(
+                "{} of {}: no longer running",
+                metric_label(name, None),
+                target.label()
+            );
+            changes.extend(self.close(&key, message, at));
+        }
+        changes
+    }
+}

@@ -1,0 +1,551 @@
+//! The TOML configuration: the schema with its defaults (here), validation with messages that name the key, the
+//! bad value and the expected form ([`validate`]), and saving settings into the user's file with its comments
+//! kept ([`file`]). Loading never writes the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::ConfigError;
+
+mod durations;
+pub mod file;
+mod validate;
+
+use durations::{duration_text, optional_duration_text};
+
+/// Whole configuration. Every field has a default, so a missing file or section means defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// How often container and host metrics are sampled (default `2s`).
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub interval: Duration,
+    pub docker: DockerConfig,
+    pub logs: LogsConfig,
+    /// Remote Docker hosts over SSH (collected from the SSH hosts release on).
+    pub hosts: Vec<HostConfig>,
+    pub thresholds: Thresholds,
+    pub alerts: AlertSettings,
+    /// Thresholds for particular containers (by name, compose service or label) or hosts.
+    pub overrides: Vec<Override>,
+    pub notifications: NotificationSettings,
+    pub history: HistorySettings,
+    /// Settings only the desktop app uses (the CLI ignores them).
+    pub desktop: DesktopSettings,
+    /// Webdock accounts whose VPS servers are watched. Tokens are not here: they live in the OS keychain
+    /// (`docktray webdock login NAME`) or come from `DOCKTRAY_WEBDOCK_TOKEN_<NAME>` / `..._FILE`.
+    pub webdock: Vec<WebdockAccount>,
+}
+
+/// The Webdock API everyone uses; `base_url` changes it (a proxy, or a local server in tests).
+pub const WEBDOCK_API: &str = "https://api.webdock.io/v1";
+
+/// One Webdock account (`[[webdock]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct WebdockAccount {
+    /// What the account is called here, e.g. "work": names the keychain entry and the token variables.
+    pub name: String,
+    /// `"all"` or a list of server slugs, e.g. `["web1", "db1"]`.
+    #[serde(default)]
+    #[ts(type = "\"all\" | Array<string>")]
+    pub servers: ServerSelection,
+    /// How often the servers' figures are read (default `60s`). Webdock refreshes them every few minutes and
+    /// answers from a 30 s cache in between, so shorter intervals cost nothing but show nothing newer.
+    #[serde(default = "default_webdock_interval", with = "duration_text")]
+    #[ts(as = "String")]
+    pub interval: Duration,
+    /// API base URL (default `https://api.webdock.io/v1`): for a proxy, or a local server in tests.
+    #[serde(default = "default_webdock_url")]
+    pub base_url: String,
+    /// Time allowed for one request (default `15s`).
+    #[serde(default = "default_webdock_timeout", with = "duration_text")]
+    #[ts(as = "String")]
+    pub timeout: Duration,
+}
+
+/// Which servers of an account are watched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ServerSelection {
+    #[default]
+    All,
+    Slugs(Vec<String>),
+}
+
+impl ServerSelection {
+    pub fn includes(&self, slug: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Slugs(slugs) => slugs.iter().any(|s| s == slug),
+        }
+    }
+}
+
+impl Serialize for ServerSelection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::All => serializer.serialize_str("all"),
+            Self::Slugs(slugs) => slugs.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerSelection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            List(Vec<String>),
+        }
+        let expected = "expected \"all\" or a list of server slugs such as [\"web1\", \"db1\"]";
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Text(text)) if text.trim().eq_ignore_ascii_case("all") => Ok(Self::All),
+            Ok(Raw::Text(text)) => Err(serde::de::Error::custom(format!(
+                "invalid servers \"{text}\": {expected}"
+            ))),
+            Ok(Raw::List(slugs)) => Ok(Self::Slugs(slugs)),
+            Err(_) => Err(serde::de::Error::custom(format!(
+                "invalid servers: {expected}"
+            ))),
+        }
+    }
+}
+
+/// `DOCKTRAY_WEBDOCK_TOKEN_<NAME>`: the account name upper-cased, anything but letters and digits as `_`.
+pub fn webdock_token_env(account: &str) -> String {
+    let name: String = account
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("DOCKTRAY_WEBDOCK_TOKEN_{name}")
+}
+
+fn default_webdock_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_webdock_timeout() -> Duration {
+    Duration::from_secs(15)
+}
+
+fn default_webdock_url() -> String {
+    WEBDOCK_API.to_owned()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerConfig {
+    /// Engine endpoint such as `unix:///var/run/docker.sock`; empty means `DOCKER_HOST`, then the default socket.
+    pub host: String,
+    /// Full re-list of containers to heal anything the event stream missed (default `60s`).
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub reconcile_every: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// Lines kept per followed container so a new viewer gets history at once (default 5000).
+    pub ring_lines: usize,
+}
+
+/// A remote Docker host reached over SSH.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    pub name: String,
+    /// `user@host[:port]` or an alias from `~/.ssh/config`.
+    pub destination: String,
+    #[serde(default)]
+    pub identity_file: Option<PathBuf>,
+    #[serde(default = "default_remote_socket")]
+    pub socket: String,
+    /// An ssh_config file used instead of `~/.ssh/config` (`ssh -F`); for set-ups kept apart, such as tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// Warning and critical levels of one metric, in the metric's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub warning: f64,
+    pub critical: f64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// How long the level must hold before it is raised or cleared; `alerts.hold` when absent.
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(as = "Option<String>", optional)]
+    pub hold: Option<Duration>,
+}
+
+/// A partial threshold in an override: what is given replaces the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdOverride {
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub enabled: Option<bool>,
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(as = "Option<String>", optional)]
+    pub hold: Option<Duration>,
+}
+
+impl Threshold {
+    /// This threshold with an override's fields applied.
+    pub fn with(self, change: &ThresholdOverride) -> Self {
+        Self {
+            warning: change.warning.unwrap_or(self.warning),
+            critical: change.critical.unwrap_or(self.critical),
+            enabled: change.enabled.unwrap_or(self.enabled),
+            hold: change.hold.or(self.hold),
+        }
+    }
+}
+
+/// Which targets an override applies to. Exactly one selector is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Container name (exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Compose service name (label `com.docker.compose.service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Container label: `key=value`, or `key` for any value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Host name (`local` for this machine): applies to the host's own metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Metric name -> changed fields, e.g. `container_cpu_percent = { critical = 99 }`.
+    pub thresholds: BTreeMap<String, ThresholdOverride>,
+}
+
+/// How alerts are raised and cleared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// A level must hold this long before it is raised, and the value stay low this long before it clears.
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub hold: Duration,
+    /// An alert clears only below the warning threshold minus this share of it (10 = 10 %).
+    pub hysteresis_percent: f64,
+    /// A still-active alert is notified again only after this long.
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub cooldown: Duration,
+    /// This many restarts ...
+    pub restart_loop_count: u32,
+    /// ... within this window make a restart loop.
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub restart_loop_window: Duration,
+}
+
+/// Desktop notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    pub enabled: bool,
+    /// `info`, `warning` or `critical`: lower levels are not notified (resolutions of notified alerts are).
+    pub min_level: String,
+    /// `HH:MM-HH:MM` local time during which nothing is shown (may span midnight); empty for none.
+    pub quiet_hours: String,
+    /// Alerts arriving within this window are grouped into one notification when there are several.
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub group_window: Duration,
+}
+
+/// The local metrics history (SQLite).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistorySettings {
+    pub enabled: bool,
+    /// Database file; empty for `$XDG_DATA_HOME/docktray/history.sqlite`.
+    pub path: String,
+    /// Samples at the collection interval are kept this long ...
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub raw_retention: Duration,
+    /// ... one-minute rollups (min, avg, max) this long ...
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub rollup_retention: Duration,
+    /// ... and alerts this long.
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    pub alert_retention: Duration,
+}
+
+/// The desktop app's own settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct DesktopSettings {
+    /// Start Docktray when you log in (an XDG autostart entry the app adds or removes).
+    pub start_at_login: bool,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            hold: Duration::from_secs(10),
+            hysteresis_percent: 10.0,
+            cooldown: Duration::from_secs(15 * 60),
+            restart_loop_count: 3,
+            restart_loop_window: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_level: "warning".to_owned(),
+            quiet_hours: String::new(),
+            group_window: Duration::from_millis(1500),
+        }
+    }
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: String::new(),
+            raw_retention: Duration::from_secs(48 * 3600),
+            rollup_retention: Duration::from_secs(30 * 86400),
+            alert_retention: Duration::from_secs(30 * 86400),
+        }
+    }
+}
+
+/// Parses `HH:MM-HH:MM` into start and end times.
+pub fn parse_quiet_hours(text: &str) -> Option<(chrono::NaiveTime, chrono::NaiveTime)> {
+    let (start, end) = text.trim().split_once('-')?;
+    let parse = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").ok();
+    Some((parse(start)?, parse(end)?))
+}
+
+/// Alert thresholds (evaluated by the alert engine). Percentages are 0-100; rates are MB/s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    pub container_cpu_percent: Threshold,
+    pub container_memory_percent: Threshold,
+    pub container_net_rx_mb_per_s: Threshold,
+    pub container_net_tx_mb_per_s: Threshold,
+    pub host_cpu_percent: Threshold,
+    pub host_memory_percent: Threshold,
+    pub host_disk_percent: Threshold,
+    /// Webdock VPS: network traffic this month as a share of the plan's allowance.
+    pub vps_network_quota_percent: Threshold,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_remote_socket() -> String {
+    "/var/run/docker.sock".to_owned()
+}
+
+const fn level(warning: f64, critical: f64) -> Threshold {
+    Threshold {
+        warning,
+        critical,
+        enabled: true,
+        hold: None,
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(2),
+            docker: DockerConfig::default(),
+            logs: LogsConfig::default(),
+            hosts: Vec::new(),
+            thresholds: Thresholds::default(),
+            alerts: AlertSettings::default(),
+            overrides: Vec::new(),
+            notifications: NotificationSettings::default(),
+            history: HistorySettings::default(),
+            desktop: DesktopSettings::default(),
+            webdock: Vec::new(),
+        }
+    }
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            reconcile_every: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        Self { ring_lines: 5000 }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            container_cpu_percent: level(70.0, 90.0),
+            container_memory_percent: level(80.0, 95.0),
+            container_net_rx_mb_per_s: level(100.0, 500.0),
+            container_net_tx_mb_per_s: level(100.0, 500.0),
+            host_cpu_percent: level(80.0, 95.0),
+            host_memory_percent: level(80.0, 95.0),
+            host_disk_percent: level(80.0, 95.0),
+            vps_network_quota_percent: level(80.0, 95.0),
+        }
+    }
+}
+
+impl Thresholds {
+    /// The threshold of a metric by its config name.
+    pub fn get(&self, metric: &str) -> Option<Threshold> {
+        self.entries()
+            .into_iter()
+            .find(|(name, ..)| *name == metric)
+            .map(|(_, threshold, ..)| threshold)
+    }
+
+    /// The unit of a metric by its config name.
+    pub fn unit(&self, metric: &str) -> Option<&'static str> {
+        self.entries()
+            .into_iter()
+            .find(|(name, ..)| *name == metric)
+            .map(|(.., unit)| unit)
+    }
+
+    /// Each threshold with its config key, its upper bound and unit, for validation and display.
+    pub fn entries(&self) -> [(&'static str, Threshold, f64, &'static str); 8] {
+        [
+            (
+                "container_cpu_percent",
+                self.container_cpu_percent,
+                100.0,
+                "%",
+            ),
+            (
+                "container_memory_percent",
+                self.container_memory_percent,
+                100.0,
+                "%",
+            ),
+            (
+                "container_net_rx_mb_per_s",
+                self.container_net_rx_mb_per_s,
+                1e6,
+                "MB/s",
+            ),
+            (
+                "container_net_tx_mb_per_s",
+                self.container_net_tx_mb_per_s,
+                1e6,
+                "MB/s",
+            ),
+            ("host_cpu_percent", self.host_cpu_percent, 100.0, "%"),
+            ("host_memory_percent", self.host_memory_percent, 100.0, "%"),
+            ("host_disk_percent", self.host_disk_percent, 100.0, "%"),
+            (
+                "vps_network_quota_percent",
+                self.vps_network_quota_percent,
+                100.0,
+                "%",
+            ),
+        ]
+    }
+}
+
+impl Config {
+    /// `$XDG_CONFIG_HOME/docktray/config.toml` (usually `~/.config/docktray/config.toml`).
+    pub fn default_path() -> Option<PathBuf> {
+        dirs::config_dir().map(|dir| dir.join("docktray").join("config.toml"))
+    }
+
+    /// Loads `path`, or the default path when `None`. A missing file gives the defaults; the file is only read.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let explicit = path.is_some();
+        let Some(path) = path.map(Path::to_path_buf).or_else(Self::default_path) else {
+            return Ok(Self::default());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path),
+            // An explicitly named file must exist; the default one is optional.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                Ok(Self::default())
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Parses and validates TOML text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: err.to_string().trim_end().to_owned(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// The engine endpoint to use: config, then `DOCKER_HOST`, then the platform default socket.
+    pub fn docker_endpoint(&self) -> String {
+        if !self.docker.host.trim().is_empty() {
+            return self.docker.host.trim().to_owned();
+        }
+        match std::env::var("DOCKER_HOST") {
+            Ok(host) if !host.trim().is_empty() => host.trim().to_owned(),
+            _ => "unix:///var/run/docker.sock".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

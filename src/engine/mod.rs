@@ -1,0 +1,522 @@
+//! The engine: starts the sources, owns the live state, and hands out snapshots and pushed updates. Sources send
+//! observations; the writer task ([`writer`]) alone applies them to the state ([`state`]), computes rates
+//! ([`rates`]), runs the alert evaluator ([`alerting`]) and publishes [`Update`]s. Everyone else reads.
+
+mod alerting;
+mod hosts;
+pub mod rates;
+mod state;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::alerts::overall_level;
+use crate::config::{Config, HostConfig};
+use crate::error::{Error, Result};
+use crate::model::{
+    Action, ContainerInfo, ContainerSnapshot, OverallLevel, Snapshot, SourceState, SourceStatus,
+    Update, LOCAL_HOST,
+};
+use crate::sources::docker::{self, Client, DockerSource, LogHub, SessionSettings, Target};
+use crate::sources::{host, webdock, Reporter};
+use hosts::{diff_hosts, spawn_host, stop_host, HostTask};
+use state::{Readiness, State};
+use writer::Command;
+
+/// How many observations may wait for the writer before sources wait in turn.
+const OBSERVATION_QUEUE: usize = 1024;
+/// How many updates a subscriber may fall behind before it is told it lagged.
+const UPDATE_QUEUE: usize = 1024;
+
+/// State shared by the writer task and the engine handle. Only the writer writes `state`.
+pub(crate) struct Shared {
+    pub config: Config,
+    state: RwLock<State>,
+    updates: broadcast::Sender<Update>,
+    readiness: watch::Sender<Readiness>,
+    /// Each host's current engine connection (`None` while unreachable), by host name; its source fills it in.
+    /// Actions and logs use it. Entries change only when hosts are added or removed.
+    clients: RwLock<BTreeMap<String, watch::Sender<Option<Client>>>>,
+    /// Wakes a host's retry wait at once ("retry now").
+    retry: RwLock<BTreeMap<String, Arc<Notify>>>,
+}
+
+/// Reads a lock even if a holder panicked (the maps stay consistent: every write is a single insert or remove).
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        read_lock(&self.state)
+    }
+
+    /// For the writer task only.
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        write_lock(&self.state)
+    }
+
+    /// Publishes an update; having no subscriber is normal.
+    fn publish(&self, update: Update) {
+        let _ = self.updates.send(update);
+    }
+
+    fn session_settings(&self) -> SessionSettings {
+        SessionSettings {
+            interval: self.config.interval,
+            reconcile_every: self.config.docker.reconcile_every,
+        }
+    }
+
+    /// Starts watching a host: the slot its source puts its connection in, and its retry signal.
+    fn register_host(&self, host: &str) -> (watch::Sender<Option<Client>>, Arc<Notify>) {
+        let slot = watch::channel(None).0;
+        let retry = Arc::new(Notify::new());
+        write_lock(&self.clients).insert(host.to_owned(), slot.clone());
+        write_lock(&self.retry).insert(host.to_owned(), retry.clone());
+        (slot, retry)
+    }
+
+    /// Lets go of a host whose source task has ended: its connection and retry signal.
+    fn unregister_host(&self, host: &str) {
+        if let Some(sender) = write_lock(&self.clients).remove(host) {
+            // Log streams following its containers see the engine go away, then the channel close.
+            sender.send_replace(None);
+        }
+        write_lock(&self.retry).remove(host);
+    }
+
+    /// A host's connection channel, if the host is watched.
+    fn client_channel(&self, host: &str) -> Option<watch::Sender<Option<Client>>> {
+        read_lock(&self.clients).get(host).cloned()
+    }
+
+    /// The remote hosts being watched, by name.
+    fn remote_names(&self) -> Vec<String> {
+        read_lock(&self.clients)
+            .keys()
+            .filter(|name| name.as_str() != LOCAL_HOST)
+            .cloned()
+            .collect()
+    }
+
+    /// The host a container runs on (the local one when it is not known yet).
+    fn host_of(&self, container: &str) -> String {
+        self.read()
+            .containers
+            .get(container)
+            .map_or_else(|| LOCAL_HOST.to_owned(), |entry| entry.info.host.clone())
+    }
+}
+
+/// Routes a container's log stream to the client of the host it runs on.
+struct HostClients(Arc<Shared>);
+
+impl docker::logs::ClientLookup for HostClients {
+    fn client_for(&self, container: &str) -> watch::Receiver<Option<Client>> {
+        let host = self.0.host_of(container);
+        match self.0.client_channel(&host) {
+            Some(sender) => sender.subscribe(),
+            // A host that is not watched: a receiver that never gets a client.
+            None => watch::channel(None).1,
+        }
+    }
+}
+
+/// A read-only view of the live state for sinks that need more than an update carries (the history recorder
+/// names the container behind each sample). Cheap to clone.
+#[derive(Clone)]
+pub struct View(Arc<Shared>);
+
+impl View {
+    /// The description of a container in the live state.
+    pub fn container(&self, id: &str) -> Option<ContainerInfo> {
+        self.0
+            .read()
+            .containers
+            .get(id)
+            .map(|entry| entry.info.clone())
+    }
+
+    /// Pairs each item with the description of its container (by id), under one read of the state; items of
+    /// containers no longer known are dropped.
+    pub fn describe<T>(&self, items: Vec<(String, T)>) -> Vec<(ContainerInfo, T)> {
+        let state = self.0.read();
+        items
+            .into_iter()
+            .filter_map(|(id, item)| {
+                state
+                    .containers
+                    .get(&id)
+                    .map(|entry| (entry.info.clone(), item))
+            })
+            .collect()
+    }
+}
+
+/// A running engine. Dropping it stops the collectors; call [`Engine::shutdown`] to wait for them.
+pub struct Engine {
+    shared: Arc<Shared>,
+    logs: LogHub,
+    reporter: Reporter,
+    shutdown: watch::Sender<bool>,
+    writer: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+    /// One source task per remote host, by name; changed by [`Engine::set_hosts`].
+    hosts: tokio::sync::Mutex<BTreeMap<String, HostTask>>,
+    commands: mpsc::Sender<Command>,
+}
+
+impl Engine {
+    /// Starts the writer and the sources in the background. Must be called inside a tokio runtime.
+    pub fn start(config: Config) -> Self {
+        let (updates, _) = broadcast::channel(UPDATE_QUEUE);
+        let (readiness, _) = watch::channel(Readiness {
+            webdock_waiting: config.webdock.len(),
+            ..Readiness::default()
+        });
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            state: RwLock::new(State::default()),
+            updates,
+            readiness,
+            clients: RwLock::new(BTreeMap::new()),
+            retry: RwLock::new(BTreeMap::new()),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (observations, observations_rx) = mpsc::channel(OBSERVATION_QUEUE);
+        let (commands, commands_rx) = mpsc::channel(16);
+        let reporter = Reporter::new(observations);
+        // The writer runs before any source reports, so it judges every observation from the first one.
+        let writer = tokio::spawn(writer::run(
+            shared.clone(),
+            observations_rx,
+            commands_rx,
+            shutdown_rx.clone(),
+        ));
+        let logs = LogHub::new(HostClients(shared.clone()), config.logs.ring_lines);
+        let (connection, retry) = shared.register_host(LOCAL_HOST);
+        let mut tasks = vec![
+            tokio::spawn(docker::collector::run(
+                DockerSource {
+                    target: Target::Local {
+                        endpoint: config.docker_endpoint(),
+                    },
+                    settings: shared.session_settings(),
+                    reporter: reporter.clone(),
+                    logs: logs.clone(),
+                    connection,
+                    retry,
+                },
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(host::run(
+                reporter.clone(),
+                config.interval,
+                shutdown_rx.clone(),
+            )),
+        ];
+        for account in &config.webdock {
+            tasks.push(tokio::spawn(webdock::source::run(
+                reporter.clone(),
+                account.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        // One session per remote host, each with its own SSH master, client, backoff and error record.
+        let diff = diff_hosts(&BTreeMap::new(), &config.hosts);
+        let hosts = diff
+            .add
+            .iter()
+            .map(|host| {
+                (
+                    host.name.clone(),
+                    spawn_host(&shared, &reporter, &logs, host),
+                )
+            })
+            .collect();
+        Self {
+            shared,
+            logs,
+            reporter,
+            shutdown,
+            writer,
+            tasks,
+            hosts: tokio::sync::Mutex::new(hosts),
+            commands,
+        }
+    }
+
+    /// Makes the watched remote hosts these, at once: a new host is connected, a removed one is stopped (its
+    /// SSH master closed, its forwarded socket removed) and everything about it leaves the state (containers,
+    /// figures, status; its alerts are closed, never raised as "unreachable"), and a changed one (same name,
+    /// other settings) is removed, then added. Returns once removed hosts are gone; new hosts connect in the
+    /// background.
+    pub async fn set_hosts(&self, hosts: &[HostConfig]) {
+        let mut running = self.hosts.lock().await;
+        let configs: BTreeMap<String, HostConfig> = running
+            .iter()
+            .map(|(name, task)| (name.clone(), task.config.clone()))
+            .collect();
+        let diff = diff_hosts(&configs, hosts);
+        for name in &diff.remove {
+            if let Some(task) = running.remove(name) {
+                tracing::info!(host = %name, "host removed from the settings: no longer watched");
+                stop_host(name, task).await;
+                self.shared.unregister_host(name);
+                let (reply, done) = oneshot::channel();
+                let command = Command::ForgetHost {
+                    host: name.clone(),
+                    reply,
+                };
+                if self.commands.send(command).await.is_ok() {
+                    let _ = done.await;
+                }
+            }
+        }
+        for host in &diff.add {
+            tracing::info!(host = %host.name, destination = %host.destination, "host added: connecting");
+            running.insert(
+                host.name.clone(),
+                spawn_host(&self.shared, &self.reporter, &self.logs, host),
+            );
+        }
+    }
+
+    /// Waits until every source has delivered a first full sample (or reported itself unreachable), at most
+    /// `timeout`: the local engine and host, and each remote host (up with its figures, or failed). Returns
+    /// whether everything was ready in time.
+    pub async fn ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut updates = self.shared.updates.subscribe();
+        let mut readiness = self.shared.readiness.subscribe();
+        let local = tokio::time::timeout_at(deadline, readiness.wait_for(Readiness::local_ready))
+            .await
+            .is_ok_and(|result| result.is_ok());
+        if !local {
+            return false;
+        }
+        loop {
+            if self.remotes_settled() {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, updates.recv()).await {
+                Err(_) => return false,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return false,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Whether every source has delivered its first round (or failed once), right now.
+    pub fn is_ready(&self) -> bool {
+        self.shared.readiness.borrow().local_ready() && self.remotes_settled()
+    }
+
+    /// Whether the writer task is alive: false once it has ended (shut down, or died).
+    pub fn is_running(&self) -> bool {
+        !self.writer.is_finished()
+    }
+
+    /// Whether every remote host has either failed once or is up with its first figures.
+    fn remotes_settled(&self) -> bool {
+        let names = self.shared.remote_names();
+        let state = self.shared.read();
+        names
+            .iter()
+            .all(|name| match state.sources.get(&format!("{name}/docker")) {
+                Some(source) => match source.state {
+                    SourceState::Connecting => false,
+                    SourceState::Unreachable => true,
+                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(name),
+                },
+                None => false,
+            })
+    }
+
+    /// Everything known right now, containers sorted by host, compose project and name.
+    pub fn snapshot(&self) -> Snapshot {
+        let now = Utc::now();
+        let state = self.shared.read();
+        let mut containers: Vec<ContainerSnapshot> = state
+            .containers
+            .values()
+            .map(|entry| {
+                let mut info = entry.info.clone();
+                info.status = crate::model::status_text(&info, now);
+                ContainerSnapshot {
+                    info,
+                    stats: entry.stats.clone(),
+                }
+            })
+            .collect();
+        containers.sort_by(|a, b| {
+            (&a.info.host, &a.info.compose_project, &a.info.name).cmp(&(
+                &b.info.host,
+                &b.info.compose_project,
+                &b.info.name,
+            ))
+        });
+        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
+        Snapshot {
+            taken_at: now,
+            overall: overall_level(&state.alerts, &sources),
+            alerts: state.alerts.clone(),
+            sources,
+            hosts: state.hosts.values().cloned().collect(),
+            containers,
+        }
+    }
+
+    /// Pushed changes. A slow subscriber that falls behind gets `RecvError::Lagged` and should take a snapshot.
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.shared.updates.subscribe()
+    }
+
+    /// A read-only view of the live state, for sinks.
+    pub fn view(&self) -> View {
+        View(self.shared.clone())
+    }
+
+    /// Shared log streams (one Docker stream per container, however many subscribers).
+    pub fn logs(&self) -> &LogHub {
+        &self.logs
+    }
+
+    /// The container's id and the client of the host it runs on (by name, id or id prefix; an unknown
+    /// container goes to the local engine, which says whether it exists).
+    fn route(&self, container: &str) -> Result<(String, Client)> {
+        let (id, host) = self
+            .snapshot()
+            .find_container(container)
+            .map(|c| (c.info.id.clone(), c.info.host.clone()))
+            .unwrap_or_else(|| (container.to_owned(), LOCAL_HOST.to_owned()));
+        Ok((id, self.client_for(&host)?))
+    }
+
+    /// Starts, stops, restarts, pauses or unpauses a container given by name, id or id prefix, on whichever
+    /// host it runs.
+    pub async fn act(&self, container: &str, action: Action) -> Result<()> {
+        let (id, client) = self.route(container)?;
+        client.act(&id, action).await
+    }
+
+    /// The detail view of one container (by name, id or id prefix).
+    pub async fn container_detail(&self, container: &str) -> Result<crate::model::ContainerDetail> {
+        let (id, client) = self.route(container)?;
+        client.detail(&id).await
+    }
+
+    /// The local engine connection, or why there is none.
+    pub fn client(&self) -> Result<Client> {
+        self.client_for(LOCAL_HOST)
+    }
+
+    /// A host's engine connection, or why there is none.
+    pub fn client_for(&self, host: &str) -> Result<Client> {
+        let channel = self.shared.client_channel(host);
+        if let Some(client) = channel.as_ref().and_then(|sender| sender.borrow().clone()) {
+            return Ok(client);
+        }
+        let state = self.shared.read();
+        let source = state.sources.get(&format!("{host}/docker"));
+        Err(Error::DockerUnreachable {
+            endpoint: source
+                .map(|s| s.endpoint.clone())
+                .unwrap_or_else(|| self.shared.config.docker_endpoint()),
+            reason: source.and_then(|s| s.reason.clone()).unwrap_or_else(|| {
+                if channel.is_some() {
+                    "still connecting".to_owned()
+                } else {
+                    format!("no host named {host} is configured (see `docktray hosts`)")
+                }
+            }),
+        })
+    }
+
+    /// Ends a host's backoff wait and tries to connect now. Returns false for a host that is not watched.
+    pub fn retry_now(&self, host: &str) -> bool {
+        match read_lock(&self.shared.retry).get(host) {
+            Some(notify) => {
+                notify.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Acknowledges an active alert: it stays listed but no longer drives the overall level until it escalates.
+    /// Returns whether an active, unacknowledged alert with that id existed.
+    pub async fn acknowledge(&self, alert_id: u64) -> bool {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Acknowledge {
+            id: alert_id,
+            reply,
+        };
+        if self.commands.send(command).await.is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
+    /// Applies new thresholds, alert settings and remote hosts (see [`Engine::set_hosts`]). An invalid config
+    /// is refused with the message naming what is wrong, and the settings in force stay as they were.
+    pub async fn reconfigure(&self, config: &Config, origin: &std::path::Path) -> Result<()> {
+        config.validate(origin)?;
+        self.commands
+            .send(Command::Reconfigure(Box::new(config.clone())))
+            .await
+            .map_err(|_| Error::Other("the engine is shutting down".to_owned()))?;
+        self.set_hosts(&config.hosts).await;
+        Ok(())
+    }
+
+    /// The overall level right now (what the tray shows).
+    pub fn overall(&self) -> OverallLevel {
+        let state = self.shared.read();
+        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
+        overall_level(&state.alerts, &sources)
+    }
+
+    /// Stops every collector and the writer, and waits for them to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        let hosts = std::mem::take(self.hosts.get_mut());
+        for task in hosts.values() {
+            let _ = task.shutdown.send(true);
+        }
+        self.logs.close();
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        for (_, task) in hosts {
+            let _ = task.handle.await;
+        }
+        let _ = (&mut self.writer).await;
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.hosts.get_mut().values() {
+            let _ = task.shutdown.send(true);
+            task.handle.abort();
+        }
+        self.writer.abort();
+    }
+}

@@ -1,0 +1,23 @@
+//! The vocabulary every layer shares: what sources observe ([`observation`]), what the engine keeps and hands out
+//! ([`container`], [`server`], [`source`], [`snapshot`]), what it pushes ([`update`]) and the alerts it raises
+//! ([`alert`]). These types are the public contract of snapshots, the CLI's JSON (docs/status-json.md), the
+//! window's IPC and the HTTP API. This module depends on nothing else in the crate.
+
+pub mod alert;
+pub mod container;
+pub mod observation;
+pub mod server;
+pub mod snapshot;
+pub mod source;
+pub mod update;
+
+pub use alert::{Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind};
+pub use container::*;
+pub use observation::{CounterSample, Observation, RawCounters, ReadyPart};
+pub use server::*;
+pub use snapshot::Snapshot;
+pub use source::*;
+pub use update::Update;
+
+/// The name the local machine and its engine go by in every view.
+pub const LOCAL_HOST: &str = "local";

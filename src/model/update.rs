@@ -1,0 +1,28 @@
+//! What the engine pushes to its subscribers (alerts, tray, notifications, history, window, HTTP streams) after
+//! each change of the live state.
+
+use super::alert::AlertTransition;
+use super::{ContainerEvent, ContainerInfo, ContainerStats, ServerStats, SourceStatus};
+
+/// A change pushed to subscribers. Stats come once per sweep, not once per container.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Source(SourceStatus),
+    ContainerChanged(Box<ContainerInfo>),
+    ContainerRemoved {
+        host: String,
+        id: String,
+    },
+    Stats {
+        host: String,
+        containers: Vec<(String, ContainerStats)>,
+    },
+    Host(Box<ServerStats>),
+    Event(ContainerEvent),
+    /// An alert changed (raised, escalated, resolved ...): what the tray, notifier, window and CLI react to.
+    Alert(Box<AlertTransition>),
+    /// A remote host was taken out of the settings: its containers, figures and status are gone from the state.
+    HostRemoved {
+        host: String,
+    },
+}

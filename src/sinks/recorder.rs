@@ -1,0 +1,43 @@
+//! Feeds the history store from the engine's update stream: container and host samples at the collection
+//! interval and every alert change. It only queues; the store's writer thread does the disk work in batches.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
+
+use crate::engine::View;
+use crate::history::History;
+use crate::model::Update;
+
+/// Records until `shutdown` turns true or the engine stops publishing.
+pub async fn run(
+    view: View,
+    history: Arc<History>,
+    mut updates: broadcast::Receiver<Update>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let update = tokio::select! {
+            update = updates.recv() => update,
+            _ = shutdown.changed() => return,
+        };
+        match update {
+            Ok(Update::Stats { containers, .. }) => {
+                let samples = view.describe(containers);
+                if !samples.is_empty() {
+                    history.record_containers(&samples);
+                }
+            }
+            Ok(Update::Host(stats)) => history.record_host(&stats),
+            Ok(Update::Alert(change)) => history.record_alert(&change.alert),
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                tracing::warn!(
+                    skipped,
+                    "history recording fell behind; some samples were not stored"
+                );
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! One connected period of a Docker engine: list once, keep the container set current from the event stream
+//! (a periodic re-list heals anything missed), and read every running container's counters each interval. All
+//! of it is reported to the engine as observations; the session keeps only what it needs to know which
+//! containers to read.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::models::EventMessage;
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use chrono::{TimeZone, Utc};
+use futures_util::{stream, Stream, StreamExt};
+use tokio::sync::watch;
+
+use super::cgroup::{self, CgroupPaths, Mounts};
+use super::collector::Failure;
+use super::logs::LogHub;
+use super::remote::RemoteReads;
+use super::{api_stats, Client};
+use crate::model::{
+    ContainerEvent, ContainerInfo, CounterSample, ErrorStep, Health, Observation, RawCounters,
+    ReadyPart, SampleMethod, SourceState, SourceStatus,
+};
+use crate::sources::ssh;
+use crate::sources::Reporter;
+
+/// Docker event actions that change what we show about a container.
+const WATCHED_ACTIONS: &[&str] = &[
+    "create",
+    "start",
+    "die",
+    "oom",
+    "kill",
+    "destroy",
+    "restart",
+    "health_status",
+    "pause",
+    "unpause",
+    "stop",
+    "rename",
+    "update",
+];
+/// The first CPU figure is computed over this short window so a first snapshot is quick.
+const WARMUP: Duration = Duration::from_millis(100);
+/// API stats requests in flight at once when cgroups cannot be read.
+const API_CONCURRENCY: usize = 8;
+
+/// The collection settings a session runs with (taken at start).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    pub interval: Duration,
+    pub reconcile_every: Duration,
+}
+
+/// What the session needs to know of a container to read it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Known {
+    /// Whether it has processes (running, paused, restarting): only those have counters.
+    pub has_processes: bool,
+    pub pid: Option<u32>,
+}
+
+impl Known {
+    fn of(info: &ContainerInfo) -> Self {
+        Self {
+            has_processes: info.state.has_processes(),
+            pid: info.pid,
+        }
+    }
+}
+
+pub(super) struct Session<'a> {
+    reporter: &'a Reporter,
+    logs: &'a LogHub,
+    slot: &'a watch::Sender<Option<Client>>,
+    settings: SessionSettings,
+    pub(super) client: Client,
+    /// The engine's containers as last listed or inspected, by id.
+    pub(super) known: HashMap<String, Known>,
+    /// Cgroup locations by container id, with the pid they were found for.
+    pub(super) cgroups: HashMap<String, (u32, Option<CgroupPaths>)>,
+    /// This machine's cgroup mounts, when the engine runs here and they can be read.
+    mounts: Option<Mounts>,
+    /// The local containers' counter files, kept open between sweeps.
+    open_files: cgroup::OpenFiles,
+    /// A remote host's SSH connection and its batched reads (None for the local engine).
+    pub(super) remote: Option<RemoteReads>,
+}
+
+impl<'a> Session<'a> {
+    pub(super) fn new(
+        settings: &SessionSettings,
+        reporter: &'a Reporter,
+        logs: &'a LogHub,
+        slot: &'a watch::Sender<Option<Client>>,
+        client: Client,
+        remote: Option<Arc<ssh::Connection>>,
+    ) -> Self {
+        // Cgroup files are only ours to read when the engine runs on this machine.
+        let local = remote.is_none()
+            && (client.endpoint.starts_with("unix://") || client.endpoint.starts_with('/'));
+        let mounts = local
+            .then(Mounts::discover)
+            .and_then(Result::ok)
+            .filter(Mounts::usable);
+        Self {
+            reporter,
+            logs,
+            slot,
+            settings: *settings,
+            client,
+            known: HashMap::new(),
+            cgroups: HashMap::new(),
+            mounts,
+            open_files: cgroup::OpenFiles::default(),
+            remote: remote.map(RemoteReads::new),
+        }
+    }
+
+    /// Runs while the engine answers; reports the connection lost when it ends, whatever the reason.
+    pub(super) async fn run(
+        mut self,
+        status: &mut SourceStatus,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), Failure> {
+        let outcome = self.connected(status, shutdown).await;
+        self.slot.send_replace(None);
+        self.reporter
+            .report(Observation::EngineLost {
+                host: self.client.host.clone(),
+            })
+            .await;
+        outcome
+    }
+
+    async fn connected(
+        &mut self,
+        status: &mut SourceStatus,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), Failure> {
+        // Subscribe to events before listing, so nothing that happens during the list is missed.
+        let mut events = self.events();
+        self.reconcile().await.map_err(docker_failure)?;
+        status.state = SourceState::Up;
+        status.reason = None;
+        status.consecutive_failures = 0;
+        status.next_retry = None;
+        status.since = Utc::now();
+        status.engine_version = Some(self.client.engine_version.clone());
+        status.api_version = Some(self.client.api_version.clone());
+        status.stats_method = Some(
+            if self.mounts.is_some() || self.remote.as_ref().is_some_and(RemoteReads::reads_cgroups) {
+                SampleMethod::Cgroup
+            } else {
+                SampleMethod::Api
+            },
+        );
+        self.reporter
+            .report(Observation::Source(status.clone()))
+            .await;
+        // send_replace: `send` drops the value when nobody subscribed yet, and log streams read it later.
+        self.slot.send_replace(Some(self.client.clone()));
+        self.logs.engine_reconnected();
+        tracing::info!(endpoint = %self.client.endpoint, version = %self.client.engine_version, "Docker engine up");
+
+        // Baseline sample now, first figures after a short warm-up, then every interval.
+        self.probe_remote(status).await?;
+        self.sweep().await;
+        let interval = self.settings.interval;
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let reconcile_every = self.settings.reconcile_every;
+        let mut reconcile = tokio::time::interval_at(
+            tokio::time::Instant::now() + reconcile_every,
+            reconcile_every,
+        );
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(event)) => {
+                        if let Err(message) = self.on_event(event).await {
+                            return Err(self.blame(message).await);
+                        }
+                    }
+                    Some(Err(err)) => return Err(self.blame(format!("the event stream broke: {err}")).await),
+                    None => return Err(self.blame("the engine closed the connection".to_owned()).await),
+                },
+                _ = ticker.tick() => {
+                    self.probe_remote(status).await?;
+                    self.sweep().await;
+                    if self.remote.is_none() {
+                        self.reporter.report(Observation::Ready(ReadyPart::Docker)).await;
+                    }
+                }
+                _ = reconcile.tick() => {
+                    if let Err(message) = self.reconcile().await {
+                        return Err(self.blame(message).await);
+                    }
+                }
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
+    }
+
+    pub(super) fn interval(&self) -> Duration {
+        self.settings.interval
+    }
+
+    pub(super) async fn report(&self, observation: Observation) {
+        self.reporter.report(observation).await;
+    }
+
+    /// Names the step behind a broken Docker stream: on a remote host a dead SSH master explains it.
+    pub(super) async fn blame(&self, message: String) -> Failure {
+        if let Some(remote) = &self.remote {
+            if let Err(err) = remote.connection.check().await {
+                return (err.step, err.message);
+            }
+        }
+        docker_failure(message)
+    }
+
+    fn events(
+        &self,
+    ) -> impl Stream<Item = Result<EventMessage, bollard::errors::Error>> + Unpin + 'static {
+        let filters = HashMap::from([("type", vec!["container"])]);
+        let options = EventsOptionsBuilder::new().filters(&filters).build();
+        Box::pin(self.client.docker.events(Some(options)))
+    }
+
+    /// Lists every container and inspects each, and reports the full set: containers that vanished are gone
+    /// (no ghosts after a missed event), new ones added, changed ones updated.
+    async fn reconcile(&mut self) -> Result<(), String> {
+        let options = ListContainersOptionsBuilder::new().all(true).build();
+        let listed = self
+            .client
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|err| format!("listing containers failed: {err}"))?;
+        let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+        let client = &self.client;
+        let infos: Vec<_> = stream::iter(ids.iter().cloned())
+            .map(|id| async move { client.inspect(&id).await })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut containers = Vec::with_capacity(infos.len());
+        for info in infos {
+            // A container removed between the list and its inspect is simply gone.
+            if let Some(info) =
+                info.map_err(|err| format!("inspecting containers failed: {err}"))?
+            {
+                containers.push(info);
+            }
+        }
+        self.known = containers
+            .iter()
+            .map(|info| (info.id.clone(), Known::of(info)))
+            .collect();
+        self.cgroups.retain(|id, _| self.known.contains_key(id));
+        self.report(Observation::Containers {
+            host: self.client.host.clone(),
+            containers,
+        })
+        .await;
+        Ok(())
+    }
+
+    async fn on_event(&mut self, event: EventMessage) -> Result<(), String> {
+        let Some(actor) = event.actor else {
+            return Ok(());
+        };
+        let Some(id) = actor.id else { return Ok(()) };
+        let full_action = event.action.unwrap_or_default();
+        let action = full_action
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        if !WATCHED_ACTIONS.contains(&action.as_str()) {
+            return Ok(());
+        }
+        let attributes = actor.attributes.unwrap_or_default();
+        let at = event
+            .time_nano
+            .map(|nanos| Utc.timestamp_nanos(nanos))
+            .or_else(|| {
+                event
+                    .time
+                    .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
+            })
+            .unwrap_or_else(Utc::now);
+        let mut name = attributes.get("name").cloned().unwrap_or_default();
+        let exit_code = attributes
+            .get("exitCode")
+            .and_then(|code| code.parse().ok());
+        let health = full_action
+            .split_once(':')
+            .and_then(|(_, status)| match status.trim() {
+                "healthy" => Some(Health::Healthy),
+                "unhealthy" => Some(Health::Unhealthy),
+                "starting" => Some(Health::Starting),
+                _ => None,
+            });
+
+        if action == "destroy" {
+            self.remove(&id).await;
+        } else {
+            match self.client.inspect(&id).await {
+                Ok(Some(mut info)) => {
+                    name = info.name.clone();
+                    if action == "oom" {
+                        info.oom_killed = true;
+                    }
+                    self.known.insert(id.clone(), Known::of(&info));
+                    // A new run gets a new cgroup: its rates start from a fresh baseline.
+                    let new_run = matches!(action.as_str(), "start" | "restart" | "die");
+                    self.report(Observation::Container {
+                        info: Box::new(info),
+                        new_run,
+                    })
+                    .await;
+                }
+                Ok(None) => self.remove(&id).await,
+                Err(err) => return Err(format!("inspecting container {id} failed: {err}")),
+            }
+        }
+        if action == "start" || action == "restart" {
+            self.logs.container_started(&id);
+        }
+        self.report(Observation::Event(ContainerEvent {
+            host: self.client.host.clone(),
+            id,
+            name,
+            action,
+            exit_code,
+            health,
+            at,
+        }))
+        .await;
+        Ok(())
+    }
+
+    async fn remove(&mut self, id: &str) {
+        self.cgroups.remove(id);
+        if self.known.remove(id).is_some() {
+            self.report(Observation::ContainerGone {
+                host: self.client.host.clone(),
+                id: id.to_owned(),
+            })
+            .await;
+        }
+    }
+
+    /// The containers with processes, and their main pid where Docker gave one.
+    pub(super) fn targets(&self) -> Vec<(String, Option<u32>)> {
+        self.known
+            .iter()
+            .filter(|(_, known)| known.has_processes)
+            .map(|(id, known)| (id.clone(), known.pid))
+            .collect()
+    }
+
+    /// Reads every container that has processes: from cgroup files where they can be read, else through the
+    /// API. Reports all the counters as one observation.
+    async fn sweep(&mut self) {
+        let targets = self.targets();
+        let live: HashSet<&String> = targets.iter().map(|(id, _)| id).collect();
+        self.cgroups.retain(|id, _| live.contains(id));
+
+        let mut samples: Vec<CounterSample> = Vec::with_capacity(targets.len());
+        let mut via_api = Vec::new();
+        if let Some(mounts) = &self.mounts {
+            // Locate cgroups once per (container, pid); then one blocking sweep over all the files.
+            let mut jobs = Vec::with_capacity(targets.len());
+            for (id, pid) in &targets {
+                let Some(pid) = *pid else {
+                    via_api.push(id.clone());
+                    continue;
+                };
+                let cached = self
+                    .cgroups
+                    .get(id)
+                    .filter(|(cached_pid, _)| *cached_pid == pid);
+                let paths = match cached {
+                    Some((_, paths)) => paths.clone(),
+                    None => {
+                        let paths = mounts.locate(pid, id);
+                        self.cgroups.insert(id.clone(), (pid, paths.clone()));
+                        paths
+                    }
+                };
+                match paths {
+                    Some(paths) => jobs.push((id.clone(), pid, paths)),
+                    None => via_api.push(id.clone()),
+                }
+            }
+            let mut files = std::mem::take(&mut self.open_files);
+            let (read, files) = tokio::task::spawn_blocking(move || {
+                let now = Instant::now();
+                let host = cgroup::read_host_cpu().ok();
+                let read = jobs
+                    .into_iter()
+                    .map(|(id, pid, paths)| {
+                        let counters = host.as_ref().and_then(|host| {
+                            cgroup::read_counters_kept_open(&paths, pid, host, now, &mut files).ok()
+                        });
+                        (id, counters)
+                    })
+                    .collect::<Vec<_>>();
+                files.end_sweep();
+                (read, files)
+            })
+            .await
+            .unwrap_or_default();
+            self.open_files = files;
+            for (id, counters) in read {
+                match counters {
+                    Some(counters) => samples.push(sample(id, counters, SampleMethod::Cgroup)),
+                    // The process may have just exited; the API knows better.
+                    None => via_api.push(id),
+                }
+            }
+        } else if let Some(read) = self.remote.as_mut().and_then(RemoteReads::take_samples) {
+            // Read on the host by the interval's batched command (probe_remote, just before this).
+            let mut read = read;
+            for (id, _) in &targets {
+                match read.remove(id) {
+                    Some(counters) => {
+                        samples.push(sample(id.clone(), counters, SampleMethod::Cgroup))
+                    }
+                    None => via_api.push(id.clone()),
+                }
+            }
+        } else {
+            via_api.extend(targets.iter().map(|(id, _)| id.clone()));
+        }
+        if !via_api.is_empty() {
+            let client = &self.client;
+            let fetched: Vec<_> = stream::iter(via_api)
+                .map(|id| async move {
+                    let result = api_stats::sample(&client.docker, &id).await;
+                    (id, result)
+                })
+                .buffer_unordered(API_CONCURRENCY)
+                .collect()
+                .await;
+            for (id, result) in fetched {
+                match result {
+                    Ok(counters) => samples.push(sample(id, counters, SampleMethod::Api)),
+                    Err(err) => tracing::debug!(%id, %err, "stats sample failed"),
+                }
+            }
+        }
+        self.report(Observation::Counters {
+            host: self.client.host.clone(),
+            samples,
+        })
+        .await;
+    }
+}
+
+fn sample(id: String, counters: RawCounters, method: SampleMethod) -> CounterSample {
+    CounterSample {
+        id,
+        counters,
+        method,
+    }
+}
+
+pub(super) fn docker_failure(message: String) -> Failure {
+    (ErrorStep::Docker, message)
+}

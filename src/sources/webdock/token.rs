@@ -1,0 +1,228 @@
+//! Where Webdock tokens come from: `DOCKTRAY_WEBDOCK_TOKEN_<NAME>`, then `DOCKTRAY_WEBDOCK_TOKEN_<NAME>_FILE`
+//! (Docker secrets), then the OS keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on
+//! Windows). Variables and files are only read. A token is never logged, printed or written anywhere but the
+//! keychain: [`Token`] has no `Display`, its `Debug` is redacted, and it is not `Serialize`.
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::WebdockError;
+
+/// The keychain service name entries are stored under (the account name is the user).
+pub const KEYCHAIN_SERVICE: &str = "docktray-webdock";
+
+/// A keychain that does not answer within this is reported as unusable (a locked one waits for an unlock
+/// prompt that a headless session never shows).
+const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Keychain calls that timed out and are still waiting: while one is, no new call is started (each would only
+/// add another blocked thread), and the keychain is reported unusable at once.
+static STUCK: AtomicUsize = AtomicUsize::new(0);
+
+/// An API token. Deliberately opaque.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A token from user input; surrounding whitespace (a pasted newline) is dropped. `None` when empty.
+    pub fn new(text: &str) -> Option<Self> {
+        let text = text.trim();
+        (!text.is_empty()).then(|| Self(text.to_owned()))
+    }
+
+    /// The secret itself, for the Authorization header and the keychain only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Where a token was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Env,
+    EnvFile,
+    Keychain,
+}
+
+impl TokenSource {
+    pub fn describe(self, account: &str) -> String {
+        match self {
+            Self::Env => env_name(account),
+            Self::EnvFile => format!("{}_FILE", env_name(account)),
+            Self::Keychain => "the OS keychain".to_owned(),
+        }
+    }
+}
+
+pub use crate::config::webdock_token_env as env_name;
+
+/// The token from the environment only (variable, then file); `Ok(None)` when neither is set.
+pub fn from_env(account: &str) -> Result<Option<(Token, TokenSource)>, WebdockError> {
+    let name = env_name(account);
+    if let Some(token) = std::env::var(&name).ok().as_deref().and_then(Token::new) {
+        return Ok(Some((token, TokenSource::Env)));
+    }
+    let file_var = format!("{name}_FILE");
+    let Some(path) = std::env::var_os(&file_var).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let shown = std::path::Path::new(&path).display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|err| WebdockError::TokenFile {
+        path: shown.clone(),
+        detail: format!("{err} (named by {file_var})"),
+    })?;
+    Token::new(&text)
+        .map(|token| Some((token, TokenSource::EnvFile)))
+        .ok_or(WebdockError::TokenFile {
+            path: shown,
+            detail: format!("the file is empty (named by {file_var})"),
+        })
+}
+
+/// The token of `account`: environment first, then the keychain.
+pub async fn resolve(account: &str) -> Result<(Token, TokenSource), WebdockError> {
+    if let Some(found) = from_env(account)? {
+        return Ok(found);
+    }
+    match load(account).await? {
+        Some(token) => Ok((token, TokenSource::Keychain)),
+        None => Err(WebdockError::NoToken {
+            account: account.to_owned(),
+            env: env_name(account),
+        }),
+    }
+}
+
+/// Whether a token is available for `account`, without saying what it is ("set" / "not set").
+pub async fn is_set(account: &str) -> Result<bool, WebdockError> {
+    match resolve(account).await {
+        Ok(_) => Ok(true),
+        Err(WebdockError::NoToken { .. }) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// The keychain's token for `account`, if it has one.
+pub async fn load(account: &str) -> Result<Option<Token>, WebdockError> {
+    let user = account.to_owned();
+    keychain(account, move |entry| match entry.get_password() {
+        Ok(secret) => Ok(Token::new(&secret)),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(err) => Err(err),
+    })
+    .await
+    .inspect(|found| {
+        tracing::debug!(account = %user, found = found.is_some(), "keychain looked up");
+    })
+}
+
+/// Stores (or replaces) the token of `account` in the keychain.
+pub async fn store(account: &str, token: &Token) -> Result<(), WebdockError> {
+    let secret = token.expose().to_owned();
+    keychain(account, move |entry| entry.set_password(&secret)).await?;
+    tracing::info!(account, "token stored in the keychain");
+    Ok(())
+}
+
+/// Removes the token of `account` from the keychain; `false` when there was none.
+pub async fn remove(account: &str) -> Result<bool, WebdockError> {
+    let removed = keychain(account, |entry| match entry.delete_credential() {
+        Ok(()) => Ok(true),
+        Err(keyring::Error::NoEntry) => Ok(false),
+        Err(err) => Err(err),
+    })
+    .await?;
+    tracing::info!(account, removed, "keychain entry removed");
+    Ok(removed)
+}
+
+/// Runs a keychain call off the async threads (the platform stores block), with a time limit, and turns its
+/// failures into the documented message.
+async fn keychain<T: Send + 'static>(
+    account: &str,
+    call: impl FnOnce(&keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
+) -> Result<T, WebdockError> {
+    let env = env_name(account);
+    let user = account.to_owned();
+    let unusable = |detail: String| WebdockError::Keychain {
+        detail,
+        env: env.clone(),
+    };
+    if STUCK.load(Ordering::SeqCst) > 0 {
+        return Err(unusable(
+            "an earlier request to it is still waiting (locked and waiting for an unlock prompt?)"
+                .to_owned(),
+        ));
+    }
+    // 0 running, 1 answered, 2 given up on: whoever changes it from 0 decides who counts the stuck call.
+    let phase = Arc::new(AtomicU8::new(0));
+    let task_phase = phase.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let result = keyring::Entry::new(KEYCHAIN_SERVICE, &user).and_then(|entry| call(&entry));
+        if task_phase
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            STUCK.fetch_sub(1, Ordering::SeqCst);
+        }
+        result
+    });
+    match tokio::time::timeout(KEYCHAIN_TIMEOUT, task).await {
+        Err(_) => {
+            if phase
+                .compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                STUCK.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(unusable(format!(
+                "it did not answer within {} s (locked and waiting for an unlock prompt?)",
+                KEYCHAIN_TIMEOUT.as_secs()
+            )))
+        }
+        Ok(Err(join)) => Err(unusable(format!("the keychain call failed: {join}"))),
+        Ok(Ok(result)) => result.map_err(|err| unusable(describe(&err))),
+    }
+}
+
+/// keyring's error in words; its text never includes the secret.
+fn describe(err: &keyring::Error) -> String {
+    match err {
+        keyring::Error::NoStorageAccess(inner) => {
+            format!("it is locked or not running: {inner}")
+        }
+        keyring::Error::PlatformFailure(inner) if inner.to_string().contains("ocked") => {
+            format!("it is locked: {inner}")
+        }
+        keyring::Error::PlatformFailure(inner) => {
+            format!("no Secret Service keychain is reachable: {inner}")
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_follow_the_account_name() {
+        assert_eq!(env_name("work"), "DOCKTRAY_WEBDOCK_TOKEN_WORK");
+        assert_eq!(env_name("my-shop_2"), "DOCKTRAY_WEBDOCK_TOKEN_MY_SHOP_2");
+    }
+
+    #[test]
+    fn tokens_are_trimmed_and_never_shown() {
+        let token = Token::new("  abc123\n").expect("non-empty");
+        assert_eq!(token.expose(), "abc123");
+        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
+        assert_eq!(Token::new(" \n"), None);
+    }
+}
