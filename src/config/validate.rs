@@ -160,8 +160,8 @@ impl Config {
             ));
         }
         let notifications = &self.notifications;
-        if crate::alerts::Level::parse(&notifications.min_level)
-            .is_none_or(|level| level == crate::alerts::Level::Resolved)
+        if crate::model::Level::parse(&notifications.min_level)
+            .is_none_or(|level| level == crate::model::Level::Resolved)
         {
             return Err(invalid(
                 "notifications.min_level",

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod client;
 pub mod error;
 pub mod normalise;
+mod registry;
 pub mod source;
 pub mod token;
 

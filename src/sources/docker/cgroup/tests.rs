@@ -1,0 +1,132 @@
+//! Unit tests of `cgroup`.
+
+use super::*;
+
+const ID: &str = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211";
+
+fn v1_mounts() -> Mounts {
+    Mounts::parse(
+        "25 24 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n\
+         30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n\
+         31 25 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+         32 25 0:28 / /sys/fs/cgroup/blkio rw - cgroup cgroup rw,blkio\n\
+         33 25 0:29 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n\
+         34 25 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+    )
+}
+
+#[test]
+fn kept_open_files_read_fresh_content_and_close_when_unused() {
+    let mut files = OpenFiles::default();
+    // A file the kernel generates on each read, like the cgroup files: a kept descriptor sees new values.
+    let uptime = |text: String| -> f64 {
+        text.split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("uptime")
+    };
+    let first = uptime(files.read(Path::new("/proc/uptime")).expect("read"));
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let second = uptime(files.read(Path::new("/proc/uptime")).expect("read again"));
+    assert!(second > first, "{first} then {second}");
+    assert_eq!(files.len(), 1, "one descriptor, kept");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("memory.current");
+    fs::write(&path, "100\n").expect("write");
+    assert_eq!(files.read(&path).expect("read"), "100\n");
+    fs::write(&path, "2000\n").expect("rewrite");
+    assert_eq!(files.read(&path).expect("read"), "2000\n");
+    files.end_sweep();
+    assert_eq!(files.len(), 2);
+    // The next sweep reads only one of them: the other is closed after it.
+    files.read(&path).expect("read");
+    files.end_sweep();
+    assert_eq!(files.len(), 1);
+    // A sweep that reads nothing closes everything; a file that is not there is an error, not kept.
+    files.end_sweep();
+    assert!(files.is_empty());
+    assert!(files.read(&dir.path().join("absent")).is_err());
+    assert!(files.is_empty());
+}
+
+#[test]
+fn v1_paths_come_from_proc_cgroup() {
+    let proc_cgroup = format!(
+        "12:pids:/docker/{ID}\n8:memory:/docker/{ID}\n5:cpu,cpuacct:/docker/{ID}\n4:blkio:/docker/{ID}\n0::/docker/{ID}\n"
+    );
+    let paths = v1_mounts().locate_in(&proc_cgroup, ID).expect("v1 cgroup");
+    assert_eq!(
+        paths,
+        CgroupPaths::V1 {
+            cpuacct: PathBuf::from(format!("/sys/fs/cgroup/cpu,cpuacct/docker/{ID}")),
+            memory: PathBuf::from(format!("/sys/fs/cgroup/memory/docker/{ID}")),
+            blkio: PathBuf::from(format!("/sys/fs/cgroup/blkio/docker/{ID}")),
+            pids: Some(PathBuf::from(format!("/sys/fs/cgroup/pids/docker/{ID}"))),
+        }
+    );
+}
+
+#[test]
+fn v2_systemd_driver_path() {
+    let mounts = Mounts::parse(
+        "35 24 0:31 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
+    );
+    let proc_cgroup = format!("0::/system.slice/docker-{ID}.scope\n");
+    assert_eq!(
+        mounts.locate_in(&proc_cgroup, ID),
+        Some(CgroupPaths::V2 {
+            dir: PathBuf::from(format!("/sys/fs/cgroup/system.slice/docker-{ID}.scope"))
+        })
+    );
+}
+
+#[test]
+fn a_process_outside_the_container_is_not_matched() {
+    let mounts = Mounts::parse("35 24 0:31 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+    assert_eq!(
+        mounts.locate_in("0::/user.slice/session-1.scope\n", ID),
+        None
+    );
+    assert_eq!(
+        v1_mounts().locate_in("5:cpu,cpuacct:/\n8:memory:/\n", ID),
+        None
+    );
+}
+
+#[test]
+fn host_cpu_from_proc_stat() {
+    let stat = "cpu  100 0 50 800 10 0 5 7 0 0\ncpu0 50 0 25 400 5 0 2 3 0 0\ncpu1 50 0 25 400 5 0 3 4 0 0\nintr 1\n";
+    let meminfo = "MemTotal:        2048000 kB\nMemFree: 1 kB\n";
+    let host = parse_host_cpu(stat, meminfo, 100).expect("parses");
+    // 965 ticks (steal excluded) at 100 Hz = 9.65 s.
+    assert_eq!(host.system_ns, 965 * 10_000_000);
+    assert_eq!(host.online_cpus, 2);
+    assert_eq!(host.memory_total_bytes, 2048000 * 1024);
+}
+
+#[test]
+fn net_dev_skips_loopback() {
+    let text = "Inter-|   Receive                            |  Transmit\n \
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    \
+ lo:     500       5    0    0    0     0          0         0      500       5    0    0    0     0       0          0\n  \
+ eth0:    1200      10    0    0    0     0          0         0      3400      20    0    0    0     0       0          0\n  \
+ eth1:      10       1    0    0    0     0          0         0         6       1    0    0    0     0       0          0\n";
+    assert_eq!(parse_net_dev(text), (1210, 3406));
+}
+
+#[test]
+fn blkio_v1_and_io_stat_v2() {
+    let v1 =
+        "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:16 Read 100\n8:16 Write 0\nTotal 12388\n";
+    assert_eq!(parse_blkio_v1(v1), Some((4196, 8192)));
+    assert_eq!(parse_blkio_v1("Total 0\n"), None);
+    let v2 = "8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=5 wbytes=7 rios=1 wios=1\n";
+    assert_eq!(parse_io_stat(v2), (1005, 2007));
+}
+
+#[test]
+fn mountinfo_escapes() {
+    assert_eq!(unescape_mount("/a\\040b"), "/a b");
+    assert_eq!(unescape_mount("/plain"), "/plain");
+}
