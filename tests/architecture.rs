@@ -132,7 +132,10 @@ fn uses<'a>(graph: &'a BTreeMap<String, BTreeSet<String>>, module: &str) -> &'a 
 fn no_circle_among_the_top_level_modules() {
     let graph = import_graph();
     let found = circles(&graph);
-    assert!(found.is_empty(), "circles of imports: {found:?}\nthe graph: {graph:#?}");
+    assert!(
+        found.is_empty(),
+        "circles of imports: {found:?}\nthe graph: {graph:#?}"
+    );
 }
 
 #[test]
@@ -142,7 +145,10 @@ fn sources_import_neither_the_engine_nor_a_sink() {
         .iter()
         .filter(|m| ["engine", "sinks", "monitor", "alerts", "history"].contains(&m.as_str()))
         .collect();
-    assert!(wrong.is_empty(), "sources import {wrong:?}: a source only reports observations");
+    assert!(
+        wrong.is_empty(),
+        "sources import {wrong:?}: a source only reports observations"
+    );
 }
 
 #[test]
@@ -152,7 +158,10 @@ fn the_engine_imports_no_sink() {
         .iter()
         .filter(|m| ["sinks", "monitor", "history"].contains(&m.as_str()))
         .collect();
-    assert!(wrong.is_empty(), "the engine imports {wrong:?}: sinks hang off its updates");
+    assert!(
+        wrong.is_empty(),
+        "the engine imports {wrong:?}: sinks hang off its updates"
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ CALL_TIMEOUT = 5.0
 ITEM_IFACE = "org.kde.StatusNotifierItem"
 MENU_IFACE = "com.canonical.dbusmenu"
 
-# src/tray.rs level_colour()
+# src/sinks/tray.rs level_colour()
 LEVEL_COLOURS = {
     "ok": (0x2E, 0xA0, 0x4F),
     "warning": (0xF0, 0xB0, 0x00),

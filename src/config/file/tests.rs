@@ -127,7 +127,9 @@ fn overrides_are_updated_in_place_removed_and_appended() {
     let text = update(HAND_WRITTEN, &config);
     assert_eq!(parse(&text), config);
     assert!(
-        text.contains("# The database may use more memory before we worry.\n[[overrides]]\nservice = \"db\""),
+        text.contains(
+            "# The database may use more memory before we worry.\n[[overrides]]\nservice = \"db\""
+        ),
         "the entry keeps its comment: {text}"
     );
     assert!(!text.contains("com.example.role=batch"), "{text}");
@@ -136,9 +138,7 @@ fn overrides_are_updated_in_place_removed_and_appended() {
         "a removed entry takes its comment: {text}"
     );
     assert!(
-        text.contains(
-            "thresholds.container_memory_percent = { warning = 90, critical = 99.0 }"
-        ),
+        text.contains("thresholds.container_memory_percent = { warning = 90, critical = 99.0 }"),
         "inline table kept inline: {text}"
     );
     assert!(text.contains("host = \"local\""), "{text}");

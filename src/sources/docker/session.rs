@@ -150,7 +150,8 @@ impl<'a> Session<'a> {
         status.engine_version = Some(self.client.engine_version.clone());
         status.api_version = Some(self.client.api_version.clone());
         status.stats_method = Some(
-            if self.mounts.is_some() || self.remote.as_ref().is_some_and(RemoteReads::reads_cgroups) {
+            if self.mounts.is_some() || self.remote.as_ref().is_some_and(RemoteReads::reads_cgroups)
+            {
                 SampleMethod::Cgroup
             } else {
                 SampleMethod::Api

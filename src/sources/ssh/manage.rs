@@ -1,5 +1,5 @@
 //! Managing the configured hosts, shared by `docktray hosts` and the window: adding or replacing one and removing
-//! one (the config's rules apply; the caller saves with `config_file::save`, which keeps comments), and showing
+//! one (the config's rules apply; the caller saves with `config::file::save`, which keeps comments), and showing
 //! a host's key fingerprints before trusting exactly the keys the user confirmed.
 
 use std::path::{Path, PathBuf};

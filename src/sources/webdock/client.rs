@@ -6,7 +6,6 @@
 //! and every CLI process share them: a second caller within a TTL (in this process or another) costs no
 //! request, and once Webdock answers 429 no process sends anything to that account until its reset time.
 
-
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +17,9 @@ use serde::de::DeserializeOwned;
 
 use super::api::{ErrorBody, HistoricMetrics, InstantMetrics, Profile, Server};
 use super::cache::{self, DiskCache};
+use super::error::WebdockError;
 use super::registry::{account_state, lock, AccountState, CacheEntry};
 pub use super::registry::{budget_of, clear_cache, stretch};
-use super::error::WebdockError;
 use super::token::Token;
 use crate::config::WebdockAccount;
 use crate::model::RateBudget;

@@ -27,14 +27,7 @@ fn host(name: &str) -> Target {
     }
 }
 
-fn alert(
-    id: u64,
-    target: Target,
-    metric: &str,
-    level: Level,
-    value: f64,
-    threshold: f64,
-) -> Alert {
+fn alert(id: u64, target: Target, metric: &str, level: Level, value: f64, threshold: f64) -> Alert {
     Alert {
         id,
         target,
@@ -52,11 +45,7 @@ fn alert(
     }
 }
 
-fn change(
-    kind: TransitionKind,
-    alert: Alert,
-    previous_level: Option<Level>,
-) -> AlertTransition {
+fn change(kind: TransitionKind, alert: Alert, previous_level: Option<Level>) -> AlertTransition {
     AlertTransition {
         kind,
         at: alert.started_at,

@@ -69,9 +69,8 @@ fn v1_paths_come_from_proc_cgroup() {
 
 #[test]
 fn v2_systemd_driver_path() {
-    let mounts = Mounts::parse(
-        "35 24 0:31 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
-    );
+    let mounts =
+        Mounts::parse("35 24 0:31 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
     let proc_cgroup = format!("0::/system.slice/docker-{ID}.scope\n");
     assert_eq!(
         mounts.locate_in(&proc_cgroup, ID),

@@ -1,4 +1,4 @@
-// The engine's configuration rules (src/config.rs `Config::validate`), ported for the mock backend so the
+// The engine's configuration rules (src/config/validate.rs `Config::validate`), ported for the mock backend so the
 // settings view behaves in a browser as it does in the app. The shell answers with the engine's own check.
 import type { Config } from "../bindings/Config";
 import type { Threshold } from "../bindings/Threshold";

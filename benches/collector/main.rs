@@ -24,6 +24,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use docktray::{Config, Engine};
 
+mod cpu;
+mod fixtures;
+
+use cpu::*;
+use fixtures::*;
+
 const INTERVAL: Duration = Duration::from_secs(2);
 /// Start-up excluded from the CPU windows: the engine's window opens this long after ready(), the
 /// `docker stats` window this long after the CLI was spawned (it has to open one stream per container).
@@ -474,7 +480,7 @@ fn breakdown(id_pids: &str) -> Result<Breakdown> {
         }
         Ok(())
     })?;
-    // The files the container sweep reads (as src/stats/cgroup.rs does), raw: what does opening them cost?
+    // The files the container sweep reads (as src/sources/docker/cgroup.rs does), raw: what does opening them cost?
     let files: Vec<std::path::PathBuf> = targets
         .iter()
         .flat_map(|(pid, paths)| {
@@ -639,230 +645,6 @@ async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) ->
 }
 
 // ---- CPU accounting -------------------------------------------------------------------------------------------
-
-/// CPU seconds (user + system) used by this process so far, all threads including finished ones.
-fn self_cpu() -> f64 {
-    // SAFETY: getrusage only writes into the struct we hand it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(rc, 0, "getrusage failed");
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
-/// CPU seconds used by the calling thread so far.
-fn thread_cpu() -> f64 {
-    // SAFETY: as in self_cpu.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
-    assert_eq!(rc, 0, "getrusage failed");
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 {
-        ticks as f64
-    } else {
-        100.0
-    }
-}
-
-/// (comm, utime + stime in seconds) of a process, from /proc/<pid>/stat.
-fn proc_stat(pid: u32) -> Option<(String, f64)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may itself hold spaces or parentheses.
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let comm = text[open + 1..close].to_owned();
-    let fields: Vec<&str> = text[close + 2..].split_whitespace().collect();
-    // After "pid (comm) ": state is field 3 of stat(5); utime and stime are fields 14 and 15.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((comm, (utime + stime) / clock_ticks()))
-}
-
-fn pid_cpu(pid: u32) -> Option<f64> {
-    proc_stat(pid).map(|(_, cpu)| cpu)
-}
-
-fn is_engine_process(comm: &str) -> bool {
-    comm == "dockerd" || comm == "containerd" || comm.starts_with("containerd-shim")
-}
-
-/// CPU seconds so far of every dockerd, containerd and containerd-shim* process, by pid.
-fn engine_cpu() -> BTreeMap<u32, f64> {
-    let mut out = BTreeMap::new();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if let Some((comm, cpu)) = proc_stat(pid) {
-            if is_engine_process(&comm) {
-                out.insert(pid, cpu);
-            }
-        }
-    }
-    out
-}
-
-/// CPU seconds used between two readings; a process that appeared in between counts in full.
-fn cpu_delta(before: &BTreeMap<u32, f64>, after: &BTreeMap<u32, f64>) -> f64 {
-    after
-        .iter()
-        .map(|(pid, cpu)| cpu - before.get(pid).copied().unwrap_or(0.0))
-        .filter(|delta| *delta >= 0.0)
-        .sum()
-}
-
-/// (busy, total) jiffies of the whole machine from the `cpu` line of /proc/stat.
-fn host_cpu() -> (u64, u64) {
-    let text = fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else {
-        return (0, 0);
-    };
-    let values: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let total: u64 = values.iter().take(8).sum();
-    let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
-    (total - idle, total)
-}
-
-/// Whole-machine busy % (of all cores) between two readings: shows whether anything else ran meanwhile.
-fn host_busy(before: (u64, u64), after: (u64, u64)) -> f64 {
-    let busy = after.0.saturating_sub(before.0) as f64;
-    let total = after.1.saturating_sub(before.1) as f64;
-    if total > 0.0 {
-        busy / total * 100.0
-    } else {
-        0.0
-    }
-}
-
-/// Engine CPU seconds over `window` with nothing watching.
-async fn engine_cpu_over(window: Duration) -> f64 {
-    let before = engine_cpu();
-    tokio::time::sleep(window).await;
-    cpu_delta(&before, &engine_cpu())
-}
-
-// ---- Docker CLI and containers --------------------------------------------------------------------------------
-
-#[derive(Clone)]
-struct Cli {
-    program: String,
-}
-
-impl Cli {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.program);
-        command.args(args);
-        command
-    }
-
-    fn output(&self, args: &[&str]) -> Result<String> {
-        let output = self
-            .command(args)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running {} {}", self.program, args.join(" ")))?;
-        ensure!(
-            output.status.success(),
-            "{} {} failed: {}",
-            self.program,
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    }
-}
-
-/// The benchmark's containers; removed on drop (also when the bench fails or panics).
-struct Containers {
-    cli: Cli,
-    ids: Vec<String>,
-}
-
-impl Containers {
-    fn grow_to(&mut self, n: usize, image: &str) -> Result<()> {
-        eprintln!(
-            "starting {} idle containers (total {n})",
-            n.saturating_sub(self.ids.len())
-        );
-        let run = std::process::id();
-        while self.ids.len() < n {
-            let name = format!("dtbench-{run}-{}", self.ids.len());
-            let mut args = vec!["run", "-d", "--name", &name];
-            args.extend(LABELS);
-            args.extend([image, "sh", "-c", "sleep 1000000"]);
-            let id = self.cli.output(&args)?;
-            self.ids.push(id);
-        }
-        let running = self.cli.output(&[
-            "ps",
-            "-q",
-            "--no-trunc",
-            "--filter",
-            "label=docktray.bench=1",
-            "--filter",
-            "status=running",
-        ])?;
-        for id in &self.ids {
-            ensure!(
-                running.lines().any(|line| line == id),
-                "container {id} is not running"
-            );
-        }
-        Ok(())
-    }
-
-    fn remove_all(&mut self) {
-        if self.ids.is_empty() {
-            return;
-        }
-        let mut args = vec!["rm", "-f", "-v"];
-        args.extend(self.ids.iter().map(String::as_str));
-        if let Err(err) = self.cli.output(&args) {
-            eprintln!("warning: removing benchmark containers: {err:#}");
-        }
-        self.ids.clear();
-    }
-}
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        self.remove_all();
-    }
-}
-
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn env_parse(name: &str, default: u64) -> Result<u64> {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .with_context(|| format!("{name}={value:?} is not a number")),
-        Err(_) => Ok(default),
-    }
-}
-
-// ---- Report ---------------------------------------------------------------------------------------------------
 
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
