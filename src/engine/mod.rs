@@ -384,6 +384,12 @@ impl Engine {
         self.shared.updates.subscribe()
     }
 
+    /// A handle to report observations with, for a sink that also watches its own target (a reverse proxy's
+    /// reachability): the engine keeps that state and judges it like any source's.
+    pub fn reporter(&self) -> Reporter {
+        self.reporter.clone()
+    }
+
     /// A read-only view of the live state, for sinks.
     pub fn view(&self) -> View {
         View(self.shared.clone())

@@ -13,7 +13,7 @@ pub mod update;
 
 pub use alert::{Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind};
 pub use container::*;
-pub use observation::{CounterSample, Observation, RawCounters, ReadyPart};
+pub use observation::{CounterSample, Observation, RawCounters, ReadyPart, Reporter};
 pub use server::*;
 pub use snapshot::Snapshot;
 pub use source::*;

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use tokio::sync::mpsc;
+
 use super::{ContainerEvent, ContainerInfo, SampleMethod, ServerStats, SourceStatus};
 
 /// One thing a source saw. A sweep of any number of containers is one [`Observation::Counters`].
@@ -80,4 +82,24 @@ pub struct RawCounters {
     pub block_read_bytes: u64,
     pub block_write_bytes: u64,
     pub pids: u64,
+}
+
+/// How a source hands its observations to the engine. Sending waits when the engine is behind (the queue is
+/// bounded); once the engine has stopped, observations are dropped. Anything that observes the outside world
+/// reports through one (a sink that also watches its own target, such as a reverse proxy, gets one from
+/// [`crate::Engine::reporter`]).
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    sender: mpsc::Sender<Observation>,
+}
+
+impl Reporter {
+    pub fn new(sender: mpsc::Sender<Observation>) -> Self {
+        Self { sender }
+    }
+
+    pub async fn report(&self, observation: Observation) {
+        // The only error is a closed channel: the engine is shutting down and nobody needs it any more.
+        let _ = self.sender.send(observation).await;
+    }
 }

@@ -11,24 +11,4 @@ pub mod host;
 pub mod ssh;
 pub mod webdock;
 
-use tokio::sync::mpsc;
-
-use crate::model::Observation;
-
-/// How a source hands its observations to the engine. Sending waits when the engine is behind (the queue is
-/// bounded); once the engine has stopped, observations are dropped.
-#[derive(Debug, Clone)]
-pub struct Reporter {
-    sender: mpsc::Sender<Observation>,
-}
-
-impl Reporter {
-    pub fn new(sender: mpsc::Sender<Observation>) -> Self {
-        Self { sender }
-    }
-
-    pub async fn report(&self, observation: Observation) {
-        // The only error is a closed channel: the engine is shutting down and nobody needs it any more.
-        let _ = self.sender.send(observation).await;
-    }
-}
+pub use crate::model::Reporter;
