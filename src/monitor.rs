@@ -69,7 +69,10 @@ impl Monitor {
         } else {
             None
         };
+        // sources ──observations──▶ engine: the local engine, this host, each Webdock account and SSH host
+        // report to the engine's writer, which keeps the live state and judges it.
         let engine = Engine::start(config.clone());
+        // ──updates──▶ sinks: history recording, desktop notifications.
         let recorder = history.as_ref().map(|history| {
             let (stop, stop_rx) = watch::channel(false);
             let task = tokio::spawn(recorder::run(
