@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod container;
+pub mod engine;
 pub mod observation;
 pub mod server;
 pub mod snapshot;
@@ -13,6 +14,7 @@ pub mod update;
 
 pub use alert::{Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind};
 pub use container::*;
+pub use engine::{engine_label, EngineProduct};
 pub use observation::{CounterSample, Observation, RawCounters, ReadyPart, Reporter};
 pub use server::*;
 pub use snapshot::Snapshot;

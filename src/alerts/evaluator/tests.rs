@@ -27,6 +27,7 @@ fn info(name: &str) -> ContainerInfo {
         restart_count: 0,
         compose_project: None,
         compose_service: None,
+        pod: None,
         ports: vec![],
         created: at(0),
         started_at: None,
@@ -300,6 +301,9 @@ fn source(state: SourceState) -> SourceStatus {
         rate_limit: None,
         last_error: None,
         errors: Vec::new(),
+        engine_product: None,
+        rootless: false,
+        stats_note: None,
     }
 }
 
