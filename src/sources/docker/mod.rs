@@ -1,13 +1,14 @@
 //! A Docker engine as a source: the client ([`client`]), the collector loop ([`collector`]) with its sweeps
 //! ([`cgroup`] files for a local engine, [`api_stats`] otherwise, [`remote`] batched reads over SSH), and the
-//! shared log streams ([`logs`]).
+//! shared log streams ([`logs`]); Podman's differences behind the same API in [`podman`] and [`formula`].
 
 pub mod api_stats;
 pub mod cgroup;
 mod client;
 pub mod collector;
-mod formula;
+pub mod formula;
 pub mod logs;
+pub mod podman;
 mod remote;
 mod session;
 
