@@ -1,17 +1,42 @@
-//! Finds SSH Docker endpoints the user already has: Docker contexts with `ssh://` endpoints
-//! (`~/.docker/contexts/meta/*/meta.json`) and `DOCKER_HOST=ssh://...`, offered as hosts to add.
+//! Finds engines the user already has. SSH endpoints, offered as hosts to add: Docker contexts with `ssh://`
+//! endpoints (`~/.docker/contexts/meta/*/meta.json`), `DOCKER_HOST=ssh://...` and Podman's `system connection`
+//! entries (with the socket path and key each names). Local engine sockets, offered as `[docker] host`: Docker's,
+//! `CONTAINER_HOST`, and Podman's rootless and rootful sockets, with what to run when one is not started.
 
 use std::path::{Path, PathBuf};
+
+use crate::config::endpoint::{EndpointEnv, DOCKER_SOCKET, PODMAN_ROOTFUL_SOCKET};
+use crate::sources::docker::podman::socket_start_hint;
 
 /// An SSH endpoint found on this machine.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Discovered {
-    /// Suggested host name (the context's name, or `docker-host`).
+    /// Suggested host name (the context's or connection's name, or `docker-host`).
     pub name: String,
     /// SSH destination as `docktray hosts add` takes it (`user@host[:port]`).
     pub destination: String,
-    /// Where it was found: `context` or `DOCKER_HOST`.
+    /// Where it was found: `context`, `DOCKER_HOST` or `podman connection`.
     pub origin: String,
+    /// The engine's socket on the host, when it is not Docker's default (Podman connections name theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
+    /// The SSH key the connection uses, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<PathBuf>,
+}
+
+impl Discovered {
+    /// The `docktray hosts add` command that adds it.
+    pub fn add_command(&self) -> String {
+        let mut command = format!("docktray hosts add {} {}", self.name, self.destination);
+        if let Some(socket) = &self.socket {
+            command.push_str(&format!(" --socket {socket}"));
+        }
+        if let Some(identity) = &self.identity {
+            command.push_str(&format!(" --identity {}", identity.display()));
+        }
+        command
+    }
 }
 
 /// Docker's config directory: `$DOCKER_CONFIG`, else `~/.docker`.
@@ -50,6 +75,8 @@ pub fn discover(config_dir: Option<&Path>, docker_host: Option<&str>) -> Vec<Dis
                     name: name.to_owned(),
                     destination,
                     origin: "context".to_owned(),
+                    socket: None,
+                    identity: None,
                 });
             }
         }
@@ -60,11 +87,227 @@ pub fn discover(config_dir: Option<&Path>, docker_host: Option<&str>) -> Vec<Dis
                 name: "docker-host".to_owned(),
                 destination,
                 origin: "DOCKER_HOST".to_owned(),
+                socket: None,
+                identity: None,
             });
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     found
+}
+
+/// One `podman system connection` entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PodmanConnection {
+    pub name: String,
+    /// `ssh://user@host:port/run/user/1000/podman/podman.sock`, `unix:///…` or `tcp://…`.
+    pub uri: String,
+    pub identity: Option<PathBuf>,
+    /// Podman's default connection.
+    pub default: bool,
+}
+
+/// Podman's config directory: `$XDG_CONFIG_HOME/containers`, else `~/.config/containers`.
+pub fn podman_config_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|home| home.join(".config")))
+        .map(|dir| dir.join("containers"))
+}
+
+/// `podman system connection` entries under `dir`: Podman 5 keeps them in `podman-connections.json`, Podman 4 in
+/// `containers.conf` (`[engine.service_destinations.NAME]`, `engine.active_service`). Sorted by name.
+pub fn podman_connections(dir: &Path) -> Vec<PodmanConnection> {
+    let mut found: Vec<PodmanConnection> = Vec::new();
+    if let Ok(text) = std::fs::read_to_string(dir.join("podman-connections.json")) {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(json) => {
+                let default = json["Connection"]["Default"].as_str().unwrap_or_default();
+                if let Some(map) = json["Connection"]["Connections"].as_object() {
+                    for (name, entry) in map {
+                        let Some(uri) = entry["URI"].as_str() else {
+                            continue;
+                        };
+                        found.push(PodmanConnection {
+                            name: name.clone(),
+                            uri: uri.to_owned(),
+                            identity: entry["Identity"]
+                                .as_str()
+                                .filter(|path| !path.is_empty())
+                                .map(PathBuf::from),
+                            default: name == default,
+                        });
+                    }
+                }
+            }
+            Err(err) => tracing::debug!(%err, "unreadable podman-connections.json"),
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(dir.join("containers.conf")) {
+        match toml::from_str::<toml::Value>(&text) {
+            Ok(conf) => {
+                let engine = conf.get("engine");
+                let default = engine
+                    .and_then(|e| e.get("active_service"))
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or_default();
+                let destinations = engine
+                    .and_then(|e| e.get("service_destinations"))
+                    .and_then(toml::Value::as_table);
+                for (name, entry) in destinations.into_iter().flatten() {
+                    let Some(uri) = entry.get("uri").and_then(toml::Value::as_str) else {
+                        continue;
+                    };
+                    if found.iter().any(|c| &c.name == name) {
+                        continue;
+                    }
+                    found.push(PodmanConnection {
+                        name: name.clone(),
+                        uri: uri.to_owned(),
+                        identity: entry
+                            .get("identity")
+                            .and_then(toml::Value::as_str)
+                            .filter(|path| !path.is_empty())
+                            .map(PathBuf::from),
+                        default: name == default,
+                    });
+                }
+            }
+            Err(err) => tracing::debug!(%err, "unreadable containers.conf"),
+        }
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+/// The ssh ones among Podman's connections, as hosts to add: destination and socket path from the URI.
+pub fn podman_ssh_hosts(connections: &[PodmanConnection]) -> Vec<Discovered> {
+    connections
+        .iter()
+        .filter_map(|connection| {
+            let destination = ssh_endpoint(&connection.uri)?;
+            let rest = connection.uri.trim().strip_prefix("ssh://")?;
+            let socket = rest.find('/').map(|slash| rest[slash..].to_owned());
+            Some(Discovered {
+                name: connection.name.clone(),
+                destination,
+                origin: "podman connection".to_owned(),
+                socket: socket.filter(|path| path.len() > 1),
+                identity: connection.identity.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A local engine endpoint to watch with `[docker] host`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LocalEngine {
+    /// `unix:///run/user/1000/podman/podman.sock`, `tcp://…`.
+    pub endpoint: String,
+    /// What it is: `Docker socket`, `DOCKER_HOST`, `CONTAINER_HOST`, `rootless Podman socket`, `rootful Podman
+    /// socket`, `podman connection NAME`.
+    pub origin: String,
+    /// Something listens there (unix sockets only; `None` for network endpoints, which are not probed).
+    pub listening: Option<bool>,
+    /// What to run to start it, when it is a Podman socket that is not started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Local engine endpoints: `DOCKER_HOST`, Docker's socket, `CONTAINER_HOST`, Podman's rootless and rootful
+/// sockets and local Podman connections. Sockets that do not exist are left out, except Podman's when Podman is
+/// installed: those come with what to run to start them.
+pub fn local_engines(
+    env: &EndpointEnv,
+    connections: &[PodmanConnection],
+    podman_installed: bool,
+) -> Vec<LocalEngine> {
+    let mut candidates: Vec<(String, String, bool)> = Vec::new();
+    let mut push = |endpoint: String, origin: &str, podman: bool| {
+        if !candidates.iter().any(|(known, ..)| *known == endpoint) {
+            candidates.push((endpoint, origin.to_owned(), podman));
+        }
+    };
+    if let Some(host) = env
+        .docker_host
+        .as_deref()
+        .filter(|h| !h.starts_with("ssh://"))
+    {
+        push(host.to_owned(), "DOCKER_HOST", false);
+    }
+    push(format!("unix://{DOCKER_SOCKET}"), "Docker socket", false);
+    if let Some(host) = env
+        .container_host
+        .as_deref()
+        .filter(|h| !h.starts_with("ssh://"))
+    {
+        push(host.to_owned(), "CONTAINER_HOST", true);
+    }
+    if let Some(socket) = env.rootless_podman_socket() {
+        push(
+            format!("unix://{}", socket.display()),
+            "rootless Podman socket",
+            true,
+        );
+    }
+    push(
+        format!("unix://{PODMAN_ROOTFUL_SOCKET}"),
+        "rootful Podman socket",
+        true,
+    );
+    for connection in connections.iter().filter(|c| !c.uri.starts_with("ssh://")) {
+        push(
+            connection.uri.clone(),
+            &format!("podman connection {}", connection.name),
+            true,
+        );
+    }
+    candidates
+        .into_iter()
+        .filter_map(|(endpoint, origin, podman)| {
+            let path = endpoint
+                .strip_prefix("unix://")
+                .or_else(|| endpoint.starts_with('/').then_some(endpoint.as_str()));
+            let Some(path) = path else {
+                return Some(LocalEngine {
+                    endpoint,
+                    origin,
+                    listening: None,
+                    hint: None,
+                });
+            };
+            let exists = Path::new(path).exists();
+            let listening = exists && std::os::unix::net::UnixStream::connect(path).is_ok();
+            if !exists && !(podman && podman_installed) {
+                return None;
+            }
+            let hint = if listening {
+                None
+            } else {
+                socket_start_hint(path).filter(|_| podman)
+            };
+            Some(LocalEngine {
+                endpoint,
+                origin,
+                listening: Some(listening),
+                hint,
+            })
+        })
+        .collect()
+}
+
+/// Whether a `podman` program is on `PATH`.
+pub fn podman_installed() -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let program = dir.join("podman");
+            std::fs::metadata(&program).is_ok_and(|meta| {
+                use std::os::unix::fs::PermissionsExt;
+                meta.is_file() && meta.permissions().mode() & 0o111 != 0
+            })
+        })
+    })
 }
 
 #[cfg(test)]
@@ -79,5 +322,60 @@ mod tests {
         );
         assert_eq!(ssh_endpoint("ssh://nas/").as_deref(), Some("nas"));
         assert_eq!(ssh_endpoint("unix:///var/run/docker.sock"), None);
+    }
+
+    #[test]
+    fn podman_connections_of_both_formats_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("podman-connections.json"),
+            r#"{"Connection":{"Default":"nas","Connections":{"nas":{"URI":"ssh://core@nas.example:2222/run/user/1000/podman/podman.sock","Identity":"/home/me/.ssh/nas","IsMachine":false}}},"Farm":{}}"#,
+        )
+        .expect("json");
+        std::fs::write(
+            dir.path().join("containers.conf"),
+            "[engine]\nactive_service = \"lab\"\n[engine.service_destinations.lab]\nuri = \"ssh://root@lab/run/podman/podman.sock\"\n[engine.service_destinations.here]\nuri = \"unix:///run/podman/podman.sock\"\n",
+        )
+        .expect("conf");
+        let connections = podman_connections(dir.path());
+        let names: Vec<(&str, bool)> = connections
+            .iter()
+            .map(|c| (c.name.as_str(), c.default))
+            .collect();
+        assert_eq!(names, vec![("here", false), ("lab", true), ("nas", true)]);
+        let hosts = podman_ssh_hosts(&connections);
+        assert_eq!(hosts.len(), 2);
+        assert_eq!(
+            hosts[1].add_command(),
+            "docktray hosts add nas core@nas.example:2222 --socket /run/user/1000/podman/podman.sock \
+             --identity /home/me/.ssh/nas"
+        );
+        assert_eq!(hosts[0].socket.as_deref(), Some("/run/podman/podman.sock"));
+    }
+
+    #[test]
+    fn podman_sockets_not_started_say_what_to_run() {
+        let env = EndpointEnv {
+            docker_host: None,
+            container_host: None,
+            xdg_runtime_dir: Some(PathBuf::from("/nonexistent/run/4242")),
+        };
+        let found = local_engines(&env, &[], true);
+        let rootless = found
+            .iter()
+            .find(|e| e.origin == "rootless Podman socket")
+            .expect("offered while Podman is installed");
+        assert_eq!(rootless.listening, Some(false));
+        assert!(
+            rootless
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("podman.socket")),
+            "{rootless:?}"
+        );
+        // Without Podman, a socket that does not exist is not offered.
+        assert!(local_engines(&env, &[], false)
+            .iter()
+            .all(|e| e.origin != "rootless Podman socket"));
     }
 }
