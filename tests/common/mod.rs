@@ -166,5 +166,6 @@ pub mod dbus;
 pub mod dockerd;
 pub mod keyring;
 pub mod notifications;
+pub mod podman;
 pub mod sshd;
 pub mod webdock;

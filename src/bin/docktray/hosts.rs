@@ -315,9 +315,7 @@ fn trust(config: &Config, name: &str, yes: bool) -> Result<(), Failure> {
 
 fn discover_hosts(config: &Config, json: bool) -> Result<(), Failure> {
     let env = EndpointEnv::from_process();
-    let connections = discover::podman_config_dir()
-        .map(|dir| discover::podman_connections(&dir))
-        .unwrap_or_default();
+    let connections = discover::podman_connections(&discover::podman_connection_files());
     let mut hosts = discover::discover(
         discover::docker_config_dir().as_deref(),
         env.docker_host.as_deref(),

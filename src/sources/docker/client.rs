@@ -148,9 +148,7 @@ impl Client {
             Action::Unpause => self.docker.unpause_container(container).await,
         };
         result.map_err(|err| match err {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => Error::NoSuchContainer(container.to_owned()),
+            err if is_gone(&err) => Error::NoSuchContainer(container.to_owned()),
             // 304: already in the wanted state; Docker says so and that is not a failure.
             bollard::errors::Error::DockerResponseServerError { message, .. } => {
                 Error::ActionFailed {
@@ -171,9 +169,7 @@ impl Client {
     pub async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
         match self.docker.inspect_container(id, None).await {
             Ok(reply) => Ok(Some(info_from_inspect(&self.host, &reply, Utc::now()))),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
+            Err(err) if is_gone(&err) => Ok(None),
             Err(err) => Err(Error::Docker(err.to_string())),
         }
     }
@@ -189,9 +185,7 @@ impl Client {
                 }
                 Ok(detail)
             }
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Err(Error::NoSuchContainer(id.to_owned())),
+            Err(err) if is_gone(&err) => Err(Error::NoSuchContainer(id.to_owned())),
             Err(err) => Err(Error::Docker(err.to_string())),
         }
     }
@@ -199,6 +193,18 @@ impl Client {
     /// The raw bollard client, for callers that need an endpoint this wrapper does not cover.
     pub fn docker(&self) -> &Docker {
         &self.docker
+    }
+}
+
+/// Whether an engine error means the container does not exist (any more): Docker answers 404; Podman answers 500
+/// "no such container" for one removed while its last events were still on their way.
+fn is_gone(err: &bollard::errors::Error) -> bool {
+    match err {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => *status_code == 404 || message.to_ascii_lowercase().contains("no such container"),
+        _ => false,
     }
 }
 
@@ -473,6 +479,20 @@ mod tests {
         assert_eq!(info.ports[1].host_port, None);
         assert_eq!(info.status, "Exited (137) 2 minutes ago");
         assert_eq!(info.pid, None);
+    }
+
+    #[test]
+    fn podmans_500_for_a_removed_container_means_gone() {
+        let podman = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container 4536 does not exist in database: no such container".to_owned(),
+        };
+        assert!(is_gone(&podman));
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "runc failed".to_owned(),
+        };
+        assert!(!is_gone(&other));
     }
 
     #[test]

@@ -107,78 +107,110 @@ pub struct PodmanConnection {
     pub default: bool,
 }
 
-/// Podman's config directory: `$XDG_CONFIG_HOME/containers`, else `~/.config/containers`.
-pub fn podman_config_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
+/// The files `podman system connection` may keep its entries in: the user's (`$XDG_CONFIG_HOME/containers`, else
+/// `~/.config/containers`), `$CONTAINERS_CONF`, and the system's (`/etc/containers`: where Podman writes root's,
+/// and whose entries every user's Podman sees).
+pub fn podman_connection_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let user_dir = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
         .or_else(|| dirs::home_dir().map(|home| home.join(".config")))
-        .map(|dir| dir.join("containers"))
+        .map(|dir| dir.join("containers"));
+    if let Some(dir) = user_dir {
+        files.push(dir.join("podman-connections.json"));
+        files.push(dir.join("containers.conf"));
+    }
+    if let Some(conf) = std::env::var_os("CONTAINERS_CONF").filter(|f| !f.is_empty()) {
+        files.push(PathBuf::from(conf));
+    }
+    files.push(PathBuf::from("/etc/containers/podman-connections.json"));
+    files.push(PathBuf::from("/etc/containers/containers.conf"));
+    files.dedup();
+    files
 }
 
-/// `podman system connection` entries under `dir`: Podman 5 keeps them in `podman-connections.json`, Podman 4 in
-/// `containers.conf` (`[engine.service_destinations.NAME]`, `engine.active_service`). Sorted by name.
-pub fn podman_connections(dir: &Path) -> Vec<PodmanConnection> {
+/// `podman system connection` entries in `files`: Podman 5 keeps them in `podman-connections.json`, Podman 4 in
+/// `containers.conf` (`[engine.service_destinations.NAME]`, `engine.active_service`). The first file naming a
+/// connection wins; sorted by name. Missing or unreadable files are skipped.
+pub fn podman_connections(files: &[PathBuf]) -> Vec<PodmanConnection> {
     let mut found: Vec<PodmanConnection> = Vec::new();
-    if let Ok(text) = std::fs::read_to_string(dir.join("podman-connections.json")) {
-        match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(json) => {
-                let default = json["Connection"]["Default"].as_str().unwrap_or_default();
-                if let Some(map) = json["Connection"]["Connections"].as_object() {
-                    for (name, entry) in map {
-                        let Some(uri) = entry["URI"].as_str() else {
-                            continue;
-                        };
-                        found.push(PodmanConnection {
-                            name: name.clone(),
-                            uri: uri.to_owned(),
-                            identity: entry["Identity"]
-                                .as_str()
-                                .filter(|path| !path.is_empty())
-                                .map(PathBuf::from),
-                            default: name == default,
-                        });
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let entries = if file.extension().is_some_and(|ext| ext == "json") {
+            connections_from_json(&text)
+        } else {
+            connections_from_conf(&text)
+        };
+        match entries {
+            Ok(entries) => {
+                for entry in entries {
+                    if !found.iter().any(|known| known.name == entry.name) {
+                        found.push(entry);
                     }
                 }
             }
-            Err(err) => tracing::debug!(%err, "unreadable podman-connections.json"),
-        }
-    }
-    if let Ok(text) = std::fs::read_to_string(dir.join("containers.conf")) {
-        match toml::from_str::<toml::Value>(&text) {
-            Ok(conf) => {
-                let engine = conf.get("engine");
-                let default = engine
-                    .and_then(|e| e.get("active_service"))
-                    .and_then(toml::Value::as_str)
-                    .unwrap_or_default();
-                let destinations = engine
-                    .and_then(|e| e.get("service_destinations"))
-                    .and_then(toml::Value::as_table);
-                for (name, entry) in destinations.into_iter().flatten() {
-                    let Some(uri) = entry.get("uri").and_then(toml::Value::as_str) else {
-                        continue;
-                    };
-                    if found.iter().any(|c| &c.name == name) {
-                        continue;
-                    }
-                    found.push(PodmanConnection {
-                        name: name.clone(),
-                        uri: uri.to_owned(),
-                        identity: entry
-                            .get("identity")
-                            .and_then(toml::Value::as_str)
-                            .filter(|path| !path.is_empty())
-                            .map(PathBuf::from),
-                        default: name == default,
-                    });
-                }
+            Err(err) => {
+                tracing::debug!(file = %file.display(), %err, "unreadable Podman connections")
             }
-            Err(err) => tracing::debug!(%err, "unreadable containers.conf"),
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     found
+}
+
+/// Podman 5's `podman-connections.json`: `{"Connection": {"Default": NAME, "Connections": {NAME: {"URI",
+/// "Identity"}}}}`.
+fn connections_from_json(text: &str) -> Result<Vec<PodmanConnection>, String> {
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|err| err.to_string())?;
+    let default = json["Connection"]["Default"].as_str().unwrap_or_default();
+    let map = json["Connection"]["Connections"].as_object();
+    Ok(map
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, entry)| {
+            Some(PodmanConnection {
+                name: name.clone(),
+                uri: entry["URI"].as_str()?.to_owned(),
+                identity: entry["Identity"]
+                    .as_str()
+                    .filter(|path| !path.is_empty())
+                    .map(PathBuf::from),
+                default: name == default,
+            })
+        })
+        .collect())
+}
+
+/// Podman 4's `containers.conf`: `[engine] active_service`, `[engine.service_destinations.NAME] uri, identity`.
+fn connections_from_conf(text: &str) -> Result<Vec<PodmanConnection>, String> {
+    let conf: toml::Value = toml::from_str(text).map_err(|err| err.to_string())?;
+    let engine = conf.get("engine");
+    let default = engine
+        .and_then(|e| e.get("active_service"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or_default();
+    let destinations = engine
+        .and_then(|e| e.get("service_destinations"))
+        .and_then(toml::Value::as_table);
+    Ok(destinations
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, entry)| {
+            Some(PodmanConnection {
+                name: name.clone(),
+                uri: entry.get("uri")?.as_str()?.to_owned(),
+                identity: entry
+                    .get("identity")
+                    .and_then(toml::Value::as_str)
+                    .filter(|path| !path.is_empty())
+                    .map(PathBuf::from),
+                default: name == default,
+            })
+        })
+        .collect())
 }
 
 /// The ssh ones among Podman's connections, as hosts to add: destination and socket path from the URI.
@@ -337,7 +369,10 @@ mod tests {
             "[engine]\nactive_service = \"lab\"\n[engine.service_destinations.lab]\nuri = \"ssh://root@lab/run/podman/podman.sock\"\n[engine.service_destinations.here]\nuri = \"unix:///run/podman/podman.sock\"\n",
         )
         .expect("conf");
-        let connections = podman_connections(dir.path());
+        let connections = podman_connections(&[
+            dir.path().join("podman-connections.json"),
+            dir.path().join("containers.conf"),
+        ]);
         let names: Vec<(&str, bool)> = connections
             .iter()
             .map(|c| (c.name.as_str(), c.default))
