@@ -62,10 +62,8 @@ const BURNER: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; while :; do :; done"]
 /// and removes it. One burner at a time in this binary: two would share this machine's two cores with the
 /// engines and the tests, and get less than their half core.
 async fn burner_cpu(engine: &Engine, podman: &PodmanService, name: &str, options: &[&str]) -> f64 {
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut all = vec!["--cpus", "0.5"];
     all.extend_from_slice(options);
     podman.run(name, &all, BURNER);

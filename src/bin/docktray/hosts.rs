@@ -365,7 +365,7 @@ fn discover_hosts(config: &Config, json: bool) -> Result<(), Failure> {
             _ if engine.endpoint == watched => "watched now".to_owned(),
             (Some(true), _) => "listening".to_owned(),
             (None, _) => "not probed".to_owned(),
-            (Some(false), Some(hint)) => format!("not started: {hint}"),
+            (Some(false), Some(hint)) => hint.clone(),
             (Some(false), None) => "nothing listens there".to_owned(),
         };
         println!("  {} ({}): {state}", engine.endpoint, engine.origin);

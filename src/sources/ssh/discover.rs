@@ -311,7 +311,9 @@ pub fn local_engines(
             };
             let exists = Path::new(path).exists();
             let listening = exists && std::os::unix::net::UnixStream::connect(path).is_ok();
-            if !exists && !(podman && podman_installed) {
+            // A missing socket is worth offering only when it is Podman's and Podman is installed.
+            let offer = exists || (podman && podman_installed);
+            if !offer {
                 return None;
             }
             let hint = if listening {
