@@ -15,11 +15,15 @@ use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
 use regex::Regex;
 use tokio::sync::watch;
 
+mod exec;
 mod hosts;
 mod monitor;
 mod records;
 mod render;
+mod stack;
 mod webdock;
+mod workbench;
+mod workbench_render;
 
 /// Watch Docker containers, hosts and Webdock VPS servers from the command line.
 ///
@@ -152,6 +156,36 @@ enum Command {
         #[command(subcommand)]
         command: Option<hosts::HostsCommand>,
     },
+    /// Run a command in a container, as `docker exec` does; its exit status is Docktray's.
+    Exec(exec::ExecArgs),
+    /// Images of every watched host (`docker image ls`), with the containers using each; `rm`, `prune`.
+    Images {
+        #[command(flatten)]
+        list: workbench::ListArgs,
+        #[command(subcommand)]
+        command: Option<workbench::ImagesCommand>,
+    },
+    /// Volumes of every watched host (`docker volume ls`), with sizes and users; `rm`, `prune`.
+    Volumes {
+        #[command(flatten)]
+        list: workbench::ListArgs,
+        #[command(subcommand)]
+        command: Option<workbench::VolumesCommand>,
+    },
+    /// Networks of every watched host (`docker network ls`), with subnets and attached containers; `rm`.
+    Networks {
+        #[command(flatten)]
+        list: workbench::ListArgs,
+        #[command(subcommand)]
+        command: Option<workbench::NetworksCommand>,
+    },
+    /// Docker's disk usage on every watched host, as `docker system df`.
+    Df(workbench::ListArgs),
+    /// Start, stop or restart a compose project's containers in dependency order.
+    Stack {
+        #[command(subcommand)]
+        command: stack::StackCommand,
+    },
     /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
     Config {
         /// Print the built-in defaults instead of the effective configuration.
@@ -223,6 +257,28 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl Failure {
+    /// Exits with `code` and prints nothing more (`docktray exec` passing on the command's exit status).
+    pub(crate) fn silent(code: u8) -> Self {
+        Self {
+            code,
+            error: anyhow::Error::new(Silent),
+        }
+    }
+}
+
+/// The marker of a [`Failure::silent`].
+#[derive(Debug)]
+struct Silent;
+
+impl std::fmt::Display for Silent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("exit status passed on")
+    }
+}
+
+impl std::error::Error for Silent {}
+
 pub(crate) fn usage(error: anyhow::Error) -> Failure {
     Failure { code: 2, error }
 }
@@ -247,6 +303,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) if is_broken_pipe(&failure.error) => ExitCode::SUCCESS,
+        Err(failure) if failure.error.is::<Silent>() => ExitCode::from(failure.code),
         Err(failure) => {
             eprintln!("docktray: {:#}", failure.error);
             ExitCode::from(failure.code)
@@ -351,6 +408,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restart(t) => act(config, t, Action::Restart).await,
         Command::Pause(t) => act(config, t, Action::Pause).await,
         Command::Unpause(t) => act(config, t, Action::Unpause).await,
+        Command::Exec(args) => exec::run(config, args).await,
+        Command::Images { list, command } => workbench::images(&config, list, command).await,
+        Command::Volumes { list, command } => workbench::volumes(&config, list, command).await,
+        Command::Networks { list, command } => workbench::networks(&config, list, command).await,
+        Command::Df(list) => workbench::df(&config, list).await,
+        Command::Stack { command } => stack::run(&config, command).await,
         Command::Config { .. } => {
             let path = cli.config.or_else(Config::default_path);
             match &path {
