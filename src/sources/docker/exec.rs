@@ -61,6 +61,8 @@ pub struct ExecHandle {
 pub struct ExecOutput {
     reader: ReadHalf<Connection>,
     tty: bool,
+    /// The engine sent text instead of frames (see [`ExecOutput::next`]).
+    unframed: bool,
 }
 
 /// The exec's standard input (writes go nowhere unless it was started with `stdin`).
@@ -89,14 +91,26 @@ impl ExecOutput {
                 Err(err) => Some(Err(err)),
             };
         }
+        if self.unframed {
+            return self.raw_chunk(Vec::new()).await;
+        }
         // Without a TTY the engine multiplexes: an 8-byte header (stream, 0, 0, 0, big-endian length), then
         // the payload.
         loop {
             let mut header = [0u8; 8];
-            match self.reader.read_exact(&mut header).await {
+            match self.reader.read_exact(&mut header[..1]).await {
                 Ok(_) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => return None,
                 Err(err) => return Some(Err(err)),
+            }
+            if header[0] > 2 {
+                // Not a frame: the engine's own text (the runtime could not start the command), unframed to
+                // the end. It is an error message: standard error.
+                self.unframed = true;
+                return self.raw_chunk(vec![header[0]]).await;
+            }
+            if let Err(err) = self.reader.read_exact(&mut header[1..]).await {
+                return Some(Err(err));
             }
             let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
             let mut payload = vec![0; length];
@@ -111,6 +125,21 @@ impl ExecOutput {
                 2 => ExecChunk::Stderr(payload),
                 _ => ExecChunk::Stdout(payload),
             }));
+        }
+    }
+}
+
+impl ExecOutput {
+    /// Raw bytes after `start`, as standard error (see [`ExecOutput::next`]).
+    async fn raw_chunk(&mut self, mut start: Vec<u8>) -> Option<std::io::Result<ExecChunk>> {
+        let mut buffer = vec![0; CHUNK];
+        match self.reader.read(&mut buffer).await {
+            Ok(0) if start.is_empty() => None,
+            Ok(n) => {
+                start.extend_from_slice(&buffer[..n]);
+                Some(Ok(ExecChunk::Stderr(Bytes::from(start))))
+            }
+            Err(err) => Some(Err(err)),
         }
     }
 }
@@ -218,6 +247,7 @@ impl Client {
             output: ExecOutput {
                 reader,
                 tty: options.tty,
+                unframed: false,
             },
             input: ExecInput { writer },
         })
