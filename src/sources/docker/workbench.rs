@@ -254,13 +254,14 @@ impl Client {
             }
         })?;
         let id = image.id.clone().unwrap_or_default();
-        let users: Vec<String> = self
+        let mut users: Vec<String> = self
             .all_containers(&[])
             .await?
             .iter()
             .filter(|c| c.image_id.as_deref() == Some(id.as_str()))
             .map(container_name)
             .collect();
+        users.sort();
         if !users.is_empty() && !force {
             return Err(Error::InUse {
                 what: format!("image '{reference}'"),
@@ -322,12 +323,13 @@ impl Client {
 
     /// Removes a volume no container uses; refused naming the containers that mount it.
     pub async fn remove_volume(&self, name: &str) -> Result<Reclaimed> {
-        let users: Vec<String> = self
+        let mut users: Vec<String> = self
             .all_containers(&[("volume", name)])
             .await?
             .iter()
             .map(container_name)
             .collect();
+        users.sort();
         if !users.is_empty() {
             return Err(Error::InUse {
                 what: format!("volume '{name}'"),
