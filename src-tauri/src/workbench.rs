@@ -21,8 +21,8 @@ type Answer<T> = Result<T, String>;
 
 /// The header that names the session of an `exec_input` call whose body is the raw keystrokes.
 pub const SESSION_HEADER: &str = "docktray-exec-session";
-/// Disk usage younger than this is answered from the engine's last measurement.
-const DISK_USAGE_MAX_AGE: Duration = Duration::from_secs(60);
+/// Disk usage younger than this is answered from the engine's last measurement (it measures every 5 minutes).
+const DISK_USAGE_MAX_AGE: Duration = Duration::from_secs(6 * 60);
 
 /// `exec_start`: the session's id (for input, resize and close) and the shell it runs.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
