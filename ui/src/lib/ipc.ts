@@ -142,10 +142,31 @@ class TauriBackend implements Backend {
     const { container, shell, cols, rows } = request;
     const started = await tauriInvoke<ExecStarted>("exec_start", { container, program: shell, cols, rows, output });
     const session = started.session;
+    // Separate invokes may run in any order on the Rust side: keystrokes go one call at a time, and what is
+    // typed while a call is in flight goes together in the next, so order is kept and a paste is one call.
+    let waiting: Uint8Array[] = [];
+    let sending: Promise<void> | null = null;
+    const flush = async () => {
+      while (waiting.length) {
+        const parts = waiting;
+        waiting = [];
+        const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const part of parts) {
+          data.set(part, at);
+          at += part.length;
+        }
+        await tauriInvoke("exec_input", data, { headers: { [EXEC_SESSION_HEADER]: String(session) } });
+      }
+    };
     return {
       shell: started.shell,
-      write: async (data) => {
-        await tauriInvoke("exec_input", data, { headers: { [EXEC_SESSION_HEADER]: String(session) } });
+      write: (data) => {
+        waiting.push(data);
+        sending ??= flush().finally(() => {
+          sending = null;
+        });
+        return sending;
       },
       resize: async (c, r) => {
         await tauriInvoke("exec_resize", { session, cols: c, rows: r });
