@@ -4,10 +4,11 @@
 //! Closing the tab (or the window) drops the connection, which ends the shell (it gets SIGHUP).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use docktray::model::{ContainerState, ExecEnd};
+use docktray::sources::docker::exec::take_shell_pid;
 use docktray::sources::docker::{Exec, ExecChunk, ExecHandle};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::{Channel, InvokeResponseBody};
@@ -20,6 +21,26 @@ struct Session {
     input: mpsc::Sender<Vec<u8>>,
     handle: ExecHandle,
     task: JoinHandle<()>,
+    container: String,
+    shell: String,
+    /// The shell's process id in the container, once it reported it (0 before).
+    pid: Arc<AtomicU32>,
+}
+
+impl Session {
+    /// Ends the session: the connection goes, and the shell gets SIGHUP (Docker would leave it running).
+    fn end(self) {
+        self.task.abort();
+        let pid = self.pid.load(Ordering::Acquire);
+        if pid == 0 {
+            return;
+        }
+        tauri::async_runtime::spawn(async move {
+            if let Err(err) = self.handle.hang_up(&self.container, &self.shell, pid).await {
+                tracing::debug!(%err, "the closed terminal's shell was not ended");
+            }
+        });
+    }
 }
 
 /// The open terminals, by session id.
@@ -37,17 +58,33 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ExecSessions {
     /// Serves a started exec: its output to `output`, input from `exec_input`. Returns the session id.
-    pub fn open(&self, exec: Exec, container: String, output: Channel<InvokeResponseBody>) -> u64 {
+    pub fn open(
+        &self,
+        exec: Exec,
+        container: String,
+        shell: String,
+        output: Channel<InvokeResponseBody>,
+    ) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let (sender, receiver) = mpsc::channel(INPUT_QUEUE);
         let handle = exec.handle.clone();
-        let task = tauri::async_runtime::spawn(serve(exec, container, output, receiver));
+        let pid = Arc::new(AtomicU32::new(0));
+        let task = tauri::async_runtime::spawn(serve(
+            exec,
+            container.clone(),
+            output,
+            receiver,
+            pid.clone(),
+        ));
         lock(&self.sessions).insert(
             id,
             Session {
                 input: sender,
                 handle,
                 task,
+                container,
+                shell,
+                pid,
             },
         );
         id
@@ -75,9 +112,10 @@ impl ExecSessions {
 
     /// Ends a session (its tab closed): the connection goes, and the shell with it.
     pub fn close(&self, id: u64) -> bool {
-        match lock(&self.sessions).remove(&id) {
+        let session = lock(&self.sessions).remove(&id);
+        match session {
             Some(session) => {
-                session.task.abort();
+                session.end();
                 true
             }
             None => false,
@@ -88,10 +126,13 @@ impl ExecSessions {
     pub fn close_all(&self) {
         let sessions: Vec<Session> = lock(&self.sessions).drain().map(|(_, s)| s).collect();
         if !sessions.is_empty() {
-            tracing::debug!(count = sessions.len(), "ending the window's terminal sessions");
+            tracing::debug!(
+                count = sessions.len(),
+                "ending the window's terminal sessions"
+            );
         }
         for session in sessions {
-            session.task.abort();
+            session.end();
         }
     }
 
@@ -114,6 +155,7 @@ async fn serve(
     container: String,
     output_channel: Channel<InvokeResponseBody>,
     mut typed: mpsc::Receiver<Vec<u8>>,
+    pid: Arc<AtomicU32>,
 ) {
     let Exec {
         handle,
@@ -121,11 +163,24 @@ async fn serve(
         mut input,
     } = exec;
     let mut failure = None;
+    let mut looking = 4u8;
     loop {
         tokio::select! {
             chunk = output.next() => match chunk {
                 Some(Ok(ExecChunk::Stdout(bytes) | ExecChunk::Stderr(bytes))) => {
-                    if output_channel.send(InvokeResponseBody::Raw(bytes.to_vec())).is_err() {
+                    let mut bytes = bytes.to_vec();
+                    // The shell reports its pid in its first output.
+                    if looking > 0 {
+                        looking -= 1;
+                        if let Some(found) = take_shell_pid(&mut bytes) {
+                            pid.store(found, Ordering::Release);
+                            looking = 0;
+                        }
+                    }
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    if output_channel.send(InvokeResponseBody::Raw(bytes)).is_err() {
                         // The window is gone.
                         return;
                     }

@@ -8,6 +8,7 @@ use docktray::model::{
     DockerDiskUsage, ImageSummary, NetworkSummary, Reclaimed, StackAction, StackReport,
     VolumeSummary,
 };
+use docktray::sources::docker::exec::shell_command;
 use docktray::sources::docker::{ExecOptions, TermSize};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request};
@@ -64,7 +65,8 @@ pub async fn exec_start(
             .await
             .map_err(text)?;
         let options = ExecOptions {
-            cmd: vec![picked.clone()],
+            // The shell reports its process id first, so closing the tab can end it.
+            cmd: shell_command(&picked).map_err(text)?,
             tty: true,
             stdin: true,
             // Colours: programs look at TERM to decide.
@@ -75,11 +77,14 @@ pub async fn exec_start(
             }),
             ..ExecOptions::default()
         };
-        (engine.exec(&container, &options).await.map_err(text)?, picked)
+        (
+            engine.exec(&container, &options).await.map_err(text)?,
+            picked,
+        )
     };
     let (exec, picked) = exec;
     tracing::info!(container, shell = picked, "terminal opened");
-    let session = sessions.open(exec, container, output);
+    let session = sessions.open(exec, container, picked.clone(), output);
     Ok(ExecStarted {
         session,
         shell: picked,
@@ -128,17 +133,35 @@ pub async fn exec_close(sessions: State<'_, ExecSessions>, session: u64) -> Answ
 
 #[tauri::command]
 pub async fn list_images(shell: State<'_, Shell>, host: String) -> Answer<Vec<ImageSummary>> {
-    shell.monitor().await?.engine().images(&host).await.map_err(text)
+    shell
+        .monitor()
+        .await?
+        .engine()
+        .images(&host)
+        .await
+        .map_err(text)
 }
 
 #[tauri::command]
 pub async fn list_volumes(shell: State<'_, Shell>, host: String) -> Answer<Vec<VolumeSummary>> {
-    shell.monitor().await?.engine().volumes(&host).await.map_err(text)
+    shell
+        .monitor()
+        .await?
+        .engine()
+        .volumes(&host)
+        .await
+        .map_err(text)
 }
 
 #[tauri::command]
 pub async fn list_networks(shell: State<'_, Shell>, host: String) -> Answer<Vec<NetworkSummary>> {
-    shell.monitor().await?.engine().networks(&host).await.map_err(text)
+    shell
+        .monitor()
+        .await?
+        .engine()
+        .networks(&host)
+        .await
+        .map_err(text)
 }
 
 /// Docker's disk usage on a host: the last measurement when recent (or `fresh` asks for a new one).
@@ -182,7 +205,13 @@ pub async fn remove_image(
 #[tauri::command]
 pub async fn prune_images(shell: State<'_, Shell>, host: String) -> Answer<Reclaimed> {
     tracing::info!(host, "pruning dangling images");
-    shell.monitor().await?.engine().prune_images(&host).await.map_err(text)
+    shell
+        .monitor()
+        .await?
+        .engine()
+        .prune_images(&host)
+        .await
+        .map_err(text)
 }
 
 #[tauri::command]
@@ -204,7 +233,13 @@ pub async fn remove_volume(
 #[tauri::command]
 pub async fn prune_volumes(shell: State<'_, Shell>, host: String) -> Answer<Reclaimed> {
     tracing::info!(host, "pruning unused volumes");
-    shell.monitor().await?.engine().prune_volumes(&host).await.map_err(text)
+    shell
+        .monitor()
+        .await?
+        .engine()
+        .prune_volumes(&host)
+        .await
+        .map_err(text)
 }
 
 #[tauri::command]

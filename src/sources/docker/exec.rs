@@ -20,6 +20,51 @@ const CHUNK: usize = 32 * 1024;
 /// How long to wait for the engine to record an exec's exit status after its stream ended.
 const EXIT_WAIT: Duration = Duration::from_secs(3);
 
+/// What a terminal's shell prints first (an OSC sequence terminals ignore): its process id, so that closing the
+/// terminal can end it. Docker leaves an exec running when its client goes away.
+const PID_MARKER: &[u8] = b"\x1b]7788;docktray-pid=";
+
+/// The command that runs `shell` for a terminal: it reports its process id, then becomes the shell (same pid).
+/// `shell` must be a plain program name or path.
+pub fn shell_command(shell: &str) -> Result<Vec<String>> {
+    check_shell_name(shell)?;
+    Ok(vec![
+        shell.to_owned(),
+        "-c".to_owned(),
+        format!("printf '\\033]7788;docktray-pid=%s\\007' \"$$\"; exec {shell}"),
+    ])
+}
+
+/// Takes the process id a [`shell_command`] reported out of its first output, if it is there.
+pub fn take_shell_pid(output: &mut Vec<u8>) -> Option<u32> {
+    let start = output
+        .windows(PID_MARKER.len())
+        .position(|window| window == PID_MARKER)?;
+    let digits_at = start + PID_MARKER.len();
+    let end = digits_at + output[digits_at..].iter().position(|b| *b == 0x07)?;
+    let pid = std::str::from_utf8(&output[digits_at..end])
+        .ok()?
+        .parse()
+        .ok()?;
+    output.drain(start..=end);
+    Some(pid)
+}
+
+/// A shell name is put into a command line: only letters, digits and `_ . / -`.
+fn check_shell_name(shell: &str) -> Result<()> {
+    let plain = !shell.is_empty()
+        && shell
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'));
+    if plain {
+        Ok(())
+    } else {
+        Err(Error::Other(format!(
+            "'{shell}' is not a shell's name: use a program name such as bash or sh, or a path such as /bin/sh"
+        )))
+    }
+}
+
 /// A terminal's size in character cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TermSize {
@@ -192,6 +237,22 @@ impl ExecHandle {
         }
     }
 
+    /// Ends a terminal's shell (SIGHUP, as a closed terminal does) in `container`, by the process id it reported.
+    pub async fn hang_up(&self, container: &str, shell: &str, pid: u32) -> Result<()> {
+        check_shell_name(shell)?;
+        let (code, printed) = self
+            .client
+            .exec_output(container, &[shell, "-c", &format!("kill -HUP {pid}")])
+            .await?;
+        match code {
+            Some(0) => Ok(()),
+            _ => Err(Error::Docker(format!(
+                "ending the shell (pid {pid}) in '{container}' failed: {}",
+                String::from_utf8_lossy(&printed).trim()
+            ))),
+        }
+    }
+
     /// The client of the engine it runs on.
     pub fn client(&self) -> &Client {
         &self.client
@@ -279,7 +340,10 @@ impl Client {
     /// [`SHELLS`] in order. Each is tried by running `SHELL -c 'exit 0'`.
     pub async fn pick_shell(&self, container: &str, preferred: Option<&str>) -> Result<String> {
         let candidates: Vec<&str> = match preferred.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(shell) => vec![shell],
+            Some(shell) => {
+                check_shell_name(shell)?;
+                vec![shell]
+            }
             None => SHELLS.to_vec(),
         };
         for shell in &candidates {
@@ -335,5 +399,30 @@ fn exec_refused(container: &str, err: bollard::errors::Error) -> Error {
         other => Error::Docker(format!(
             "the engine refused to run a command in '{container}': {other}"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shells_pid_is_taken_out_of_its_first_output() {
+        let mut output = b"\x1b]7788;docktray-pid=42\x07/ # ".to_vec();
+        assert_eq!(take_shell_pid(&mut output), Some(42));
+        assert_eq!(output, b"/ # ");
+        let mut plain = b"/ # ".to_vec();
+        assert_eq!(take_shell_pid(&mut plain), None);
+        assert_eq!(plain, b"/ # ");
+    }
+
+    #[test]
+    fn only_plain_shell_names_go_into_the_command_line() {
+        assert_eq!(shell_command("bash").expect("plain")[0], "bash");
+        assert!(shell_command("/usr/bin/zsh").is_ok());
+        for bad in ["sh; rm -rf /", "$(id)", "", "a b"] {
+            let err = shell_command(bad).expect_err(bad).to_string();
+            assert!(err.contains("is not a shell's name"), "{err}");
+        }
     }
 }
