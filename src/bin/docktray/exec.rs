@@ -42,6 +42,28 @@ pub struct ExecArgs {
     command: Vec<String>,
 }
 
+impl Failure {
+    /// Exits with `code` and prints nothing more (`docktray exec` passing on the command's exit status).
+    pub(crate) fn silent(code: u8) -> Self {
+        Self {
+            code,
+            error: anyhow::Error::new(Silent),
+        }
+    }
+}
+
+/// The marker of a [`Failure::silent`].
+#[derive(Debug)]
+pub struct Silent;
+
+impl std::fmt::Display for Silent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("exit status passed on")
+    }
+}
+
+impl std::error::Error for Silent {}
+
 pub async fn run(config: Config, args: ExecArgs) -> Result<(), Failure> {
     if let Some(bad) = args.env.iter().find(|pair| !pair.contains('=')) {
         return Err(crate::usage(anyhow!(

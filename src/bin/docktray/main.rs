@@ -257,28 +257,6 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-impl Failure {
-    /// Exits with `code` and prints nothing more (`docktray exec` passing on the command's exit status).
-    pub(crate) fn silent(code: u8) -> Self {
-        Self {
-            code,
-            error: anyhow::Error::new(Silent),
-        }
-    }
-}
-
-/// The marker of a [`Failure::silent`].
-#[derive(Debug)]
-struct Silent;
-
-impl std::fmt::Display for Silent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("exit status passed on")
-    }
-}
-
-impl std::error::Error for Silent {}
-
 pub(crate) fn usage(error: anyhow::Error) -> Failure {
     Failure { code: 2, error }
 }
@@ -303,7 +281,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) if is_broken_pipe(&failure.error) => ExitCode::SUCCESS,
-        Err(failure) if failure.error.is::<Silent>() => ExitCode::from(failure.code),
+        Err(failure) if failure.error.is::<exec::Silent>() => ExitCode::from(failure.code),
         Err(failure) => {
             eprintln!("docktray: {:#}", failure.error);
             ExitCode::from(failure.code)
