@@ -303,8 +303,13 @@ pub async fn take_route(shell: State<'_, Shell>) -> Answer<Option<String>> {
 
 /// "set" / "not set" for a Webdock account; the token itself never crosses IPC outbound.
 #[tauri::command]
-pub async fn webdock_token_status(account: String) -> Answer<TokenStatus> {
-    Ok(accounts::token_status(&account).await)
+pub async fn webdock_token_status(shell: State<'_, Shell>, account: String) -> Answer<TokenStatus> {
+    let configured = shell
+        .config()
+        .webdock
+        .into_iter()
+        .find(|entry| entry.name == account);
+    Ok(accounts::token_status(&account, configured.as_ref()).await)
 }
 
 /// Checks a token typed in settings (or the account's stored one when `token` is null) with /ping and /servers.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use docktray::config::layers::Overrides;
 use docktray::model::LOCAL_HOST;
 use docktray::sources::docker::logs::{LogHub, LogLine, LogQuery, LogStream};
 use docktray::sources::docker::Client;
@@ -15,6 +16,7 @@ use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
 use regex::Regex;
 use tokio::sync::watch;
 
+mod config_cmd;
 mod hosts;
 mod monitor;
 mod records;
@@ -39,6 +41,11 @@ struct Cli {
     /// Use this config file instead of ~/.config/docktray/config.toml.
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+
+    /// Set one setting for this run, over the file and the environment: `--set interval=5s`,
+    /// `--set thresholds.host_cpu_percent.warning=70`, `--set webdock.0.name=work` (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
 
     /// More diagnostics on stderr (-v info, -vv debug, -vvv trace). DOCKTRAY_LOG=<filter> also works.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -152,12 +159,9 @@ enum Command {
         #[command(subcommand)]
         command: Option<hosts::HostsCommand>,
     },
-    /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
-    Config {
-        /// Print the built-in defaults instead of the effective configuration.
-        #[arg(long)]
-        default: bool,
-    },
+    /// Show the effective configuration as TOML with where each value came from (the file, a DOCKTRAY_*
+    /// variable, a --set flag; unmarked values are defaults), or the defaults, or every setting's variable.
+    Config(config_cmd::ConfigArgs),
 }
 
 #[derive(Args, Debug)]
@@ -278,14 +282,11 @@ fn init_tracing(verbose: u8) {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    if let Command::Config { default: true } = cli.command {
-        print!(
-            "{}",
-            toml::to_string_pretty(&Config::default()).context("formatting the defaults")?
-        );
-        return Ok(());
+    let _ = SET_FLAGS.set(cli.set.clone());
+    if let Command::Config(args) = &cli.command {
+        return config_cmd::run(args, cli.config.as_deref());
     }
-    let config = Config::load(cli.config.as_deref())
+    let config = load_config(cli.config.as_deref())
         .map_err(|err| Failure::from(anyhow!(Error::from(err))))?;
     match cli.command {
         Command::Watch {
@@ -351,23 +352,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restart(t) => act(config, t, Action::Restart).await,
         Command::Pause(t) => act(config, t, Action::Pause).await,
         Command::Unpause(t) => act(config, t, Action::Unpause).await,
-        Command::Config { .. } => {
-            let path = cli.config.or_else(Config::default_path);
-            match &path {
-                Some(path) if path.exists() => println!("# read from {}", path.display()),
-                Some(path) => println!(
-                    "# {} does not exist: these are the defaults",
-                    path.display()
-                ),
-                None => println!("# no config directory on this system: these are the defaults"),
-            }
-            print!(
-                "{}",
-                toml::to_string_pretty(&config).context("formatting the configuration")?
-            );
-            Ok(())
-        }
+        Command::Config(_) => Ok(()),
     }
+}
+
+/// The `--set` flags of this run, kept for reloads (SIGHUP).
+static SET_FLAGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// The file, then the environment, then the `--set` flags; a bad value names where it came from.
+pub(crate) fn load_config(path: Option<&std::path::Path>) -> Result<Config, docktray::ConfigError> {
+    Ok(Config::load_layered(path, &overrides())?.config)
+}
+
+/// This process's environment and the `--set` flags.
+pub(crate) fn overrides() -> Overrides {
+    Overrides::from_process(SET_FLAGS.get().cloned().unwrap_or_default())
 }
 
 async fn status(config: Config, json: bool) -> Result<(), Failure> {
