@@ -201,3 +201,37 @@ fn nothing_is_layered_without_overrides() {
     assert_eq!(layered.origin("interval"), Some(&Origin::File));
     assert_eq!(layered.overridden().count(), 0);
 }
+
+#[test]
+fn what_the_environment_set_stays_out_of_the_file() {
+    let existing = "interval = \"3s\"\n[[webdock]]\nname = \"work\"\n";
+    let overrides = env(&[
+        ("DOCKTRAY_INTERVAL", "5s"),
+        ("DOCKTRAY_HISTORY__RAW_RETENTION", "72h"),
+        ("WEBDOCK_API_TOKEN_1", "t"),
+        ("WEBDOCK_SERVER_SLUG_1", "shop1"),
+    ]);
+    let mut edited = load_with(existing, &overrides).expect("loads").config;
+    assert_eq!(edited.webdock.len(), 2);
+    // The user changes one thing in the window.
+    edited.alerts.cooldown = Duration::from_secs(600);
+    let saved = without_overrides(&edited, existing, &overrides).expect("strips");
+    assert_eq!(saved.alerts.cooldown, Duration::from_secs(600));
+    assert_eq!(
+        saved.interval,
+        Duration::from_secs(3),
+        "the file's own value"
+    );
+    assert_eq!(
+        saved.history.raw_retention,
+        Duration::from_secs(48 * 3600),
+        "the default"
+    );
+    assert_eq!(
+        saved.webdock.len(),
+        1,
+        "the Dockpeek account stays in the environment"
+    );
+    assert_eq!(saved.webdock[0].name, "work");
+    assert!(saved.webdock[0].token_variable.is_none());
+}
