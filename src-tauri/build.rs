@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "save_host",
     "remove_host",
     "retry_host",
+    "discover_hosts",
 ];
 
 fn main() {

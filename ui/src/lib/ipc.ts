@@ -2,6 +2,7 @@
 // @tauri-apps/api; anywhere else (a browser with `npm run dev`, `vite preview`, tests) a mock backend answers.
 import { invoke as tauriInvoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
+import type { Discovered } from "./bindings/Discovered";
 import type { Action } from "./bindings/Action";
 import type { Alert } from "./bindings/Alert";
 import type { AlertTransition } from "./bindings/AlertTransition";
@@ -55,6 +56,8 @@ export interface Commands {
   save_host: { args: { host: HostConfig; replacing: string | null }; result: string[] };
   remove_host: { args: { name: string }; result: string[] };
   retry_host: { args: { name: string }; result: null };
+  /** Hosts found on this machine (Docker contexts, DOCKER_HOST, ~/.ssh/config) that are not configured yet. */
+  discover_hosts: { args: undefined; result: Discovered[] };
 }
 
 /** Every event and its payload. */
@@ -163,6 +166,7 @@ export const webdockRemoveToken = (account: string) => call("webdock_remove_toke
 export const getVpsHistory = (account: string, slug: string) => call("get_vps_history", { account, slug });
 // SSH hosts
 export const checkHost = (host: HostConfig) => call("check_host", { host });
+export const discoverHosts = () => call("discover_hosts", undefined);
 export const hostFingerprint = (host: HostConfig) => call("host_fingerprint", { host });
 export const trustHost = (host: HostConfig, fingerprints: string[]) => call("trust_host", { host, fingerprints });
 export const saveHost = (host: HostConfig, replacing: string | null) => call("save_host", { host, replacing });

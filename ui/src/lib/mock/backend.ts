@@ -277,6 +277,11 @@ export class MockBackend implements Backend {
         const { account } = raw as Commands["webdock_remove_token"]["args"];
         return this.webdockTokens.delete(account);
       }
+      case "discover_hosts":
+        return [
+          { name: "build-01", destination: "build-01", origin: "ssh_config", resolved: "ci@10.9.8.7:2200" },
+          { name: "nas", destination: "admin@nas.lan", origin: "context" },
+        ].filter((found) => !this.config.hosts.some((h) => h.name === found.name || h.destination === found.destination));
       case "check_host": {
         const { host } = raw as Commands["check_host"]["args"];
         return this.checkHost(host);
