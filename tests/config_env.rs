@@ -169,3 +169,68 @@ fn an_old_dockpeek_env_file_works_unchanged() {
         "the token must never be shown: {shown}"
     );
 }
+
+#[test]
+fn the_log_file_gets_plain_info_lines_and_rotates() {
+    let (dir, config) = setup("[history]\nenabled = false\n");
+    let log = dir.path().join("logs").join("docktray.log");
+    let log_text = log.display().to_string();
+    // The engine is reached (or not: its line says which); either way the start is logged at info level.
+    let output = docktray(
+        dir.path(),
+        &config,
+        &["status", "--json"],
+        &[("DOCKTRAY_LOG__FILE", log_text.as_str())],
+    );
+    let written = std::fs::read_to_string(&log)
+        .unwrap_or_else(|err| panic!("no log file at {log_text}: {err}; {}", text(&output)));
+    assert!(written.contains(" INFO "), "{written}");
+    assert!(
+        !written.contains('\u{1b}'),
+        "no colour codes in a file: {written}"
+    );
+    // The terminal stays quiet without -v.
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(" INFO "));
+
+    // Limits from flags (the rotation itself is tested with byte-sized limits in src/logfile.rs): trace lines
+    // are appended and the file stays within its limit.
+    let before = std::fs::metadata(&log).expect("log").len();
+    for _ in 0..3 {
+        let output = docktray(
+            dir.path(),
+            &config,
+            &[
+                "--set",
+                &format!("log.file={log_text}"),
+                "--set",
+                "log.max_size_mb=1",
+                "--set",
+                "log.keep=1",
+                "-v",
+                "status",
+            ],
+            &[("DOCKTRAY_LOG", "trace")],
+        );
+        assert!(
+            !text(&output).contains("cannot open the log file"),
+            "{}",
+            text(&output)
+        );
+    }
+    let size = std::fs::metadata(&log).expect("log").len();
+    assert!(
+        size > before,
+        "trace lines were appended: {size} <= {before}"
+    );
+    assert!(size <= 1024 * 1024, "{size}");
+    assert!(!dir.path().join("logs").join("docktray.log.2").exists());
+
+    let output = docktray(
+        dir.path(),
+        &config,
+        &["status"],
+        &[("DOCKTRAY_LOG__KEEP", "0")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("DOCKTRAY_LOG__KEEP"));
+}

@@ -15,10 +15,12 @@ use crate::error::ConfigError;
 mod durations;
 pub mod file;
 pub mod layers;
+mod log;
 pub mod schema;
 mod validate;
 
 use durations::{duration_text, optional_duration_text};
+pub use log::LogSettings;
 
 /// Whole configuration. Every field has a default, so a missing file or section means defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
@@ -45,6 +47,8 @@ pub struct Config {
     /// Webdock accounts whose VPS servers are watched. Tokens are not here: they live in the OS keychain
     /// (`docktray webdock login NAME`) or come from `DOCKTRAY_WEBDOCK_TOKEN_<NAME>` / `..._FILE`.
     pub webdock: Vec<WebdockAccount>,
+    /// An optional log file, rotated by size.
+    pub log: LogSettings,
 }
 
 /// The Webdock API everyone uses; `base_url` changes it (a proxy, or a local server in tests).
@@ -461,6 +465,7 @@ impl Default for Config {
             history: HistorySettings::default(),
             desktop: DesktopSettings::default(),
             webdock: Vec::new(),
+            log: LogSettings::default(),
         }
     }
 }

@@ -207,6 +207,7 @@ impl Config {
                 ));
             }
         }
+        self.log.validate(path)?;
         Ok(())
     }
 

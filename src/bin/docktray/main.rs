@@ -233,7 +233,8 @@ pub(crate) fn usage(error: anyhow::Error) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let _ = SET_FLAGS.set(cli.set.clone());
+    init_tracing(cli.verbose, cli.config.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -266,23 +267,24 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .any(|err| err.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
+/// Standard error at the level `-v` asks for, and the `[log] file` of the settings (read here too, so its
+/// lines start with the first; a bad configuration is reported by the command itself).
+fn init_tracing(verbose: u8, config_path: Option<&std::path::Path>) {
+    let terminal = match verbose {
         0 => "error",
         1 => "warn,docktray=info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCKTRAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let settings = load_config(config_path)
+        .map(|config| config.log)
+        .unwrap_or_default();
+    if let Err(problem) = docktray::logfile::init(terminal, &settings) {
+        eprintln!("docktray: {problem}");
+    }
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let _ = SET_FLAGS.set(cli.set.clone());
     if let Command::Config(args) = &cli.command {
         return config_cmd::run(args, cli.config.as_deref());
     }
