@@ -11,9 +11,14 @@ use ts_rs::TS;
 
 use crate::error::ConfigError;
 
+pub mod caddy;
 mod durations;
 pub mod file;
+pub mod services;
 mod validate;
+
+pub use caddy::CaddyConfig;
+pub use services::ServicesConfig;
 
 use durations::{duration_text, optional_duration_text};
 
@@ -41,6 +46,10 @@ pub struct Config {
     /// Webdock accounts whose VPS servers are watched. Tokens are not here: they live in the OS keychain
     /// (`docktray webdock login NAME`) or come from `DOCKTRAY_WEBDOCK_TOKEN_<NAME>` / `..._FILE`.
     pub webdock: Vec<WebdockAccount>,
+    /// The service registry read from container labels.
+    pub services: ServicesConfig,
+    /// Keeping a Caddy reverse proxy's routes in step with the services (off unless `admin_url` is set).
+    pub caddy: CaddyConfig,
 }
 
 /// The Webdock API everyone uses; `base_url` changes it (a proxy, or a local server in tests).
@@ -412,6 +421,8 @@ impl Default for Config {
             history: HistorySettings::default(),
             desktop: DesktopSettings::default(),
             webdock: Vec::new(),
+            services: ServicesConfig::default(),
+            caddy: CaddyConfig::default(),
         }
     }
 }

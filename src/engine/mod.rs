@@ -20,8 +20,8 @@ use crate::alerts::overall_level;
 use crate::config::{Config, HostConfig};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, ContainerInfo, ContainerSnapshot, OverallLevel, Snapshot, SourceState, SourceStatus,
-    Update, LOCAL_HOST,
+    Action, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry, Snapshot, SourceState,
+    SourceStatus, Update, LOCAL_HOST,
 };
 use crate::sources::docker::{self, Client, DockerSource, LogHub, SessionSettings, Target};
 use crate::sources::{host, webdock, Reporter};
@@ -111,6 +111,49 @@ impl Shared {
             .collect()
     }
 
+    /// Everything known right now, containers sorted by host, compose project and name, with the services
+    /// their labels describe and Caddy's state for each.
+    fn snapshot(&self) -> Snapshot {
+        let now = Utc::now();
+        let state = self.read();
+        let mut containers: Vec<ContainerSnapshot> = state
+            .containers
+            .values()
+            .map(|entry| {
+                let mut info = entry.info.clone();
+                info.status = crate::model::status_text(&info, now);
+                ContainerSnapshot {
+                    info,
+                    stats: entry.stats.clone(),
+                }
+            })
+            .collect();
+        containers.sort_by(|a, b| {
+            (&a.info.host, &a.info.compose_project, &a.info.name).cmp(&(
+                &b.info.host,
+                &b.info.compose_project,
+                &b.info.name,
+            ))
+        });
+        let registry = ServiceRegistry::build(
+            containers.iter().map(|c| &c.info),
+            &self.config.services.label_prefix,
+        )
+        .with_routes(state.proxy.as_ref());
+        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
+        Snapshot {
+            taken_at: now,
+            overall: overall_level(&state.alerts, &sources),
+            alerts: state.alerts.clone(),
+            sources,
+            hosts: state.hosts.values().cloned().collect(),
+            containers,
+            services: registry.services,
+            service_problems: registry.problems,
+            proxy: state.proxy.clone(),
+        }
+    }
+
     /// The host a container runs on (the local one when it is not known yet).
     fn host_of(&self, container: &str) -> String {
         self.read()
@@ -140,6 +183,11 @@ impl docker::logs::ClientLookup for HostClients {
 pub struct View(Arc<Shared>);
 
 impl View {
+    /// Everything known right now, as [`Engine::snapshot`] gives it.
+    pub fn snapshot(&self) -> Snapshot {
+        self.0.snapshot()
+    }
+
     /// The description of a container in the live state.
     pub fn container(&self, id: &str) -> Option<ContainerInfo> {
         self.0
@@ -347,36 +395,7 @@ impl Engine {
 
     /// Everything known right now, containers sorted by host, compose project and name.
     pub fn snapshot(&self) -> Snapshot {
-        let now = Utc::now();
-        let state = self.shared.read();
-        let mut containers: Vec<ContainerSnapshot> = state
-            .containers
-            .values()
-            .map(|entry| {
-                let mut info = entry.info.clone();
-                info.status = crate::model::status_text(&info, now);
-                ContainerSnapshot {
-                    info,
-                    stats: entry.stats.clone(),
-                }
-            })
-            .collect();
-        containers.sort_by(|a, b| {
-            (&a.info.host, &a.info.compose_project, &a.info.name).cmp(&(
-                &b.info.host,
-                &b.info.compose_project,
-                &b.info.name,
-            ))
-        });
-        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
-        Snapshot {
-            taken_at: now,
-            overall: overall_level(&state.alerts, &sources),
-            alerts: state.alerts.clone(),
-            sources,
-            hosts: state.hosts.values().cloned().collect(),
-            containers,
-        }
+        self.shared.snapshot()
     }
 
     /// Pushed changes. A slow subscriber that falls behind gets `RecvError::Lagged` and should take a snapshot.
