@@ -9,6 +9,7 @@
 //! the next pass after it is back pushes everything again.
 
 pub mod admin;
+mod inspect;
 pub mod plan;
 pub mod shapes;
 #[cfg(test)]
@@ -30,6 +31,7 @@ use crate::model::{
 };
 use crate::util::Backoff;
 use admin::{Admin, AdminError};
+pub use inspect::inspect;
 use plan::{found_routes, plan, resolve_servers, wanted_routes, Change, Wanted};
 
 /// The name and kind of Caddy's source status.
