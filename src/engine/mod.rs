@@ -154,6 +154,28 @@ impl Shared {
         }
     }
 
+    /// Whether every source has delivered its first round (or failed once): the local engine and host, and
+    /// each remote host (up with its figures, or failed).
+    fn is_ready(&self) -> bool {
+        self.readiness.borrow().local_ready() && self.remotes_settled()
+    }
+
+    /// Whether every remote host has either failed once or is up with its first figures.
+    fn remotes_settled(&self) -> bool {
+        let names = self.remote_names();
+        let state = self.read();
+        names
+            .iter()
+            .all(|name| match state.sources.get(&format!("{name}/docker")) {
+                Some(source) => match source.state {
+                    SourceState::Connecting => false,
+                    SourceState::Unreachable => true,
+                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(name),
+                },
+                None => false,
+            })
+    }
+
     /// The host a container runs on (the local one when it is not known yet).
     fn host_of(&self, container: &str) -> String {
         self.read()
@@ -186,6 +208,12 @@ impl View {
     /// Everything known right now, as [`Engine::snapshot`] gives it.
     pub fn snapshot(&self) -> Snapshot {
         self.0.snapshot()
+    }
+
+    /// Whether every source has delivered its first round, as [`Engine::is_ready`] says: before that, the
+    /// state does not hold every container yet.
+    pub fn is_ready(&self) -> bool {
+        self.0.is_ready()
     }
 
     /// The description of a container in the live state.
@@ -369,7 +397,7 @@ impl Engine {
 
     /// Whether every source has delivered its first round (or failed once), right now.
     pub fn is_ready(&self) -> bool {
-        self.shared.readiness.borrow().local_ready() && self.remotes_settled()
+        self.shared.is_ready()
     }
 
     /// Whether the writer task is alive: false once it has ended (shut down, or died).
@@ -379,18 +407,7 @@ impl Engine {
 
     /// Whether every remote host has either failed once or is up with its first figures.
     fn remotes_settled(&self) -> bool {
-        let names = self.shared.remote_names();
-        let state = self.shared.read();
-        names
-            .iter()
-            .all(|name| match state.sources.get(&format!("{name}/docker")) {
-                Some(source) => match source.state {
-                    SourceState::Connecting => false,
-                    SourceState::Unreachable => true,
-                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(name),
-                },
-                None => false,
-            })
+        self.shared.remotes_settled()
     }
 
     /// Everything known right now, containers sorted by host, compose project and name.

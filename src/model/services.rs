@@ -125,23 +125,33 @@ pub struct ServiceRegistry {
 /// The `@id` of a service's route in Caddy: `docktray-<host>-<container>-<type>`, in the characters an admin
 /// API path takes as they are. Stable across Docktray restarts, so a reconciliation recognises its own routes.
 pub fn route_id(host: &str, container_name: &str, kind: ServiceKind) -> String {
-    let clean = |text: &str| -> String {
-        text.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.') {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
     format!(
         "{ROUTE_ID_PREFIX}{}-{}-{}",
-        clean(host),
-        clean(container_name),
+        route_id_part(host),
+        route_id_part(container_name),
         kind.as_str()
     )
+}
+
+/// A host or container name as a route id writes it: lower case, anything but letters, digits, `_` and `.`
+/// as `_` (so `-` only separates the parts).
+pub fn route_id_part(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.') {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The host part of a route id made by [`route_id`] (as [`route_id_part`] writes it).
+pub fn route_id_host(id: &str) -> Option<&str> {
+    id.strip_prefix(ROUTE_ID_PREFIX)?
+        .split_once('-')
+        .map(|(host, _)| host)
 }
 
 /// What every route Docktray puts in Caddy has its `@id` start with; routes without it are the user's.

@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use super::admin::Admin;
-use super::plan::{found_routes, plan, resolve_servers, wanted_routes, Change};
+use super::plan::{found_routes, plan, protected_hosts, resolve_servers, wanted_routes, Change};
 use super::SOURCE;
 use crate::config::Config;
 use crate::model::{ErrorStep, ProxyStatus, RouteState, Snapshot, SourceState, SourceStatus};
@@ -36,7 +36,13 @@ pub async fn inspect(snapshot: &Snapshot, config: &Config) -> (SourceStatus, Pro
             status.record_error(ErrorStep::Caddy, reason.clone(), Utc::now());
             status.reason = Some(reason);
             status.consecutive_failures = 1;
-            proxy.routes = plan(&wanted, &Default::default(), &super::placeholder()).1;
+            proxy.routes = plan(
+                &wanted,
+                &Default::default(),
+                &super::placeholder(),
+                &Default::default(),
+            )
+            .1;
             for route in &mut proxy.routes {
                 route.server = None;
                 if route.state != RouteState::Failed {
@@ -53,7 +59,13 @@ pub async fn inspect(snapshot: &Snapshot, config: &Config) -> (SourceStatus, Pro
             status.state = SourceState::Degraded;
             status.record_error(ErrorStep::Caddy, why.clone(), Utc::now());
             status.reason = Some(why.clone());
-            proxy.routes = plan(&wanted, &Default::default(), &super::placeholder()).1;
+            proxy.routes = plan(
+                &wanted,
+                &Default::default(),
+                &super::placeholder(),
+                &Default::default(),
+            )
+            .1;
             for route in &mut proxy.routes {
                 route.server = None;
                 route.state = RouteState::Failed;
@@ -63,7 +75,7 @@ pub async fn inspect(snapshot: &Snapshot, config: &Config) -> (SourceStatus, Pro
         }
     };
     let found = found_routes(&app);
-    let (changes, mut routes) = plan(&wanted, &found, &servers);
+    let (changes, mut routes) = plan(&wanted, &found, &servers, &protected_hosts(snapshot));
     for change in &changes {
         let (id, why) = match change {
             Change::Insert { id, .. } => (

@@ -32,7 +32,7 @@ use crate::model::{
 use crate::util::Backoff;
 use admin::{Admin, AdminError};
 pub use inspect::inspect;
-use plan::{found_routes, plan, resolve_servers, wanted_routes, Change, Wanted};
+use plan::{found_routes, plan, protected_hosts, resolve_servers, wanted_routes, Change, Wanted};
 
 /// The name and kind of Caddy's source status.
 pub const SOURCE: &str = "caddy";
@@ -40,6 +40,9 @@ pub const SOURCE: &str = "caddy";
 const DEBOUNCE: Duration = Duration::from_millis(150);
 /// Even when nothing changed, the routes' status is reported this often (its `last_check` moves on).
 const REPORT_AT_LEAST: Duration = Duration::from_secs(60);
+/// The longest wait for the engine's first full round before the first comparison (a slow Webdock account
+/// must not keep routes waiting for long).
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
 /// The running sync; `None` from [`CaddySync::start`] while `[caddy] admin_url` is empty.
 pub struct CaddySync {
@@ -125,6 +128,15 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     syncer.report_source().await;
+    // Before the engine's first round, its state holds no containers: comparing then would take every route
+    // in Caddy for stale and remove it, then add it back a moment later.
+    let give_up = Instant::now() + STARTUP_WAIT;
+    while !syncer.view.is_ready() && Instant::now() < give_up {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = stop.changed() => return,
+        }
+    }
     let mut next_full = Instant::now();
     let mut quick: Option<Instant> = None;
     loop {
@@ -174,9 +186,18 @@ impl Syncer {
         self.last_wanted.as_ref() != Some(&self.wanted())
     }
 
+    /// The wanted routes and the hosts whose stale-looking routes are kept.
+    fn look(&self) -> (Vec<Wanted>, BTreeSet<String>) {
+        let snapshot = self.view.snapshot();
+        (
+            wanted_routes(&snapshot, &self.config),
+            protected_hosts(&snapshot),
+        )
+    }
+
     /// Compares Caddy's routes with the wanted ones and makes them agree. Returns when to compare again.
     async fn pass(&mut self) -> Duration {
-        let wanted = self.wanted();
+        let (wanted, protected) = self.look();
         let app = match self.admin.http_app().await {
             Ok(app) => app,
             Err(err) => return self.unreachable(err, &wanted).await,
@@ -187,23 +208,28 @@ impl Syncer {
                 // Caddy answers, but Docktray cannot tell where its routes go: say so on every route.
                 self.proxy.server = None;
                 self.proxy.http_server = None;
-                self.proxy.routes = plan(&wanted, &Default::default(), &placeholder())
-                    .1
-                    .into_iter()
-                    .map(|mut route| {
-                        route.state = RouteState::Failed;
-                        route.server = None;
-                        route.message = Some(why.clone());
-                        route
-                    })
-                    .collect();
+                self.proxy.routes = plan(
+                    &wanted,
+                    &Default::default(),
+                    &placeholder(),
+                    &BTreeSet::new(),
+                )
+                .1
+                .into_iter()
+                .map(|mut route| {
+                    route.state = RouteState::Failed;
+                    route.server = None;
+                    route.message = Some(why.clone());
+                    route
+                })
+                .collect();
                 self.reachable(Some(why)).await;
                 self.last_wanted = Some(wanted);
                 return self.config.caddy.check_every;
             }
         };
         let found = found_routes(&app);
-        let (changes, mut statuses) = plan(&wanted, &found, &servers);
+        let (changes, mut statuses) = plan(&wanted, &found, &servers, &protected);
         let mut with_routes: BTreeSet<String> = found.with_routes.iter().cloned().collect();
         let mut refused: BTreeMap<String, String> = BTreeMap::new();
         for change in changes {
@@ -333,18 +359,23 @@ impl Syncer {
     }
 
     fn set_waiting(&mut self, wanted: &[Wanted]) {
-        self.proxy.routes = plan(wanted, &Default::default(), &placeholder())
-            .1
-            .into_iter()
-            .map(|mut route| {
-                route.server = self.proxy.server.clone();
-                if route.state != RouteState::Failed {
-                    route.state = RouteState::Unreachable;
-                    route.message = Some("waiting for Caddy: pushed when it is back".to_owned());
-                }
-                route
-            })
-            .collect();
+        self.proxy.routes = plan(
+            wanted,
+            &Default::default(),
+            &placeholder(),
+            &BTreeSet::new(),
+        )
+        .1
+        .into_iter()
+        .map(|mut route| {
+            route.server = self.proxy.server.clone();
+            if route.state != RouteState::Failed {
+                route.state = RouteState::Unreachable;
+                route.message = Some("waiting for Caddy: pushed when it is back".to_owned());
+            }
+            route
+        })
+        .collect();
     }
 
     async fn report_source(&self) {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::config::Config;
-use crate::model::services::ROUTE_ID_PREFIX;
+use crate::model::services::{route_id_host, route_id_part, ROUTE_ID_PREFIX};
+use crate::model::SourceState;
 use crate::model::{
     ContainerInfo, ContainerState, RouteState, RouteStatus, Service, Snapshot, LOCAL_HOST,
 };
@@ -133,6 +134,20 @@ fn dial(address: &str, port: u16) -> String {
     } else {
         format!("{address}:{port}")
     }
+}
+
+/// Hosts whose engine is not answering (or not yet): Docktray's routes of their containers stay in Caddy even
+/// when no container wants them, because their containers are not known (Docktray started while the host was
+/// away) rather than gone. As route ids write host names.
+pub fn protected_hosts(snapshot: &Snapshot) -> std::collections::BTreeSet<String> {
+    snapshot
+        .sources
+        .iter()
+        .filter(|s| {
+            s.kind == "docker" && !matches!(s.state, SourceState::Up | SourceState::Degraded)
+        })
+        .map(|s| route_id_part(&s.name))
+        .collect()
 }
 
 /// The route as Caddy's JSON config has it: host (and path) matchers, a reverse proxy to the upstream, and
@@ -318,11 +333,13 @@ pub enum Change {
 }
 
 /// The changes that make Caddy hold exactly the wanted routes (of Docktray's; the user's are never in it),
-/// and each wanted route's status as it will be once they succeed.
+/// and each wanted route's status as it will be once they succeed. Routes no service wants are removed, except
+/// those of `protected` hosts (see [`protected_hosts`]).
 pub fn plan(
     wanted: &[Wanted],
     found: &Found,
     servers: &Servers,
+    protected: &std::collections::BTreeSet<String>,
 ) -> (Vec<Change>, Vec<RouteStatus>) {
     let mut changes = Vec::new();
     let mut statuses = Vec::new();
@@ -374,9 +391,13 @@ pub fn plan(
         .ours
         .keys()
         .filter(|id| !keep.contains_key(id.as_str()))
-        .map(|id| Change::Delete {
+        .map(|id| (id, !wanted_ids.contains(&id.as_str())))
+        .filter(|(id, stale)| {
+            !(*stale && route_id_host(id).is_some_and(|host| protected.contains(host)))
+        })
+        .map(|(id, stale)| Change::Delete {
             id: id.clone(),
-            stale: !wanted_ids.contains(&id.as_str()),
+            stale,
         });
     let mut ordered: Vec<Change> = deletions.collect();
     ordered.extend(changes);

@@ -256,6 +256,7 @@ fn plan_adds_changes_keeps_and_removes_only_docktray_routes() {
         &[keep, change.clone(), add.clone(), broken],
         &found,
         &servers,
+        &Default::default(),
     );
     assert_eq!(
         changes,
@@ -307,6 +308,7 @@ fn a_route_moving_server_leaves_before_it_is_inserted() {
         std::slice::from_ref(&plain),
         &found_routes(&caddy),
         &servers,
+        &Default::default(),
     );
     assert_eq!(
         changes,
@@ -426,4 +428,36 @@ fn api_shapes_follow_the_old_monitor() {
     assert_eq!(services["count"], 1);
     assert_eq!(services["services"][0]["type"], "revp");
     assert_eq!(services["services"][0]["url"], "http://app.test/");
+}
+
+#[test]
+fn routes_of_a_host_that_does_not_answer_are_kept() {
+    let config = Config::default();
+    let gone_local = wanted("docktray-local-gone-revp", "/", false, Ok("x:1"));
+    let away_nas = wanted("docktray-nas-web-revp", "/", false, Ok("nas:8080"));
+    let caddy = app(json!({"main": {"listen": [":80"], "routes": [
+        route_json(&gone_local, "x:1"),
+        route_json(&away_nas, "nas:8080"),
+    ]}}));
+    let servers = resolve_servers(&caddy, &config).unwrap();
+    let protected = ["nas".to_owned()].into_iter().collect();
+    let (changes, _) = plan(&[], &found_routes(&caddy), &servers, &protected);
+    assert_eq!(
+        changes,
+        vec![Change::Delete {
+            id: "docktray-local-gone-revp".into(),
+            stale: true
+        }],
+        "nas's containers are unknown while it is away, not gone"
+    );
+    let mut snapshot = snapshot_with(vec![], &config);
+    let mut down = crate::model::SourceStatus::connecting("nas", "docker", "ssh://nas");
+    down.state = crate::model::SourceState::Unreachable;
+    snapshot.sources.push(down);
+    snapshot
+        .sources
+        .push(crate::model::SourceStatus::connecting(
+            "acct", "webdock", "x",
+        ));
+    assert_eq!(protected_hosts(&snapshot), protected);
 }
