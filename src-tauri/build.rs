@@ -27,6 +27,8 @@ const COMMANDS: &[&str] = &[
     "save_host",
     "remove_host",
     "retry_host",
+    "open_url",
+    "retry_caddy",
 ];
 
 fn main() {

@@ -51,6 +51,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         save_host,
         remove_host,
         retry_host,
+        crate::services::open_url,
+        crate::services::retry_caddy,
     ]
 }
 
