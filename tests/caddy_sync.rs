@@ -465,3 +465,68 @@ async fn docktray_restarting_leaves_the_routes_in_place() {
     assert_eq!(caddy.get(&domain, "/"), (200, "page-k".to_owned()));
     second.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssl_true_gets_a_certificate_from_caddy_and_ssl_false_stays_plain_http() {
+    let caddy = Caddy::start_tls();
+    let prefix = format!("{}.", unique("p"));
+    let mut config = config(&caddy, &prefix, Duration::from_secs(60));
+    config.caddy.server = "main".to_owned();
+    config.caddy.http_server = "plain".to_owned();
+    let secure_domain = format!("{}.test", unique("tls"));
+    let plain_domain = format!("{}.test", unique("http"));
+    let secure = web(
+        None,
+        &revp(&prefix, &secure_domain, &[("ssl", "true")]),
+        "page-tls",
+    );
+    let plain = web(
+        None,
+        &revp(&prefix, &plain_domain, &[("ssl", "false")]),
+        "page-http",
+    );
+    let monitor = start(config).await;
+    // Caddy obtains a certificate for the domain (from its local CA here) and serves it: curl verifies it.
+    eventually(
+        Duration::from_secs(20),
+        "the HTTPS page with Caddy's certificate",
+        || (caddy.get_https(&secure_domain, "/") == (200, "page-tls".to_owned())).then_some(()),
+    )
+    .await;
+    eventually(Duration::from_secs(20), "the plain HTTP page", || {
+        (caddy.get(&plain_domain, "/") == (200, "page-http".to_owned())).then_some(())
+    })
+    .await;
+    assert_eq!(
+        caddy
+            .admin_get(&format!("/id/{}", route_id(&plain)))
+            .and_then(|r| r["match"][0]["host"][0].as_str().map(str::to_owned)),
+        Some(plain_domain.clone())
+    );
+    assert!(caddy
+        .routes("plain")
+        .iter()
+        .any(|r| r["@id"] == route_id(&plain).as_str()));
+    assert!(caddy
+        .routes("main")
+        .iter()
+        .any(|r| r["@id"] == route_id(&secure).as_str()));
+    let snapshot = monitor.engine().snapshot();
+    for (container, url) in [
+        (&secure, format!("https://{secure_domain}/")),
+        (&plain, format!("http://{plain_domain}/")),
+    ] {
+        let service = snapshot
+            .services
+            .iter()
+            .find(|s| s.container_name == container.name)
+            .expect("its service");
+        assert_eq!(service.url, url);
+        assert_eq!(
+            (service.caddy, service.caddy_message.as_deref()),
+            (RouteState::Routed, None)
+        );
+    }
+    assert_eq!(caddy.get_https(USER_HOST, "/"), (200, USER_PAGE.to_owned()));
+    monitor.shutdown().await.expect("shutdown");
+}

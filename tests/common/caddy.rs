@@ -16,6 +16,8 @@ pub const USER_PAGE: &str = "user page";
 pub struct Caddy {
     pub admin_port: u16,
     pub http_port: u16,
+    /// The HTTPS port of [`Caddy::start_tls`] (0 otherwise).
+    pub https_port: u16,
     dir: tempfile::TempDir,
     config: PathBuf,
     child: Option<Child>,
@@ -55,12 +57,62 @@ impl Caddy {
 
     /// Caddy with the HTTP servers `servers(http_port)` gives.
     pub fn start_with(servers: impl FnOnce(u16) -> Value) -> Self {
+        Self::launch(
+            |http_port, _| json!({"http": {"http_port": http_port, "servers": servers(http_port)}}),
+        )
+    }
+
+    /// Caddy as it serves HTTPS: a server `main` on its HTTPS port where automatic HTTPS applies (certificates
+    /// from Caddy's own local CA, which needs no network; no redirects), holding the user's route, and a server
+    /// `plain` on its HTTP port.
+    pub fn start_tls() -> Self {
+        Self::launch(|http_port, https_port| {
+            json!({
+                "http": {"http_port": http_port, "https_port": https_port, "servers": {
+                    "main": {
+                        "listen": [format!("127.0.0.1:{https_port}")],
+                        "automatic_https": {"disable_redirects": true},
+                        "routes": [user_route()]
+                    },
+                    "plain": {"listen": [format!("127.0.0.1:{http_port}")]}
+                }},
+                "tls": {"automation": {"policies": [{"issuers": [{"module": "internal"}]}]}},
+                "pki": {"certificate_authorities": {"local": {"install_trust": false}}}
+            })
+        })
+    }
+
+    /// The root certificate of Caddy's local CA (after it issued one), to verify its certificates with.
+    pub fn local_root(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("data/caddy/pki/authorities/local/root.crt")
+    }
+
+    /// `curl --cacert <local root> https://HOST:<https port>PATH` resolved to loopback, fully verified.
+    pub fn get_https(&self, host: &str, path: &str) -> (u16, String) {
+        let output = Command::new("curl")
+            .args(["-s", "--max-time", "5", "--cacert"])
+            .arg(self.local_root())
+            .arg("--resolve")
+            .arg(format!("{host}:{}:127.0.0.1", self.https_port))
+            .args(["-w", "\n%{http_code}"])
+            .arg(format!("https://{host}:{}{path}", self.https_port))
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.trim().to_owned())
+    }
+
+    fn launch(apps: impl FnOnce(u16, u16) -> Value) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let admin_port = free_port();
         let http_port = free_port();
+        let https_port = free_port();
         let config = json!({
             "admin": {"listen": format!("127.0.0.1:{admin_port}")},
-            "apps": {"http": {"http_port": http_port, "servers": servers(http_port)}}
+            "apps": apps(http_port, https_port)
         });
         let path = dir.path().join("caddy.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("JSON"))
@@ -68,6 +120,7 @@ impl Caddy {
         let mut caddy = Self {
             admin_port,
             http_port,
+            https_port,
             dir,
             config: path,
             child: None,
