@@ -131,6 +131,7 @@ async fn a_labelled_container_is_routed_while_it_runs_and_its_labels_are_followe
         (caddy.get(&domain, "/") == (200, "page-a".to_owned())).then_some(())
     })
     .await;
+    eprintln!("routed through Caddy {:?} after `docker run` returned", ran.elapsed());
     assert!(
         ran.elapsed() <= 2 * INTERVAL,
         "the container's page came through Caddy {:?} after it started: more than two intervals",
