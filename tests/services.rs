@@ -326,3 +326,103 @@ async fn bad_labels_are_named_on_their_container_and_the_others_go_on() {
     caddy.assert_user_route_untouched("main");
     monitor.shutdown().await.expect("shutdown");
 }
+
+/// `docktray watch` keeps the routes too, and prints Caddy's alert when it goes and when it is back.
+#[test]
+fn docktray_watch_routes_and_prints_the_caddy_alert() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let mut caddy = Caddy::start();
+    let prefix = format!("{}.", unique("watch"));
+    let domain = format!("{}.test", unique("w"));
+    let _web = httpd(
+        &[
+            format!("{prefix}revp.domain={domain}"),
+            format!("{prefix}revp.port=80"),
+        ],
+        "watched",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_config(
+        &dir,
+        &format!(
+            "[services]\nlabel_prefix = \"{prefix}\"\n[caddy]\nadmin_url = \"{}\"\ncheck_every = \"1s\"\n",
+            caddy.admin_url()
+        ),
+    );
+    let mut child = Watch(
+        Command::new(env!("CARGO_BIN_EXE_docktray"))
+            .arg("--config")
+            .arg(&path)
+            .args(["watch", "--json", "--no-notify", "--no-history"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docktray watch"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (sender, lines) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(value) = serde_json::from_str(&line) {
+                let _ = sender.send(value);
+            }
+        }
+    });
+    let wait_line = |kind: &str| -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {kind} Caddy alert from docktray watch"));
+            if line["kind"] == kind && line["alert"]["target"]["kind"] == "proxy" {
+                return line;
+            }
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while caddy.get(&domain, "/") != (200, "watched".to_owned()) {
+        assert!(
+            Instant::now() < deadline,
+            "docktray watch did not route the container"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    caddy.stop();
+    let raised = wait_line("raised");
+    assert_eq!(raised["alert"]["level"], "warning");
+    assert!(
+        raised["alert"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Caddy unreachable")),
+        "{raised}"
+    );
+    caddy.run();
+    let resolved = wait_line("resolved");
+    assert!(resolved["alert"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Caddy is back")));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while caddy.get(&domain, "/") != (200, "watched".to_owned()) {
+        assert!(Instant::now() < deadline, "the route did not come back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SIGTERM: docktray watch stops cleanly.
+    let pid = i32::try_from(child.0.id()).expect("pid");
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = child.0.wait().expect("wait");
+    assert!(status.success(), "{status}");
+}
+
+/// `docktray watch` as a child process, killed if the test fails before it is stopped.
+struct Watch(std::process::Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
