@@ -28,6 +28,8 @@ const COMMANDS: &[&str] = &[
     "remove_host",
     "retry_host",
     "discover_hosts",
+    "open_url",
+    "retry_caddy",
 ];
 
 fn main() {

@@ -53,6 +53,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         remove_host,
         retry_host,
         discover_hosts,
+        crate::services::open_url,
+        crate::services::retry_caddy,
     ]
 }
 

@@ -14,6 +14,7 @@ pub mod footprint;
 mod log_stream;
 pub mod payloads;
 mod pump;
+pub mod services;
 pub mod state;
 mod tray;
 pub mod window;

@@ -12,12 +12,17 @@ use ts_rs::TS;
 
 use crate::error::ConfigError;
 
+pub mod caddy;
 mod durations;
 pub mod file;
 pub mod layers;
 mod log;
 pub mod schema;
+pub mod services;
 mod validate;
+
+pub use caddy::CaddyConfig;
+pub use services::ServicesConfig;
 
 use durations::{duration_text, optional_duration_text};
 pub use log::LogSettings;
@@ -49,6 +54,10 @@ pub struct Config {
     pub webdock: Vec<WebdockAccount>,
     /// An optional log file, rotated by size.
     pub log: LogSettings,
+    /// The service registry read from container labels.
+    pub services: ServicesConfig,
+    /// Keeping a Caddy reverse proxy's routes in step with the services (off unless `admin_url` is set).
+    pub caddy: CaddyConfig,
 }
 
 /// The Webdock API everyone uses; `base_url` changes it (a proxy, or a local server in tests).
@@ -466,6 +475,8 @@ impl Default for Config {
             desktop: DesktopSettings::default(),
             webdock: Vec::new(),
             log: LogSettings::default(),
+            services: ServicesConfig::default(),
+            caddy: CaddyConfig::default(),
         }
     }
 }

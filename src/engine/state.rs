@@ -7,8 +7,8 @@ use chrono::Utc;
 
 use super::rates;
 use crate::model::{
-    Alert, ContainerInfo, ContainerStats, CounterSample, Observation, RawCounters, ReadyPart,
-    ServerStats, SourceState, SourceStatus, Update,
+    Alert, ContainerInfo, ContainerStats, CounterSample, Observation, ProxyStatus, RawCounters,
+    ReadyPart, ServerStats, SourceState, SourceStatus, Update,
 };
 
 /// One container's entry in the live state.
@@ -29,6 +29,8 @@ pub(crate) struct State {
     pub hosts: BTreeMap<String, ServerStats>,
     /// Active alerts (warning or critical), oldest first.
     pub alerts: Vec<Alert>,
+    /// The Caddy sink's last report on its routes (none while Caddy sync is off).
+    pub proxy: Option<ProxyStatus>,
 }
 
 /// Which sources have delivered their first complete sample (or given up trying).
@@ -122,6 +124,10 @@ impl State {
                 ready: Some(part),
                 ..Applied::default()
             },
+            Observation::Proxy(status) => {
+                self.proxy = Some((*status).clone());
+                Applied::one(Update::Proxy(status))
+            }
         }
     }
 
@@ -230,8 +236,9 @@ impl State {
             self.containers.remove(id);
         }
         self.hosts.remove(host);
-        self.sources
-            .retain(|_, source| source.name != host || source.kind == "webdock");
+        self.sources.retain(|_, source| {
+            source.name != host || matches!(source.kind.as_str(), "webdock" | "caddy")
+        });
         ids
     }
 }

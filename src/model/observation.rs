@@ -44,6 +44,8 @@ pub enum Observation {
     Event(ContainerEvent),
     /// A source delivered its first complete round (or gave up trying).
     Ready(ReadyPart),
+    /// The reverse-proxy sink's routes after its last pass (its reachability comes as a [`Observation::Source`]).
+    Proxy(Box<super::ProxyStatus>),
 }
 
 /// The sources [`crate::Engine::ready`] waits for (remote hosts are judged from their state).

@@ -21,6 +21,7 @@ mod hosts;
 mod monitor;
 mod records;
 mod render;
+mod services;
 mod webdock;
 
 /// Watch Docker containers, hosts and Webdock VPS servers from the command line.
@@ -158,6 +159,17 @@ enum Command {
     Hosts {
         #[command(subcommand)]
         command: Option<hosts::HostsCommand>,
+    },
+    /// The services read from container labels, with Caddy's state for each, and the bad labels.
+    Services {
+        /// Print JSON (the HTTP API's /services).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Caddy reverse proxy: its state and the routes Docktray keeps there (`[caddy] admin_url`).
+    Caddy {
+        #[command(subcommand)]
+        command: services::CaddyCommand,
     },
     /// Show the effective configuration as TOML with where each value came from (the file, a DOCKTRAY_*
     /// variable, a --set flag; unmarked values are defaults), or the defaults, or every setting's variable.
@@ -348,6 +360,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { json } => status(config, json).await,
         Command::Webdock { command } => webdock::run(&config, command).await,
         Command::Hosts { command } => hosts::run(config, cli.config, command).await,
+        Command::Services { json } => services::services(config, json).await,
+        Command::Caddy { command } => services::caddy(config, command).await,
         Command::Logs(args) => logs(config, args).await,
         Command::Start(t) => act(config, t, Action::Start).await,
         Command::Stop(t) => act(config, t, Action::Stop).await,
@@ -420,7 +434,7 @@ fn recorded_active_alerts(config: &Config) -> Vec<docktray::alerts::Alert> {
 }
 
 /// The reason the local engine is unreachable, if it is (remote hosts have their rows, not the exit code).
-fn docker_failure(snapshot: &Snapshot) -> Option<String> {
+pub(crate) fn docker_failure(snapshot: &Snapshot) -> Option<String> {
     snapshot
         .sources
         .iter()

@@ -58,6 +58,10 @@ export interface Commands {
   retry_host: { args: { name: string }; result: null };
   /** Hosts found on this machine (Docker contexts, DOCKER_HOST, ~/.ssh/config) that are not configured yet. */
   discover_hosts: { args: undefined; result: Discovered[] };
+  /** Opens a service's address in the user's browser: http and https only, and only a current service's URL. */
+  open_url: { args: { url: string }; result: null };
+  /** Ends Caddy's backoff wait and talks to it now; rejects while Caddy sync is off. */
+  retry_caddy: { args: undefined; result: null };
 }
 
 /** Every event and its payload. */
@@ -172,6 +176,9 @@ export const trustHost = (host: HostConfig, fingerprints: string[]) => call("tru
 export const saveHost = (host: HostConfig, replacing: string | null) => call("save_host", { host, replacing });
 export const removeHost = (name: string) => call("remove_host", { name });
 export const retryHost = (name: string) => call("retry_host", { name });
+// Services and Caddy
+export const openUrl = (url: string) => call("open_url", { url });
+export const retryCaddy = () => call("retry_caddy", undefined);
 
 // Events
 

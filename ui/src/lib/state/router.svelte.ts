@@ -1,4 +1,5 @@
-// A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/alerts, #/settings.
+// A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/services, #/alerts,
+// #/settings.
 
 export type DetailTab = "stats" | "logs" | "info";
 
@@ -7,6 +8,7 @@ export type Route =
   | { name: "host"; host: string }
   | { name: "containers" }
   | { name: "container"; host: string; id: string; tab: DetailTab }
+  | { name: "services" }
   | { name: "alerts" }
   | { name: "settings" };
 
@@ -32,6 +34,8 @@ export function parseHash(hash: string): Route {
       const tab = TABS.includes(parts[3] as DetailTab) ? (parts[3] as DetailTab) : "stats";
       return { name: "container", host: dec(parts[1]), id: dec(parts[2]), tab };
     }
+    case "services":
+      return { name: "services" };
     case "alerts":
       return { name: "alerts" };
     case "settings":
@@ -53,11 +57,19 @@ export function href(route: Route): string {
   }
 }
 
+/** Where an alert's target is shown: its container, its host, or the services (Caddy). */
+export function targetHref(target: { kind: string; host: string; id: string }): string {
+  if (target.kind === "container") return href({ name: "container", host: target.host, id: target.id, tab: "stats" });
+  if (target.kind === "proxy") return href({ name: "services" });
+  return href({ name: "host", host: target.host });
+}
+
 /** A route from the shell (`take_route`, the `navigate` event): `container:<host>/<id>`, `host:<name>`, `alerts`. */
 export function fromIpcRoute(text: string): Route | null {
   const value = text.trim();
   if (value === "alerts") return { name: "alerts" };
   if (value === "containers") return { name: "containers" };
+  if (value === "services") return { name: "services" };
   if (value === "settings") return { name: "settings" };
   if (value === "overview") return { name: "overview" };
   if (value.startsWith("host:")) {
