@@ -14,8 +14,10 @@ DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
 # iproute2: the second private dockerd (tests/common/dockerd.rs) gets its own bridge with `ip link`.
 # dunst: the real notification server the notification tests send to (tests/common/notifications.rs), on a private
 # bus, drawing on its own display from xvfb (Xvfb; the end-to-end test uses it too).
+# caddy: the real reverse proxy tests/caddy_sync.rs and tests/services.rs start on loopback ports (the package's
+# service needs systemd and stays off; the tests run `caddy run --config` themselves).
 TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon gnome-keyring libsecret-tools
-  openssh-server openssh-client iproute2 dunst xvfb)
+  openssh-server openssh-client iproute2 dunst xvfb caddy)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }

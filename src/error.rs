@@ -73,6 +73,10 @@ pub enum ConfigError {
     #[error("invalid config file {path}:\n{message}")]
     Parse { path: PathBuf, message: String },
 
+    /// A setting given by an environment variable or a `--set` flag is wrong; `setting` names which.
+    #[error("invalid setting {setting}: {message}; change or unset it")]
+    Setting { setting: String, message: String },
+
     #[error("invalid config file {path}: `{key}` = {value} is not valid: expected {expected}")]
     Invalid {
         path: PathBuf,

@@ -15,6 +15,7 @@ pub mod footprint;
 mod log_stream;
 pub mod payloads;
 mod pump;
+pub mod services;
 pub mod state;
 mod tray;
 pub mod window;

@@ -121,6 +121,9 @@ mod tests {
             sources: vec![source],
             hosts: Vec::new(),
             containers: Vec::new(),
+            services: Vec::new(),
+            service_problems: Vec::new(),
+            proxy: None,
         };
         let script = first_snapshot_script(&snapshot).expect("script");
         let literal = script

@@ -109,6 +109,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
+            ip_addresses: Default::default(),
             pid: None,
         }
     }

@@ -76,6 +76,8 @@ impl Config {
             }
         }
         self.validate_webdock(path)?;
+        self.services.validate(path)?;
+        self.caddy.validate(path, &self.hosts)?;
         for (name, threshold, max, unit) in self.thresholds.entries() {
             check_threshold(&format!("thresholds.{name}"), threshold, max, unit)
                 .map_err(|(key, value, expected)| invalid(&key, value, &expected))?;
@@ -207,6 +209,7 @@ impl Config {
                 ));
             }
         }
+        self.log.validate(path)?;
         Ok(())
     }
 

@@ -7,8 +7,8 @@ use chrono::Utc;
 
 use super::rates;
 use crate::model::{
-    Alert, ContainerInfo, ContainerStats, CounterSample, DockerDiskUsage, Observation, RawCounters,
-    ReadyPart, ServerStats, SourceState, SourceStatus, Update,
+    Alert, ContainerInfo, ContainerStats, CounterSample, DockerDiskUsage, Observation, ProxyStatus,
+    RawCounters, ReadyPart, ServerStats, SourceState, SourceStatus, Update,
 };
 
 /// One container's entry in the live state.
@@ -31,6 +31,8 @@ pub(crate) struct State {
     pub alerts: Vec<Alert>,
     /// Docker's latest disk usage per host (`docker system df`): names what a full disk could get back.
     pub docker_disk: BTreeMap<String, DockerDiskUsage>,
+    /// The Caddy sink's last report on its routes (none while Caddy sync is off).
+    pub proxy: Option<ProxyStatus>,
 }
 
 /// Which sources have delivered their first complete sample (or given up trying).
@@ -127,6 +129,10 @@ impl State {
             Observation::DiskUsage(usage) => {
                 self.docker_disk.insert(usage.host.clone(), *usage);
                 Applied::default()
+            }
+            Observation::Proxy(status) => {
+                self.proxy = Some((*status).clone());
+                Applied::one(Update::Proxy(status))
             }
         }
     }
@@ -237,8 +243,9 @@ impl State {
         }
         self.hosts.remove(host);
         self.docker_disk.remove(host);
-        self.sources
-            .retain(|_, source| source.name != host || source.kind == "webdock");
+        self.sources.retain(|_, source| {
+            source.name != host || matches!(source.kind.as_str(), "webdock" | "caddy")
+        });
         ids
     }
 }

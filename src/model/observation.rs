@@ -48,6 +48,8 @@ pub enum Observation {
     Ready(ReadyPart),
     /// Docker's disk usage on a host (`docker system df`), measured every few minutes and after removals.
     DiskUsage(Box<DockerDiskUsage>),
+    /// The reverse-proxy sink's routes after its last pass (its reachability comes as a [`Observation::Source`]).
+    Proxy(Box<super::ProxyStatus>),
 }
 
 /// The sources [`crate::Engine::ready`] waits for (remote hosts are judged from their state).

@@ -162,6 +162,7 @@ pub fn block_device_of(path: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+pub mod caddy;
 pub mod dbus;
 pub mod dockerd;
 pub mod keyring;

@@ -56,11 +56,15 @@ pub enum HostsCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Docker contexts with ssh:// endpoints and DOCKER_HOST=ssh://..., offered as hosts to add.
+    /// Docker contexts with ssh:// endpoints, DOCKER_HOST=ssh://... and the hosts of ~/.ssh/config (and its
+    /// Includes, resolved with `ssh -G`), offered as `hosts add` commands.
     Discover {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Read this ssh_config file instead of ~/.ssh/config (also for `ssh -G`).
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
     },
 }
 
@@ -96,7 +100,9 @@ pub async fn run(
             add(config, config_path, host, no_check, key).await
         }
         HostsCommand::Trust { name, yes } => trust(&config, &name, yes),
-        HostsCommand::Discover { json } => discover_hosts(&config, json),
+        HostsCommand::Discover { json, ssh_config } => {
+            discover_hosts(&config, json, ssh_config.as_deref())
+        }
     }
 }
 
@@ -309,15 +315,12 @@ fn trust(config: &Config, name: &str, yes: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn discover_hosts(config: &Config, json: bool) -> Result<(), Failure> {
-    let docker_host = std::env::var("DOCKER_HOST").ok();
-    let found: Vec<_> = discover::discover(
-        discover::docker_config_dir().as_deref(),
-        docker_host.as_deref(),
-    )
-    .into_iter()
-    .filter(|d| !config.hosts.iter().any(|h| h.destination == d.destination))
-    .collect();
+fn discover_hosts(
+    config: &Config,
+    json: bool,
+    ssh_config_file: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let found = discover::not_configured(&config.hosts, ssh_config_file);
     if json {
         let text = serde_json::to_string_pretty(&found).context("formatting JSON")?;
         println!("{text}");
@@ -325,12 +328,17 @@ fn discover_hosts(config: &Config, json: bool) -> Result<(), Failure> {
     }
     if found.is_empty() {
         println!(
-            "No Docker context or DOCKER_HOST with an ssh:// endpoint that is not configured yet."
+            "No Docker context, DOCKER_HOST with an ssh:// endpoint or ~/.ssh/config host that is not configured yet."
         );
     }
     for host in found {
+        let resolved = host
+            .resolved
+            .as_ref()
+            .map(|to| format!(", {to}"))
+            .unwrap_or_default();
         println!(
-            "{} {} (from {}): docktray hosts add {} {}",
+            "{} {} (from {}{resolved}): docktray hosts add {} {}",
             host.name, host.destination, host.origin, host.name, host.destination
         );
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use docktray::config::layers::Overrides;
 use docktray::model::LOCAL_HOST;
 use docktray::sources::docker::logs::{LogHub, LogLine, LogQuery, LogStream};
 use docktray::sources::docker::Client;
@@ -15,11 +16,13 @@ use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
 use regex::Regex;
 use tokio::sync::watch;
 
+mod config_cmd;
 mod exec;
 mod hosts;
 mod monitor;
 mod records;
 mod render;
+mod services;
 mod stack;
 mod webdock;
 mod workbench;
@@ -43,6 +46,11 @@ struct Cli {
     /// Use this config file instead of ~/.config/docktray/config.toml.
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+
+    /// Set one setting for this run, over the file and the environment: `--set interval=5s`,
+    /// `--set thresholds.host_cpu_percent.warning=70`, `--set webdock.0.name=work` (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
 
     /// More diagnostics on stderr (-v info, -vv debug, -vvv trace). DOCKTRAY_LOG=<filter> also works.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -186,12 +194,20 @@ enum Command {
         #[command(subcommand)]
         command: stack::StackCommand,
     },
-    /// Show the effective configuration (or the defaults) as TOML, and where it is read from.
-    Config {
-        /// Print the built-in defaults instead of the effective configuration.
+    /// The services read from container labels, with Caddy's state for each, and the bad labels.
+    Services {
+        /// Print JSON (the HTTP API's /services).
         #[arg(long)]
-        default: bool,
+        json: bool,
     },
+    /// Caddy reverse proxy: its state and the routes Docktray keeps there (`[caddy] admin_url`).
+    Caddy {
+        #[command(subcommand)]
+        command: services::CaddyCommand,
+    },
+    /// Show the effective configuration as TOML with where each value came from (the file, a DOCKTRAY_*
+    /// variable, a --set flag; unmarked values are defaults), or the defaults, or every setting's variable.
+    Config(config_cmd::ConfigArgs),
 }
 
 #[derive(Args, Debug)]
@@ -263,7 +279,8 @@ pub(crate) fn usage(error: anyhow::Error) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let _ = SET_FLAGS.set(cli.set.clone());
+    init_tracing(cli.verbose, cli.config.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -297,30 +314,28 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .any(|err| err.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
+/// Standard error at the level `-v` asks for, and the `[log] file` of the settings (read here too, so its
+/// lines start with the first; a bad configuration is reported by the command itself).
+fn init_tracing(verbose: u8, config_path: Option<&std::path::Path>) {
+    let terminal = match verbose {
         0 => "error",
         1 => "warn,docktray=info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCKTRAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let settings = load_config(config_path)
+        .map(|config| config.log)
+        .unwrap_or_default();
+    if let Err(problem) = docktray::logfile::init(terminal, &settings) {
+        eprintln!("docktray: {problem}");
+    }
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    if let Command::Config { default: true } = cli.command {
-        print!(
-            "{}",
-            toml::to_string_pretty(&Config::default()).context("formatting the defaults")?
-        );
-        return Ok(());
+    if let Command::Config(args) = &cli.command {
+        return config_cmd::run(args, cli.config.as_deref());
     }
-    let config = Config::load(cli.config.as_deref())
+    let config = load_config(cli.config.as_deref())
         .map_err(|err| Failure::from(anyhow!(Error::from(err))))?;
     match cli.command {
         Command::Watch {
@@ -380,6 +395,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { json } => status(config, json).await,
         Command::Webdock { command } => webdock::run(&config, command).await,
         Command::Hosts { command } => hosts::run(config, cli.config, command).await,
+        Command::Services { json } => services::services(config, json).await,
+        Command::Caddy { command } => services::caddy(config, command).await,
         Command::Logs(args) => logs(config, args).await,
         Command::Start(t) => act(config, t, Action::Start).await,
         Command::Stop(t) => act(config, t, Action::Stop).await,
@@ -392,23 +409,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Networks { list, command } => workbench::networks(&config, list, command).await,
         Command::Df(list) => workbench::df(&config, list).await,
         Command::Stack { command } => stack::run(&config, command).await,
-        Command::Config { .. } => {
-            let path = cli.config.or_else(Config::default_path);
-            match &path {
-                Some(path) if path.exists() => println!("# read from {}", path.display()),
-                Some(path) => println!(
-                    "# {} does not exist: these are the defaults",
-                    path.display()
-                ),
-                None => println!("# no config directory on this system: these are the defaults"),
-            }
-            print!(
-                "{}",
-                toml::to_string_pretty(&config).context("formatting the configuration")?
-            );
-            Ok(())
-        }
+        Command::Config(_) => Ok(()),
     }
+}
+
+/// The `--set` flags of this run, kept for reloads (SIGHUP).
+static SET_FLAGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// The file, then the environment, then the `--set` flags; a bad value names where it came from.
+pub(crate) fn load_config(path: Option<&std::path::Path>) -> Result<Config, docktray::ConfigError> {
+    Ok(Config::load_layered(path, &overrides())?.config)
+}
+
+/// This process's environment and the `--set` flags.
+pub(crate) fn overrides() -> Overrides {
+    Overrides::from_process(SET_FLAGS.get().cloned().unwrap_or_default())
 }
 
 async fn status(config: Config, json: bool) -> Result<(), Failure> {
@@ -460,7 +475,7 @@ fn recorded_active_alerts(config: &Config) -> Vec<docktray::alerts::Alert> {
 }
 
 /// The reason the local engine is unreachable, if it is (remote hosts have their rows, not the exit code).
-fn docker_failure(snapshot: &Snapshot) -> Option<String> {
+pub(crate) fn docker_failure(snapshot: &Snapshot) -> Option<String> {
     snapshot
         .sources
         .iter()

@@ -1,17 +1,48 @@
 //! Finds SSH Docker endpoints the user already has: Docker contexts with `ssh://` endpoints
-//! (`~/.docker/contexts/meta/*/meta.json`) and `DOCKER_HOST=ssh://...`, offered as hosts to add.
+//! (`~/.docker/contexts/meta/*/meta.json`) and `DOCKER_HOST=ssh://...`, offered as hosts to add; the hosts of
+//! `~/.ssh/config` come from [`super::ssh_config`].
 
 use std::path::{Path, PathBuf};
 
 /// An SSH endpoint found on this machine.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Discovered {
     /// Suggested host name (the context's name, or `docker-host`).
     pub name: String,
     /// SSH destination as `docktray hosts add` takes it (`user@host[:port]`).
     pub destination: String,
-    /// Where it was found: `context` or `DOCKER_HOST`.
+    /// Where it was found: `context`, `DOCKER_HOST` or `ssh_config`.
     pub origin: String,
+    /// Where ssh really connects for an `~/.ssh/config` alias (`ssh -G`): `user@hostname[:port]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub resolved: Option<String>,
+}
+
+/// Everything this machine knows of that `configured` does not have yet (by destination or name): Docker
+/// contexts and `DOCKER_HOST` with `ssh://`, then the hosts of `ssh_config` (the user's `~/.ssh/config` when
+/// `None`). Runs `ssh -G` per alias: call it off the async runtime.
+pub fn not_configured(
+    configured: &[crate::config::HostConfig],
+    ssh_config: Option<&Path>,
+) -> Vec<Discovered> {
+    let docker_host = std::env::var("DOCKER_HOST").ok();
+    let mut found = discover(docker_config_dir().as_deref(), docker_host.as_deref());
+    match ssh_config {
+        Some(file) => found.extend(super::ssh_config::discover(file, true)),
+        None => found.extend(
+            super::ssh_config::user_config()
+                .map(|file| super::ssh_config::discover(&file, false))
+                .unwrap_or_default(),
+        ),
+    }
+    found.retain(|d| {
+        !configured
+            .iter()
+            .any(|h| h.destination == d.destination || h.name == d.name)
+    });
+    found
 }
 
 /// Docker's config directory: `$DOCKER_CONFIG`, else `~/.docker`.
@@ -50,6 +81,7 @@ pub fn discover(config_dir: Option<&Path>, docker_host: Option<&str>) -> Vec<Dis
                     name: name.to_owned(),
                     destination,
                     origin: "context".to_owned(),
+                    resolved: None,
                 });
             }
         }
@@ -60,6 +92,7 @@ pub fn discover(config_dir: Option<&Path>, docker_host: Option<&str>) -> Vec<Dis
                 name: "docker-host".to_owned(),
                 destination,
                 origin: "DOCKER_HOST".to_owned(),
+                resolved: None,
             });
         }
     }

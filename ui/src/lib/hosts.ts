@@ -38,6 +38,7 @@ export const STEP_LABEL: Record<ErrorStep, string> = {
   docker: "Docker",
   docker_version: "Docker version",
   host_stats: "host stats",
+  caddy: "Caddy",
 };
 
 /** Every host name: those with containers and the configured Docker sources, local first, then by name. */

@@ -2,6 +2,7 @@
 // @tauri-apps/api; anywhere else (a browser with `npm run dev`, `vite preview`, tests) a mock backend answers.
 import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
+import type { Discovered } from "./bindings/Discovered";
 import type { Action } from "./bindings/Action";
 import type { Alert } from "./bindings/Alert";
 import type { AlertTransition } from "./bindings/AlertTransition";
@@ -64,6 +65,12 @@ export interface Commands {
   save_host: { args: { host: HostConfig; replacing: string | null }; result: string[] };
   remove_host: { args: { name: string }; result: string[] };
   retry_host: { args: { name: string }; result: null };
+  /** Hosts found on this machine (Docker contexts, DOCKER_HOST, ~/.ssh/config) that are not configured yet. */
+  discover_hosts: { args: undefined; result: Discovered[] };
+  /** Opens a service's address in the user's browser: http and https only, and only a current service's URL. */
+  open_url: { args: { url: string }; result: null };
+  /** Ends Caddy's backoff wait and talks to it now; rejects while Caddy sync is off. */
+  retry_caddy: { args: undefined; result: null };
   // The workbench, on the host named (terminals go through `Backend.exec`).
   list_images: { args: { host: string }; result: ImageSummary[] };
   list_volumes: { args: { host: string }; result: VolumeSummary[] };
@@ -256,11 +263,15 @@ export const webdockRemoveToken = (account: string) => call("webdock_remove_toke
 export const getVpsHistory = (account: string, slug: string) => call("get_vps_history", { account, slug });
 // SSH hosts
 export const checkHost = (host: HostConfig) => call("check_host", { host });
+export const discoverHosts = () => call("discover_hosts", undefined);
 export const hostFingerprint = (host: HostConfig) => call("host_fingerprint", { host });
 export const trustHost = (host: HostConfig, fingerprints: string[]) => call("trust_host", { host, fingerprints });
 export const saveHost = (host: HostConfig, replacing: string | null) => call("save_host", { host, replacing });
 export const removeHost = (name: string) => call("remove_host", { name });
 export const retryHost = (name: string) => call("retry_host", { name });
+// Services and Caddy
+export const openUrl = (url: string) => call("open_url", { url });
+export const retryCaddy = () => call("retry_caddy", undefined);
 // Workbench
 export const listImages = (host: string) => call("list_images", { host });
 export const listVolumes = (host: string) => call("list_volumes", { host });

@@ -1,5 +1,5 @@
 // A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/resources/<tab>[/<host>],
-// #/alerts, #/settings.
+// #/services, #/alerts, #/settings.
 
 export type DetailTab = "stats" | "logs" | "terminal" | "info";
 export type ResourceTab = "images" | "volumes" | "networks";
@@ -10,6 +10,7 @@ export type Route =
   | { name: "containers" }
   | { name: "container"; host: string; id: string; tab: DetailTab }
   | { name: "resources"; tab: ResourceTab; host: string | null }
+  | { name: "services" }
   | { name: "alerts" }
   | { name: "settings" };
 
@@ -40,6 +41,8 @@ export function parseHash(hash: string): Route {
       const tab = RESOURCE_TABS.includes(parts[1] as ResourceTab) ? (parts[1] as ResourceTab) : "images";
       return { name: "resources", tab, host: parts[2] ? dec(parts[2]) : null };
     }
+    case "services":
+      return { name: "services" };
     case "alerts":
       return { name: "alerts" };
     case "settings":
@@ -63,11 +66,19 @@ export function href(route: Route): string {
   }
 }
 
+/** Where an alert's target is shown: its container, its host, or the services (Caddy). */
+export function targetHref(target: { kind: string; host: string; id: string }): string {
+  if (target.kind === "container") return href({ name: "container", host: target.host, id: target.id, tab: "stats" });
+  if (target.kind === "proxy") return href({ name: "services" });
+  return href({ name: "host", host: target.host });
+}
+
 /** A route from the shell (`take_route`, the `navigate` event): `container:<host>/<id>`, `host:<name>`, `alerts`. */
 export function fromIpcRoute(text: string): Route | null {
   const value = text.trim();
   if (value === "alerts") return { name: "alerts" };
   if (value === "containers") return { name: "containers" };
+  if (value === "services") return { name: "services" };
   if (value === "settings") return { name: "settings" };
   if (value === "overview") return { name: "overview" };
   if (value.startsWith("host:")) {
