@@ -30,6 +30,21 @@ const COMMANDS: &[&str] = &[
     "discover_hosts",
     "open_url",
     "retry_caddy",
+    "exec_start",
+    "exec_input",
+    "exec_resize",
+    "exec_close",
+    "list_images",
+    "list_volumes",
+    "list_networks",
+    "get_disk_usage",
+    "remove_image",
+    "prune_images",
+    "remove_volume",
+    "prune_volumes",
+    "remove_network",
+    "stack_plan",
+    "stack_action",
 ];
 
 fn main() {

@@ -55,6 +55,21 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         discover_hosts,
         crate::services::open_url,
         crate::services::retry_caddy,
+        crate::workbench::exec_start,
+        crate::workbench::exec_input,
+        crate::workbench::exec_resize,
+        crate::workbench::exec_close,
+        crate::workbench::list_images,
+        crate::workbench::list_volumes,
+        crate::workbench::list_networks,
+        crate::workbench::get_disk_usage,
+        crate::workbench::remove_image,
+        crate::workbench::prune_images,
+        crate::workbench::remove_volume,
+        crate::workbench::prune_volumes,
+        crate::workbench::remove_network,
+        crate::workbench::stack_plan,
+        crate::workbench::stack_action,
     ]
 }
 

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod control;
 #[cfg(target_os = "linux")]
 pub mod egl_warm_up;
+pub mod exec_session;
 pub mod footprint;
 mod log_stream;
 pub mod payloads;
@@ -18,6 +19,7 @@ pub mod services;
 pub mod state;
 mod tray;
 pub mod window;
+pub mod workbench;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,6 +39,7 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 /// The IPC and window handling shared by the app and the tests: commands and the window's clean-up.
 pub fn with_ipc<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
+        .manage(exec_session::ExecSessions::default())
         .invoke_handler(commands::handler())
         .on_window_event(window::on_window_event)
 }

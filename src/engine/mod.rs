@@ -6,6 +6,7 @@ mod alerting;
 mod hosts;
 pub mod rates;
 mod state;
+mod workbench;
 mod writer;
 
 use std::collections::BTreeMap;

@@ -12,6 +12,7 @@ pub mod services;
 pub mod snapshot;
 pub mod source;
 pub mod update;
+pub mod workbench;
 
 pub use alert::{Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind};
 pub use container::*;
@@ -22,6 +23,7 @@ pub use services::{Service, ServiceKind, ServiceProblem, ServiceRegistry};
 pub use snapshot::Snapshot;
 pub use source::*;
 pub use update::Update;
+pub use workbench::*;
 
 /// The name the local machine and its engine go by in every view.
 pub const LOCAL_HOST: &str = "local";

@@ -169,3 +169,4 @@ pub mod keyring;
 pub mod notifications;
 pub mod sshd;
 pub mod webdock;
+pub mod workbench;

@@ -202,7 +202,7 @@ async fn check_and_print(host: &HostConfig) -> Result<(), Failure> {
 }
 
 /// Asks "question [y/N]" on the terminal; an answer other than y/yes, or no terminal, is a no.
-fn confirm(question: &str, refusal: &str) -> Result<bool, Failure> {
+pub(crate) fn confirm(question: &str, refusal: &str) -> Result<bool, Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(anyhow!("{refusal}")));
     }

@@ -17,12 +17,16 @@ use regex::Regex;
 use tokio::sync::watch;
 
 mod config_cmd;
+mod exec;
 mod hosts;
 mod monitor;
 mod records;
 mod render;
 mod services;
+mod stack;
 mod webdock;
+mod workbench;
+mod workbench_render;
 
 /// Watch Docker containers, hosts and Webdock VPS servers from the command line.
 ///
@@ -160,6 +164,36 @@ enum Command {
         #[command(subcommand)]
         command: Option<hosts::HostsCommand>,
     },
+    /// Run a command in a container, as `docker exec` does; its exit status is Docktray's.
+    Exec(exec::ExecArgs),
+    /// Images of every watched host (`docker image ls`), with the containers using each; `rm`, `prune`.
+    Images {
+        #[command(flatten)]
+        list: workbench::ListArgs,
+        #[command(subcommand)]
+        command: Option<workbench::ImagesCommand>,
+    },
+    /// Volumes of every watched host (`docker volume ls`), with sizes and users; `rm`, `prune`.
+    Volumes {
+        #[command(flatten)]
+        list: workbench::ListArgs,
+        #[command(subcommand)]
+        command: Option<workbench::VolumesCommand>,
+    },
+    /// Networks of every watched host (`docker network ls`), with subnets and attached containers; `rm`.
+    Networks {
+        #[command(flatten)]
+        list: workbench::ListArgs,
+        #[command(subcommand)]
+        command: Option<workbench::NetworksCommand>,
+    },
+    /// Docker's disk usage on every watched host, as `docker system df`.
+    Df(workbench::ListArgs),
+    /// Start, stop or restart a compose project's containers in dependency order.
+    Stack {
+        #[command(subcommand)]
+        command: stack::StackCommand,
+    },
     /// The services read from container labels, with Caddy's state for each, and the bad labels.
     Services {
         /// Print JSON (the HTTP API's /services).
@@ -264,6 +298,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) if is_broken_pipe(&failure.error) => ExitCode::SUCCESS,
+        Err(failure) if failure.error.is::<exec::Silent>() => ExitCode::from(failure.code),
         Err(failure) => {
             eprintln!("docktray: {:#}", failure.error);
             ExitCode::from(failure.code)
@@ -368,6 +403,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restart(t) => act(config, t, Action::Restart).await,
         Command::Pause(t) => act(config, t, Action::Pause).await,
         Command::Unpause(t) => act(config, t, Action::Unpause).await,
+        Command::Exec(args) => exec::run(config, args).await,
+        Command::Images { list, command } => workbench::images(&config, list, command).await,
+        Command::Volumes { list, command } => workbench::volumes(&config, list, command).await,
+        Command::Networks { list, command } => workbench::networks(&config, list, command).await,
+        Command::Df(list) => workbench::df(&config, list).await,
+        Command::Stack { command } => stack::run(&config, command).await,
         Command::Config(_) => Ok(()),
     }
 }

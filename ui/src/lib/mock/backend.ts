@@ -16,13 +16,14 @@ import type { OverallLevel } from "../bindings/OverallLevel";
 import type { ServerStats } from "../bindings/ServerStats";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { SourceStatus } from "../bindings/SourceStatus";
-import type { Backend, CommandName, Commands, EventName, Events, Unlisten } from "../ipc";
+import type { Backend, CommandName, Commands, EventName, Events, ExecHandlers, ExecRequest, ExecSession, Unlisten } from "../ipc";
 import type { HistoryRange, HistoryTarget, Series, SeriesPoint } from "../types";
 import { LEVEL_RANK } from "../util/levels";
 import { type ContainerSpec, GIB, HOSTS, type HostSpec, containerSpecs, defaultConfig, makeAlert, seedOf, wave } from "./data";
 import { logLine } from "./logs";
 import { mockServices } from "./services";
 import { MOCK_CONFIG_PATH, validateConfig } from "./validate";
+import { MockWorkbench, NOT_MINE } from "./workbench";
 
 export type MockOptions = {
   /** Push snapshots every interval and log lines while subscribed (the browser); off in tests. */
@@ -127,6 +128,18 @@ export class MockBackend implements Backend {
     this.calls.push({ command, args });
     if (this.latency) await new Promise((r) => setTimeout(r, this.latency));
     return this.answer(command, args) as Promise<Commands[K]["result"]>;
+  }
+
+  /** Images, volumes, networks, disk usage, stacks and terminals. */
+  readonly workbench = new MockWorkbench(
+    () => this.specs,
+    () => this.now(),
+    (spec, action) => this.act(spec, action),
+  );
+
+  async exec(request: ExecRequest, handlers: ExecHandlers): Promise<ExecSession> {
+    this.calls.push({ command: "exec_start" as CommandName, args: request });
+    return this.workbench.exec(request, handlers, this.findSpec(request.container));
   }
 
   async listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten> {
@@ -361,6 +374,12 @@ export class MockBackend implements Backend {
           network_allowed_gb: 1000,
           processes: points([90, 97], 1800),
         };
+      }
+      default: {
+        const answer = this.workbench.answer(command, raw);
+        if (answer === NOT_MINE) throw `unknown command ${command}`;
+        if (command === "stack_action") this.tick();
+        return answer;
       }
     }
   }

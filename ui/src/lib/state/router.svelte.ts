@@ -1,18 +1,21 @@
-// A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/services, #/alerts,
-// #/settings.
+// A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/resources/<tab>[/<host>],
+// #/services, #/alerts, #/settings.
 
-export type DetailTab = "stats" | "logs" | "info";
+export type DetailTab = "stats" | "logs" | "terminal" | "info";
+export type ResourceTab = "images" | "volumes" | "networks";
 
 export type Route =
   | { name: "overview" }
   | { name: "host"; host: string }
   | { name: "containers" }
   | { name: "container"; host: string; id: string; tab: DetailTab }
+  | { name: "resources"; tab: ResourceTab; host: string | null }
   | { name: "services" }
   | { name: "alerts" }
   | { name: "settings" };
 
-const TABS: DetailTab[] = ["stats", "logs", "info"];
+const TABS: DetailTab[] = ["stats", "logs", "terminal", "info"];
+const RESOURCE_TABS: ResourceTab[] = ["images", "volumes", "networks"];
 
 const dec = (part: string | undefined) => {
   try {
@@ -34,6 +37,10 @@ export function parseHash(hash: string): Route {
       const tab = TABS.includes(parts[3] as DetailTab) ? (parts[3] as DetailTab) : "stats";
       return { name: "container", host: dec(parts[1]), id: dec(parts[2]), tab };
     }
+    case "resources": {
+      const tab = RESOURCE_TABS.includes(parts[1] as ResourceTab) ? (parts[1] as ResourceTab) : "images";
+      return { name: "resources", tab, host: parts[2] ? dec(parts[2]) : null };
+    }
     case "services":
       return { name: "services" };
     case "alerts":
@@ -52,6 +59,8 @@ export function href(route: Route): string {
       return `#/host/${enc(route.host)}`;
     case "container":
       return `#/container/${enc(route.host)}/${enc(route.id)}/${route.tab}`;
+    case "resources":
+      return `#/resources/${route.tab}${route.host ? `/${enc(route.host)}` : ""}`;
     default:
       return `#/${route.name}`;
   }
