@@ -167,5 +167,6 @@ pub mod dbus;
 pub mod dockerd;
 pub mod keyring;
 pub mod notifications;
+pub mod serve;
 pub mod sshd;
 pub mod webdock;

@@ -65,6 +65,18 @@ impl ApiError {
         error
     }
 
+    /// A JSON body that could not be read: too large (413), or not the expected JSON (400, naming the body).
+    pub fn body(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the request body is larger than the API takes (64 KiB)",
+            );
+        }
+        Self::bad_parameter("body", rejection.body_text())
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }

@@ -107,7 +107,7 @@ pub async fn metrics_query(
     State(state): State<Arc<ApiState>>,
     body: Result<Json<MetricsQuery>, JsonRejection>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let Json(query) = body.map_err(|err| ApiError::bad_parameter("body", err.body_text()))?;
+    let Json(query) = body.map_err(ApiError::body)?;
     metrics_rows(&state, query).await.map(Json)
 }
 
@@ -360,7 +360,7 @@ pub async fn put_threshold(
     Path(metric): Path<String>,
     body: Result<Json<ThresholdUpdate>, JsonRejection>,
 ) -> ApiResult<Json<ThresholdView>> {
-    let Json(update) = body.map_err(|err| ApiError::bad_parameter("body", err.body_text()))?;
+    let Json(update) = body.map_err(ApiError::body)?;
     let name = WAKEDOCK_NAMES
         .iter()
         .find(|(theirs, _)| *theirs == metric)

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -180,7 +181,7 @@ fn parse_streams(params: &Params, default: &[Stream]) -> ApiResult<(Vec<Stream>,
 pub async fn websocket(
     State(state): State<Arc<ApiState>>,
     Query(params): Query<HashMap<String, String>>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let params = Params(params);
     let (streams, logs) = parse_streams(&params, &[])?;
@@ -198,6 +199,7 @@ pub async fn websocket(
         Some(request) => Some(Following::start(&state, request).await?),
         None => None,
     };
+    let upgrade = upgrade.map_err(not_websocket)?;
     Ok(upgrade
         .protocols([WS_PROTOCOL])
         .on_upgrade(move |socket| async move {
@@ -214,10 +216,11 @@ pub async fn container_logs(
     State(state): State<Arc<ApiState>>,
     Path(container): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let request = LogRequest::from_params(&container, &Params(params))?;
     let following = Following::start(&state, &request).await?;
+    let upgrade = upgrade.map_err(not_websocket)?;
     Ok(upgrade
         .protocols([WS_PROTOCOL])
         .on_upgrade(move |socket| async move {
@@ -232,12 +235,13 @@ pub async fn container_logs(
 pub async fn container_stats(
     State(state): State<Arc<ApiState>>,
     Path(container): Path<String>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let id = find(&state.sources.view.snapshot(), &container)?
         .info
         .id
         .clone();
+    let upgrade = upgrade.map_err(not_websocket)?;
     Ok(upgrade
         .protocols([WS_PROTOCOL])
         .on_upgrade(move |socket| async move {
@@ -247,6 +251,14 @@ pub async fn container_stats(
             serve_socket(socket, session).await;
         })
         .into_response())
+}
+
+/// A plain request to a WebSocket endpoint.
+fn not_websocket(rejection: WebSocketUpgradeRejection) -> ApiError {
+    ApiError::bad_parameter(
+        "upgrade",
+        format!("this endpoint is a WebSocket: connect with a WebSocket client ({rejection})"),
+    )
 }
 
 /// A client's message.
