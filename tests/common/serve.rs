@@ -17,6 +17,8 @@ pub struct Serve {
     child: Option<Child>,
     stderr: Arc<Mutex<String>>,
     pub stdout: Arc<Mutex<String>>,
+    /// The CA certificate of an HTTPS server (requests then go to https:// with curl --cacert).
+    pub ca: Option<PathBuf>,
 }
 
 /// How to start one.
@@ -32,6 +34,10 @@ pub struct Options<'a> {
     /// `Some(token)`: `DOCKTRAY_API_TOKEN`; `None`: the keychain's.
     pub token: Option<String>,
     pub args: Vec<String>,
+    /// Changes the command before it starts (a keychain's session environment).
+    pub prepare: Option<&'a dyn Fn(&mut Command)>,
+    /// Serve HTTPS, trusting this CA certificate.
+    pub ca: Option<PathBuf>,
 }
 
 impl Default for Options<'_> {
@@ -43,6 +49,8 @@ impl Default for Options<'_> {
             env: Vec::new(),
             token: Some(format!("test-token-{}", std::process::id())),
             args: Vec::new(),
+            prepare: None,
+            ca: None,
         }
     }
 }
@@ -86,6 +94,9 @@ impl Serve {
         for (key, value) in &options.env {
             command.env(key, value);
         }
+        if let Some(prepare) = options.prepare {
+            prepare(&mut command);
+        }
         let mut child = command.spawn().expect("start docktray serve");
         let stderr = Arc::new(Mutex::new(String::new()));
         let stdout = Arc::new(Mutex::new(String::new()));
@@ -122,6 +133,7 @@ impl Serve {
             child: Some(child),
             stderr,
             stdout,
+            ca: options.ca.clone(),
         };
         serve.wait_ready();
         serve
@@ -137,7 +149,8 @@ impl Serve {
                     panic!("docktray serve exited ({status}): {}", self.stderr());
                 }
             }
-            let out = Command::new("curl")
+            let out = self
+                .curl()
                 .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
                 .arg(format!("{}/readiness", self.url()))
                 .output()
@@ -155,7 +168,17 @@ impl Serve {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// curl, trusting the server's CA when it serves HTTPS.
+    pub fn curl(&self) -> Command {
+        let mut command = Command::new("curl");
+        if let Some(ca) = &self.ca {
+            command.arg("--cacert").arg(ca);
+        }
+        command
     }
 
     pub fn stderr(&self) -> String {
@@ -206,7 +229,7 @@ impl Serve {
         headers: &[&str],
         body: Option<&str>,
     ) -> (u16, String) {
-        let mut command = Command::new("curl");
+        let mut command = self.curl();
         command.args(["-s", "-m", "20", "-X", method, "-w", "\n%{http_code}"]);
         if !headers
             .iter()
