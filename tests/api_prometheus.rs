@@ -17,7 +17,8 @@ use common::serve::{Options, Serve};
 use common::*;
 use serde_json::Value;
 
-const THRESHOLDS: &str = "[alerts]\nhold = \"2s\"\n[thresholds.container_cpu_percent]\nwarning = 20\ncritical = 30\n";
+const THRESHOLDS: &str =
+    "[alerts]\nhold = \"2s\"\n[thresholds.container_cpu_percent]\nwarning = 20\ncritical = 30\n";
 
 fn promtool(args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut child = Command::new("promtool")
@@ -28,7 +29,12 @@ fn promtool(args: &[&str], stdin: Option<&str>) -> std::process::Output {
         .spawn()
         .expect("promtool (Debian's prometheus package; scripts/deps.sh installs it)");
     if let Some(text) = stdin {
-        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("promtool")
@@ -56,14 +62,24 @@ impl Prometheus {
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
         let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
             .expect("start prometheus");
-        let prometheus = Self { child, port, _dir: dir };
+        let prometheus = Self {
+            child,
+            port,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while prometheus.get("/-/ready").is_none() {
             assert!(Instant::now() < deadline, "prometheus did not start");
@@ -78,7 +94,9 @@ impl Prometheus {
             .arg(format!("http://127.0.0.1:{}{path}", self.port))
             .output()
             .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     fn api(&self, path: &str) -> Value {
@@ -95,20 +113,33 @@ impl Prometheus {
             .expect("curl");
         let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         assert_eq!(answer["status"], "success", "{promql}: {answer}");
-        answer["data"]["result"].as_array().cloned().unwrap_or_default()
+        answer["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn value(result: &Value) -> f64 {
-        result["value"][1].as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+        result["value"][1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
     }
 
     /// Polls `check` for up to `timeout`, failing with `what` and the last value seen.
-    fn wait<T>(&self, timeout: Duration, what: &str, mut check: impl FnMut(&Self) -> Result<T, String>) -> T {
+    fn wait<T>(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut check: impl FnMut(&Self) -> Result<T, String>,
+    ) -> T {
         let deadline = Instant::now() + timeout;
         loop {
             match check(self) {
                 Ok(found) => return found,
-                Err(last) if Instant::now() > deadline => panic!("{what} within {timeout:?}; last: {last}"),
+                Err(last) if Instant::now() > deadline => {
+                    panic!("{what} within {timeout:?}; last: {last}")
+                }
                 Err(_) => std::thread::sleep(Duration::from_secs(1)),
             }
         }
@@ -118,12 +149,24 @@ impl Prometheus {
 #[test]
 fn promtool_accepts_a_scrape_and_the_generated_rules() {
     let _container = TestContainer::run("prom", &[], &["sleep", "600"]);
-    let serve = Serve::start(Options { extra: THRESHOLDS, ..Options::default() });
+    let serve = Serve::start(Options {
+        extra: THRESHOLDS,
+        ..Options::default()
+    });
     std::thread::sleep(Duration::from_secs(2));
     let (status, text) = serve.get("/metrics");
     assert_eq!(status, 200);
-    for series in ["container_cpu_usage_seconds_total{", "container_memory_working_set_bytes{", "container_network_receive_bytes_total{", "docktray_source_up{", "process_resident_memory_bytes"] {
-        assert!(text.contains(series), "{series} missing from the scrape:\n{text}");
+    for series in [
+        "container_cpu_usage_seconds_total{",
+        "container_memory_working_set_bytes{",
+        "container_network_receive_bytes_total{",
+        "docktray_source_up{",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(
+            text.contains(series),
+            "{series} missing from the scrape:\n{text}"
+        );
     }
     let out = promtool(&["check", "metrics"], Some(&text));
     assert!(
@@ -133,7 +176,12 @@ fn promtool_accepts_a_scrape_and_the_generated_rules() {
         String::from_utf8_lossy(&out.stderr)
     );
     // OpenMetrics when asked for.
-    let (status, open) = serve.request("GET", "/metrics", &["Accept: application/openmetrics-text; version=1.0.0"], None);
+    let (status, open) = serve.request(
+        "GET",
+        "/metrics",
+        &["Accept: application/openmetrics-text; version=1.0.0"],
+        None,
+    );
     assert_eq!(status, 200);
     assert!(open.trim_end().ends_with("# EOF"), "{open}");
     let rules = Command::new(env!("CARGO_BIN_EXE_docktray"))
@@ -146,22 +194,45 @@ fn promtool_accepts_a_scrape_and_the_generated_rules() {
     let file = serve.dir.path().join("rules.yml");
     std::fs::write(&file, &rules.stdout).expect("write");
     let out = promtool(&["check", "rules", &file.display().to_string()], None);
-    assert!(out.status.success(), "promtool check rules: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&rules.stdout).contains("> 30"), "the configured critical level");
+    assert!(
+        out.status.success(),
+        "promtool check rules: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&rules.stdout).contains("> 30"),
+        "the configured critical level"
+    );
 }
 
 #[test]
 fn a_real_prometheus_scrapes_two_servers_on_two_engines() {
     let second = PrivateDockerd::new("dtp", "198.18.12.1/24");
     second.load_test_image();
-    let burner = TestContainer::run("promburn", &["--cpus", "0.5"], &["sh", "-c", "while :; do :; done"]);
+    let burner = TestContainer::run(
+        "promburn",
+        &["--cpus", "0.5"],
+        &["sh", "-c", "while :; do :; done"],
+    );
     let hog_name = unique("promhog");
     let image = image();
     second.docker(&[
-        "run", "-d", "--name", &hog_name, "--label", "docktray.test=1", &image, "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        &hog_name,
+        "--label",
+        "docktray.test=1",
+        &image,
+        "sh",
+        "-c",
         "x=$(head -c 40000000 /dev/zero | tr '\\000' a); sleep 600",
     ]);
-    let first = Serve::start(Options { extra: THRESHOLDS, ..Options::default() });
+    let first = Serve::start(Options {
+        extra: THRESHOLDS,
+        ..Options::default()
+    });
     let other = Serve::start(Options {
         extra: THRESHOLDS,
         docker_host: Some(second.host()),
@@ -192,24 +263,48 @@ fn a_real_prometheus_scrapes_two_servers_on_two_engines() {
     let prometheus = Prometheus::start(&config, &String::from_utf8_lossy(&rules.stdout));
     prometheus.wait(Duration::from_secs(30), "both targets up", |p| {
         let targets = p.api("/api/v1/targets");
-        let active = targets["data"]["activeTargets"].as_array().cloned().unwrap_or_default();
+        let active = targets["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let up = active.iter().filter(|t| t["health"] == "up").count();
         (up == 2).then_some(()).ok_or_else(|| targets.to_string())
     });
     // The burner's CPU rate, once a 20 s window is filled.
     std::thread::sleep(Duration::from_secs(24));
-    let query = format!("rate(container_cpu_usage_seconds_total{{name=\"{}\"}}[20s])", burner.name);
+    let query = format!(
+        "rate(container_cpu_usage_seconds_total{{name=\"{}\"}}[20s])",
+        burner.name
+    );
     let rate = prometheus.wait(Duration::from_secs(30), "a CPU rate", |p| {
         let result = p.query(&query);
-        result.first().map(Prometheus::value).filter(|v| v.is_finite()).ok_or_else(|| format!("{result:?}"))
+        result
+            .first()
+            .map(Prometheus::value)
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("{result:?}"))
     });
-    assert!((0.35..=0.65).contains(&rate), "rate of a --cpus 0.5 burner: {rate}");
+    assert!(
+        (0.35..=0.65).contains(&rate),
+        "rate of a --cpus 0.5 burner: {rate}"
+    );
     // The other engine's container, through the other server: its working set against docker stats.
     let working = prometheus.wait(Duration::from_secs(20), "the second engine's series", |p| {
-        let result = p.query(&format!("container_memory_working_set_bytes{{name=\"{hog_name}\"}}"));
-        result.first().map(Prometheus::value).ok_or_else(|| format!("{result:?}"))
+        let result = p.query(&format!(
+            "container_memory_working_set_bytes{{name=\"{hog_name}\"}}"
+        ));
+        result
+            .first()
+            .map(Prometheus::value)
+            .ok_or_else(|| format!("{result:?}"))
     });
-    let usage = second.docker(&["stats", "--no-stream", "--format", "{{.MemUsage}}", &hog_name]);
+    let usage = second.docker(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.MemUsage}}",
+        &hog_name,
+    ]);
     let docker_bytes = parse_size(usage.split('/').next().expect("usage"));
     assert!(
         (working - docker_bytes).abs() <= docker_bytes * 0.10,
@@ -218,19 +313,31 @@ fn a_real_prometheus_scrapes_two_servers_on_two_engines() {
     assert!(docker_bytes > 30e6, "the hog holds its memory: {usage}");
     // The generated rules are loaded, and the burner fires the matching alert.
     let loaded = prometheus.api("/api/v1/rules").to_string();
-    assert!(loaded.contains("docktray_container_cpu_percent_critical"), "{loaded}");
+    assert!(
+        loaded.contains("docktray_container_cpu_percent_critical"),
+        "{loaded}"
+    );
     prometheus.wait(Duration::from_secs(40), "the burner's alert firing", |p| {
         let alerts = p.api("/api/v1/alerts");
-        let firing = alerts["data"]["alerts"].as_array().cloned().unwrap_or_default().into_iter().any(|a| {
-            a["labels"]["alertname"] == "docktray_container_cpu_percent_critical"
-                && a["labels"]["name"] == burner.name.as_str()
-                && a["state"] == "firing"
-        });
+        let firing = alerts["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .any(|a| {
+                a["labels"]["alertname"] == "docktray_container_cpu_percent_critical"
+                    && a["labels"]["name"] == burner.name.as_str()
+                    && a["state"] == "firing"
+            });
         firing.then_some(()).ok_or_else(|| alerts.to_string())
     });
     // Every query of the shipped Grafana dashboard returns data.
     let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/grafana/docktray-dashboard.json")).expect("dashboard"),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/grafana/docktray-dashboard.json"
+        ))
+        .expect("dashboard"),
     )
     .expect("dashboard JSON");
     let mut queries = Vec::new();
@@ -244,7 +351,10 @@ fn a_real_prometheus_scrapes_two_servers_on_two_engines() {
             .replace("=~\"$name\"", "=~\".*\"")
             .replace("=~\"$job\"", "=~\".*\"");
         let result = prometheus.query(&concrete);
-        assert!(!result.is_empty(), "the dashboard query {expr} returns nothing");
+        assert!(
+            !result.is_empty(),
+            "the dashboard query {expr} returns nothing"
+        );
     }
 }
 
