@@ -300,20 +300,8 @@ impl docktray::sinks::api::Control for EngineControl {
     }
 }
 
-#[tokio::test]
-async fn healthz_and_readiness_say_503_when_they_should() {
-    // An engine socket that takes connections and never answers: the Docker source stays "connecting".
-    let dir = tempfile::tempdir().expect("tempdir");
-    let socket = dir.path().join("silent.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
-    let mut config = test_config();
-    config.docker.host = format!("unix://{}", socket.display());
-    config.api.listen = format!("127.0.0.1:{}", common::caddy::free_port());
-    std::env::set_var("DOCKTRAY_API_TOKEN", "in-process-token");
-    let engine = docktray::Engine::start(config.clone());
-    let control = Arc::new(EngineControl {
-        engine: tokio::sync::RwLock::new(None),
-    });
+async fn serve_engine(config: &docktray::Config, engine: docktray::Engine) -> (Arc<EngineControl>, docktray::sinks::api::ApiServer) {
+    let control = Arc::new(EngineControl { engine: tokio::sync::RwLock::new(None) });
     let sources = docktray::sinks::api::Sources {
         view: engine.view(),
         updates: Arc::new(engine.subscribe()),
@@ -322,29 +310,51 @@ async fn healthz_and_readiness_say_503_when_they_should() {
         control: control.clone(),
     };
     *control.engine.write().await = Some(engine);
-    let server = docktray::sinks::api::ApiServer::start(&config, sources)
-        .await
-        .expect("the API starts");
+    let server = docktray::sinks::api::ApiServer::start(config, sources).await.expect("the API starts");
+    (control, server)
+}
+
+fn curl(url: &str) -> String {
+    let out = Command::new("curl").args(["-s", "-m", "10", "-w", "\n%{http_code}"]).arg(url).output().expect("curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_says_503_until_every_source_delivered() {
+    // An engine socket that takes connections and never answers: the Docker source stays "connecting".
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("silent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let mut config = test_config();
+    config.docker.host = format!("unix://{}", socket.display());
+    config.api.listen = format!("127.0.0.1:{}", common::caddy::free_port());
+    std::env::set_var("DOCKTRAY_API_TOKEN", "in-process-token");
+    let (control, server) = serve_engine(&config, docktray::Engine::start(config.clone())).await;
     let url = server.listening().url();
-    let get = |path: &str| {
-        let out = Command::new("curl")
-            .args(["-s", "-w", "\n%{http_code}"])
-            .arg(format!("{url}{path}"))
-            .output()
-            .expect("curl");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let readiness = get("/readiness");
+    let readiness = curl(&format!("{url}/readiness"));
     assert!(readiness.ends_with("503"), "{readiness}");
     assert!(readiness.contains("\"ready\":false"), "{readiness}");
-    assert!(get("/healthz").ends_with("200"));
+    assert!(curl(&format!("{url}/healthz")).ends_with("200"));
+    server.stop().await;
+    // Dropped, not shut down: its source is still waiting on the silent socket.
+    drop(control.engine.write().await.take());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_says_503_once_the_engine_task_ended() {
+    let mut config = test_config();
+    config.api.listen = format!("127.0.0.1:{}", common::caddy::free_port());
+    std::env::set_var("DOCKTRAY_API_TOKEN", "in-process-token");
+    let engine = start_engine(config.clone()).await;
+    let (control, server) = serve_engine(&config, engine).await;
+    let url = server.listening().url();
+    assert!(curl(&format!("{url}/readiness")).ends_with("200"));
+    assert!(curl(&format!("{url}/healthz")).ends_with("200"));
     // The engine's task ends: /healthz says so.
     let engine = control.engine.write().await.take().expect("engine");
     engine.shutdown().await;
-    *control.engine.write().await = None;
-    let healthz = get("/healthz");
+    let healthz = curl(&format!("{url}/healthz"));
     assert!(healthz.ends_with("503"), "{healthz}");
     assert!(healthz.contains("restart"), "{healthz}");
     server.stop().await;
-    drop(listener);
 }
