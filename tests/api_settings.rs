@@ -122,8 +122,6 @@ fn the_token_lives_in_the_keychain_and_rotates() {
     let token = |args: &[&str]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_docktray"));
         command
-            .arg("--config")
-            .arg(keychain.home().join("none.toml"))
             .arg("api")
             .arg("token")
             .args(args)

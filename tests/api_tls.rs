@@ -145,7 +145,7 @@ fn a_non_loopback_address_needs_consent_and_tls() {
     let api = format!("allow_remote = true\ntls_cert = \"{cert}\"\ntls_key = \"{key}\"\n");
     let serve = Serve::start(Options {
         api: &api,
-        args: vec!["--listen".to_owned(), format!("0.0.0.0:{}", free_port())],
+        listen_ip: "0.0.0.0",
         ca: Some(cert.into()),
         ..Options::default()
     });

@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub prepare: Option<&'a dyn Fn(&mut Command)>,
     /// Serve HTTPS, trusting this CA certificate.
     pub ca: Option<PathBuf>,
+    /// The listen address's IP (default 127.0.0.1); requests still go to 127.0.0.1.
+    pub listen_ip: &'a str,
 }
 
 impl Default for Options<'_> {
@@ -51,6 +53,7 @@ impl Default for Options<'_> {
             args: Vec::new(),
             prepare: None,
             ca: None,
+            listen_ip: "127.0.0.1",
         }
     }
 }
@@ -66,9 +69,10 @@ impl Serve {
         std::fs::write(
             &config,
             format!(
-                "# Docktray settings for the API test\ninterval = \"500ms\"\n{}\n[history]\npath = \"{}\"\n\n[api]\nlisten = \"127.0.0.1:{port}\"\n{}\n",
+                "# Docktray settings for the API test\ninterval = \"500ms\"\n{}\n[history]\npath = \"{}\"\n\n[api]\nlisten = \"{}:{port}\"\n{}\n",
                 options.extra,
                 dir.path().join("history.sqlite").display(),
+                options.listen_ip,
                 options.api
             ),
         )
