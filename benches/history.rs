@@ -74,6 +74,7 @@ impl Fleet {
                 started_at: None,
                 finished_at: None,
                 labels: Default::default(),
+                ip_addresses: Default::default(),
                 pid: None,
             })
             .collect();

@@ -68,6 +68,8 @@ leftovers() {
 PIDS=()
 # shellcheck source=tests/e2e/dunst.sh
 . "$ROOT/tests/e2e/dunst.sh"
+# shellcheck source=tests/e2e/caddy.sh
+. "$ROOT/tests/e2e/caddy.sh"
 inner() {
   local py="$E2E_VENV/bin/python"
   # PIDS is global: the EXIT trap runs after this function has returned.
@@ -186,6 +188,9 @@ done
 WEBDOCK_URL="$(head -n1 "$WORK/webdock-url")"
 [[ "$WEBDOCK_URL" == http://127.0.0.1:*/v1 ]] || die "the Webdock fixture did not start: $(cat "$WORK/webdock-fixture.log")"
 export DOCKTRAY_WEBDOCK_TOKEN_E2E="$WEBDOCK_TOKEN"
+# A real Caddy whose routes the app keeps (the Services view), and an xdg-open that records what is opened.
+start_caddy "$WORK"
+fake_browser "$WORK"
 cat >"$WORK/config/docktray/config.toml" <<EOF
 # Written by scripts/e2e.sh: fast sampling, low container CPU thresholds and short holds, so a container held
 # at --cpus 0.5 turns critical within seconds; host alerts off, so whatever else this machine is doing does
@@ -219,6 +224,11 @@ group_window = "500ms"
 
 [history]
 path = "$WORK/data/history.sqlite"
+
+# The Caddy above (tests/e2e/caddy.sh).
+[caddy]
+admin_url = "$E2E_CADDY_ADMIN"
+check_every = "2s"
 
 # The local Webdock API above (memory, disk and quota of its servers are well under the thresholds).
 [[webdock]]

@@ -23,6 +23,33 @@ pub enum Error {
         message: String,
     },
 
+    /// An exec (or terminal) asked of a container that is not running.
+    #[error("container '{container}' is {state}, not running: {hint}")]
+    NotRunning {
+        container: String,
+        state: String,
+        hint: String,
+    },
+
+    /// A terminal asked of a container whose image has no shell.
+    #[error(
+        "container '{container}' has no shell (tried {tried}): its image has none (a distroless or scratch \
+         image); run one of its own programs instead: `docktray exec {container} -- PROGRAM`"
+    )]
+    NoShell { container: String, tried: String },
+
+    /// A removal refused because containers still use what would go; `hint` says how to go on.
+    #[error(
+        "{what} on {host} is used by {}: {hint}",
+        containers_phrase(containers)
+    )]
+    InUse {
+        what: String,
+        host: String,
+        containers: Vec<String>,
+        hint: String,
+    },
+
     #[error("Docker API error: {0}")]
     Docker(String),
 
@@ -46,6 +73,10 @@ pub enum ConfigError {
     #[error("invalid config file {path}:\n{message}")]
     Parse { path: PathBuf, message: String },
 
+    /// A setting given by an environment variable or a `--set` flag is wrong; `setting` names which.
+    #[error("invalid setting {setting}: {message}; change or unset it")]
+    Setting { setting: String, message: String },
+
     #[error("invalid config file {path}: `{key}` = {value} is not valid: expected {expected}")]
     Invalid {
         path: PathBuf,
@@ -53,6 +84,14 @@ pub enum ConfigError {
         value: String,
         expected: String,
     },
+}
+
+/// "container web" or "containers web, db".
+fn containers_phrase(names: &[String]) -> String {
+    match names {
+        [one] => format!("container {one}"),
+        many => format!("containers {}", many.join(", ")),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -17,12 +17,14 @@
 //! - [`sinks`]: what consumes updates: desktop notifications, history recording, the tray's model.
 //! - [`history`]: the SQLite store and its queries.
 //! - [`monitor`]: wires sources, engine and sinks together for the desktop app and `docktray watch`.
+//! - [`logfile`]: diagnostics on standard error and an optional rotated log file, for the faces.
 
 pub mod alerts;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod history;
+pub mod logfile;
 pub mod model;
 pub mod monitor;
 pub mod sinks;

@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::history::{AlertQuery, History};
 use crate::model::Level;
+use crate::sinks::caddy::CaddySync;
 use crate::sinks::{notify, recorder};
 
 /// What to run besides the collectors.
@@ -37,6 +38,8 @@ pub struct Monitor {
     /// The history recorder and its stop signal.
     recorder: Option<(JoinHandle<()>, watch::Sender<bool>)>,
     notifier: Option<JoinHandle<()>>,
+    /// Caddy's routes kept in step with the services (`None` while `[caddy] admin_url` is empty).
+    caddy: Option<CaddySync>,
     paused: watch::Sender<bool>,
     clicks: broadcast::Sender<String>,
     /// The notifier's settings; changed by [`Monitor::reconfigure`].
@@ -96,7 +99,15 @@ impl Monitor {
                 clicks.clone(),
             )
         });
+        // Caddy's routes follow the services; Caddy's own reachability goes back to the engine, which judges it.
+        let caddy = CaddySync::start(
+            &config,
+            engine.view(),
+            engine.subscribe(),
+            engine.reporter(),
+        );
         Ok(Self {
+            caddy,
             clicks,
             engine,
             history,
@@ -137,6 +148,11 @@ impl Monitor {
         Ok(())
     }
 
+    /// Ends Caddy's backoff wait and talks to it now ("retry now"). Returns false while Caddy sync is off.
+    pub fn retry_caddy(&self) -> bool {
+        self.caddy.as_ref().map(CaddySync::retry_now).is_some()
+    }
+
     /// Pauses (or resumes) desktop notifications; alerts are still evaluated and recorded.
     pub fn pause_notifications(&self, paused: bool) {
         let _ = self.paused.send(paused);
@@ -146,6 +162,9 @@ impl Monitor {
     pub async fn shutdown(self) -> Result<()> {
         if let Some(notifier) = self.notifier {
             notifier.abort();
+        }
+        if let Some(caddy) = self.caddy {
+            caddy.stop().await;
         }
         self.engine.shutdown().await;
         if let Some((task, stop)) = self.recorder {
@@ -173,6 +192,15 @@ pub fn restart_needed(before: &Config, after: &Config) -> Vec<&'static str> {
     }
     if before.logs != after.logs {
         names.push("[logs]");
+    }
+    if before.services != after.services {
+        names.push("[services]");
+    }
+    if before.caddy != after.caddy {
+        names.push("[caddy]");
+    }
+    if before.api != after.api {
+        names.push("[api]");
     }
     if before.history.enabled != after.history.enabled || before.history.path != after.history.path
     {

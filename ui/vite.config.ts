@@ -1,3 +1,4 @@
+import type { Plugin } from "vite";
 import { defineConfig } from "vitest/config";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
 import { svelteTesting } from "@testing-library/svelte/vite";
@@ -14,8 +15,29 @@ const CSP = [
   "form-action 'none'",
 ].join("; ");
 
+// The Tauri window freezes Object.prototype (`freezePrototype`), so assigning a property that Object.prototype
+// already has (`toString`) to a plain object throws in strict code ("Attempted to assign to readonly property").
+// xterm.js (its key-code helper taken from VS Code) does exactly that once at load. This build step defines the
+// property instead, which the frozen prototype allows. The build fails if the code moved (an xterm upgrade):
+// look for the assignment again then.
+const NEEDLE = "o.toString=s;";
+const REPLACEMENT = 'Object.defineProperty(o,"toString",{value:s,writable:!0,configurable:!0,enumerable:!0});';
+
+function xtermFrozenPrototype(): Plugin {
+  return {
+    name: "xterm-frozen-prototype",
+    transform(code, id) {
+      if (!/@xterm[\\/]xterm[\\/]lib[\\/]xterm\.mjs$/.test(id.split("?")[0])) return null;
+      if (!code.includes(NEEDLE)) {
+        this.error(`xterm.mjs no longer contains ${NEEDLE}: check how it assigns toString (see vite.config.ts)`);
+      }
+      return { code: code.replace(NEEDLE, REPLACEMENT), map: null };
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [svelte(), svelteTesting()],
+  plugins: [svelte(), svelteTesting(), xtermFrozenPrototype()],
   // Relative asset URLs: the shell serves ui/dist from its own origin.
   base: "./",
   clearScreen: false,

@@ -12,6 +12,7 @@ use docktray::model::ContainerDetail;
 use docktray::model::VpsHistory;
 use docktray::sources::docker::logs::LogQuery;
 use docktray::sources::ssh::check::{self, StepResult};
+use docktray::sources::ssh::discover;
 use docktray::sources::ssh::manage::{self, HostKeys};
 use docktray::sources::webdock::accounts::{self, ConnectionTest, TokenStatus};
 use docktray::{Action, Config, ConfigError, Error, Snapshot};
@@ -51,6 +52,24 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         save_host,
         remove_host,
         retry_host,
+        discover_hosts,
+        crate::services::open_url,
+        crate::services::retry_caddy,
+        crate::workbench::exec_start,
+        crate::workbench::exec_input,
+        crate::workbench::exec_resize,
+        crate::workbench::exec_close,
+        crate::workbench::list_images,
+        crate::workbench::list_volumes,
+        crate::workbench::list_networks,
+        crate::workbench::get_disk_usage,
+        crate::workbench::remove_image,
+        crate::workbench::prune_images,
+        crate::workbench::remove_volume,
+        crate::workbench::prune_volumes,
+        crate::workbench::remove_network,
+        crate::workbench::stack_plan,
+        crate::workbench::stack_action,
     ]
 }
 
@@ -303,8 +322,13 @@ pub async fn take_route(shell: State<'_, Shell>) -> Answer<Option<String>> {
 
 /// "set" / "not set" for a Webdock account; the token itself never crosses IPC outbound.
 #[tauri::command]
-pub async fn webdock_token_status(account: String) -> Answer<TokenStatus> {
-    Ok(accounts::token_status(&account).await)
+pub async fn webdock_token_status(shell: State<'_, Shell>, account: String) -> Answer<TokenStatus> {
+    let configured = shell
+        .config()
+        .webdock
+        .into_iter()
+        .find(|entry| entry.name == account);
+    Ok(accounts::token_status(&account, configured.as_ref()).await)
 }
 
 /// Checks a token typed in settings (or the account's stored one when `token` is null) with /ping and /servers.
@@ -347,6 +371,16 @@ pub async fn get_vps_history(
     accounts::history(account, &slug)
         .await
         .map_err(|err| err.to_string())
+}
+
+/// Hosts found on this machine that are not configured yet (Docker contexts, `DOCKER_HOST`, `~/.ssh/config`),
+/// for the host form to offer.
+#[tauri::command]
+pub async fn discover_hosts(shell: State<'_, Shell>) -> Answer<Vec<discover::Discovered>> {
+    let configured = shell.config().hosts;
+    tauri::async_runtime::spawn_blocking(move || discover::not_configured(&configured, None))
+        .await
+        .map_err(|err| format!("looking for hosts failed: {err}"))
 }
 
 /// The step-by-step connection check of `docktray hosts add` for a host typed in settings (saved or not).

@@ -55,6 +55,9 @@ pub async fn quit<R: Runtime>(app: AppHandle<R>) {
 /// Shuts the monitor down once; later calls find nothing to do.
 pub async fn shut_down<R: Runtime>(app: &AppHandle<R>) {
     let shell = app.state::<Shell>();
+    if let Some(sessions) = app.try_state::<crate::exec_session::ExecSessions>() {
+        sessions.close_all();
+    }
     if let Some(monitor) = shell.take_monitor().await {
         match monitor.shutdown().await {
             Ok(()) => tracing::info!("stopped; history written"),

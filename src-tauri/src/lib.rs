@@ -6,17 +6,21 @@
 //! The window is created on demand and destroyed on close; the app keeps running in the tray until Quit,
 //! which writes the history and exits 0. A second launch opens the first one's window.
 
+mod api;
 pub mod commands;
 pub mod control;
 #[cfg(target_os = "linux")]
 pub mod egl_warm_up;
+pub mod exec_session;
 pub mod footprint;
 mod log_stream;
 pub mod payloads;
 mod pump;
+pub mod services;
 pub mod state;
 mod tray;
 pub mod window;
+pub mod workbench;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +40,7 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 /// The IPC and window handling shared by the app and the tests: commands and the window's clean-up.
 pub fn with_ipc<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
+        .manage(exec_session::ExecSessions::default())
         .invoke_handler(commands::handler())
         .on_window_event(window::on_window_event)
 }
@@ -135,11 +140,13 @@ pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<i32> {
             let updates = monitor.engine().subscribe();
             let clicks = monitor.notification_clicks();
             let first = tray_state(&monitor.engine().snapshot());
+            let api_sources = api::sources(handle, &monitor);
             let interval = config.interval;
             if let Err(err) = control::apply_autostart(handle, config.desktop.start_at_login) {
                 tracing::warn!(%err, "start at login");
             }
             app.manage(Shell::new(monitor, config.clone(), config_path.clone()));
+            api::start(&config, api_sources);
             tray::create(handle, first)?;
             pump::spawn(
                 handle.clone(),

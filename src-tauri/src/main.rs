@@ -10,13 +10,15 @@ use docktray::Config;
 fn main() -> ExitCode {
     // First, while the process has a single thread and before GTK starts.
     docktray_desktop::footprint::prefer_software_rendering();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DOCKTRAY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The `[log] file` of the settings too, when they load (a bad file is reported by `start`).
+    let settings = config_argument()
+        .ok()
+        .and_then(|path| Config::load(path.as_deref()).ok())
+        .map(|config| config.log)
+        .unwrap_or_default();
+    if let Err(problem) = docktray::logfile::init("info", &settings) {
+        eprintln!("docktray-desktop: {problem}");
+    }
     match start() {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(Failure::Usage(message)) => {

@@ -86,6 +86,9 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEven
     if window.label() == MAIN && matches!(event, WindowEvent::Destroyed) {
         let shell = window.state::<Shell>();
         shell.clear_subscriptions();
+        window
+            .state::<crate::exec_session::ExecSessions>()
+            .close_all();
         shell.set_route(None);
         tracing::debug!("window closed");
         let app = window.app_handle().clone();
@@ -118,6 +121,9 @@ mod tests {
             sources: vec![source],
             hosts: Vec::new(),
             containers: Vec::new(),
+            services: Vec::new(),
+            service_problems: Vec::new(),
+            proxy: None,
         };
         let script = first_snapshot_script(&snapshot).expect("script");
         let literal = script

@@ -110,6 +110,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
+            ip_addresses: Default::default(),
             pid: None,
         }
     }

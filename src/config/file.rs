@@ -63,7 +63,10 @@ pub fn save(path: &Path, config: &Config) -> Result<(), SaveError> {
             })
         }
     };
-    let text = update_text(&existing, config, path)?;
+    // Values from DOCKTRAY_* variables (or Dockpeek's) stay in the environment, not in the user's file.
+    let environment = super::layers::Overrides::from_process(Vec::new());
+    let config = super::layers::without_overrides(config, &existing, &environment)?;
+    let text = update_text(&existing, &config, path)?;
     if text == existing && target.exists() {
         return Ok(());
     }

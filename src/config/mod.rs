@@ -6,26 +6,39 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::ConfigError;
 
+pub mod api;
+pub mod caddy;
 mod durations;
 pub mod endpoint;
 pub mod file;
+pub mod layers;
+mod log;
+pub mod schema;
+pub mod services;
 mod validate;
 
+pub use api::ApiConfig;
+pub use caddy::CaddyConfig;
+pub use services::ServicesConfig;
+
 use durations::{duration_text, optional_duration_text};
+pub use log::LogSettings;
 
 /// Whole configuration. Every field has a default, so a missing file or section means defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// How often container and host metrics are sampled (default `2s`).
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub interval: Duration,
     pub docker: DockerConfig,
     pub logs: LogsConfig,
@@ -42,13 +55,21 @@ pub struct Config {
     /// Webdock accounts whose VPS servers are watched. Tokens are not here: they live in the OS keychain
     /// (`docktray webdock login NAME`) or come from `DOCKTRAY_WEBDOCK_TOKEN_<NAME>` / `..._FILE`.
     pub webdock: Vec<WebdockAccount>,
+    /// An optional log file, rotated by size.
+    pub log: LogSettings,
+    /// The service registry read from container labels.
+    pub services: ServicesConfig,
+    /// Keeping a Caddy reverse proxy's routes in step with the services (off unless `admin_url` is set).
+    pub caddy: CaddyConfig,
+    /// The HTTP API: `docktray serve`, and the desktop app when `enabled` (docs/api.md).
+    pub api: ApiConfig,
 }
 
 /// The Webdock API everyone uses; `base_url` changes it (a proxy, or a local server in tests).
 pub const WEBDOCK_API: &str = "https://api.webdock.io/v1";
 
 /// One Webdock account (`[[webdock]]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct WebdockAccount {
@@ -62,6 +83,7 @@ pub struct WebdockAccount {
     /// answers from a 30 s cache in between, so shorter intervals cost nothing but show nothing newer.
     #[serde(default = "default_webdock_interval", with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub interval: Duration,
     /// API base URL (default `https://api.webdock.io/v1`): for a proxy, or a local server in tests.
     #[serde(default = "default_webdock_url")]
@@ -69,7 +91,13 @@ pub struct WebdockAccount {
     /// Time allowed for one request (default `15s`).
     #[serde(default = "default_webdock_timeout", with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub timeout: Duration,
+    /// An environment variable holding this account's token (or `<VARIABLE>_FILE` naming a file with it), read
+    /// instead of `DOCKTRAY_WEBDOCK_TOKEN_<NAME>`; the Dockpeek variables (`WEBDOCK_API_TOKEN_<n>`) set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub token_variable: Option<String>,
 }
 
 /// Which servers of an account are watched.
@@ -95,6 +123,22 @@ impl Serialize for ServerSelection {
             Self::All => serializer.serialize_str("all"),
             Self::Slugs(slugs) => slugs.serialize(serializer),
         }
+    }
+}
+
+impl JsonSchema for ServerSelection {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ServerSelection".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "\"all\" or a list of server slugs, such as [\"web1\", \"db1\"]",
+            "anyOf": [
+                { "type": "string", "enum": ["all"] },
+                { "type": "array", "items": { "type": "string" } }
+            ]
+        })
     }
 }
 
@@ -147,7 +191,7 @@ fn default_webdock_url() -> String {
     WEBDOCK_API.to_owned()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct DockerConfig {
@@ -158,10 +202,11 @@ pub struct DockerConfig {
     /// Full re-list of containers to heal anything the event stream missed (default `60s`).
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub reconcile_every: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogsConfig {
@@ -170,15 +215,18 @@ pub struct LogsConfig {
 }
 
 /// A remote Docker host reached over SSH.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
+    /// What the host is called in every view (not `local`, which is this machine).
     pub name: String,
     /// `user@host[:port]` or an alias from `~/.ssh/config`.
     pub destination: String,
+    /// A private key for this host (`ssh -i`); empty for ssh's own choice (agent, `~/.ssh/config`).
     #[serde(default)]
     pub identity_file: Option<PathBuf>,
+    /// The Docker (or Podman) socket on the host (default `/var/run/docker.sock`).
     #[serde(default = "default_remote_socket")]
     pub socket: String,
     /// An ssh_config file used instead of `~/.ssh/config` (`ssh -F`); for set-ups kept apart, such as tests.
@@ -188,12 +236,15 @@ pub struct HostConfig {
 }
 
 /// Warning and critical levels of one metric, in the metric's unit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
+    /// The warning level, in the metric's unit.
     pub warning: f64,
+    /// The critical level (above the warning level).
     pub critical: f64,
+    /// Whether the metric is judged at all (default true).
     #[serde(default = "yes")]
     pub enabled: bool,
     /// How long the level must hold before it is raised or cleared; `alerts.hold` when absent.
@@ -203,23 +254,29 @@ pub struct Threshold {
         skip_serializing_if = "Option::is_none"
     )]
     #[ts(as = "Option<String>", optional)]
+    #[schemars(with = "Option<String>")]
     pub hold: Option<Duration>,
 }
 
 /// A partial threshold in an override: what is given replaces the default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdOverride {
+    /// Replaces the warning level.
     pub warning: Option<f64>,
+    /// Replaces the critical level.
     pub critical: Option<f64>,
+    /// Turns the metric off (or on) for these targets.
     pub enabled: Option<bool>,
+    /// Replaces how long the level must hold.
     #[serde(
         default,
         with = "optional_duration_text",
         skip_serializing_if = "Option::is_none"
     )]
     #[ts(as = "Option<String>", optional)]
+    #[schemars(with = "Option<String>")]
     pub hold: Option<Duration>,
 }
 
@@ -236,7 +293,7 @@ impl Threshold {
 }
 
 /// Which targets an override applies to. Exactly one selector is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Override {
@@ -257,33 +314,37 @@ pub struct Override {
 }
 
 /// How alerts are raised and cleared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertSettings {
     /// A level must hold this long before it is raised, and the value stay low this long before it clears.
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub hold: Duration,
     /// An alert clears only below the warning threshold minus this share of it (10 = 10 %).
     pub hysteresis_percent: f64,
     /// A still-active alert is notified again only after this long.
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub cooldown: Duration,
     /// This many restarts ...
     pub restart_loop_count: u32,
     /// ... within this window make a restart loop.
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub restart_loop_window: Duration,
 }
 
 /// Desktop notifications.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationSettings {
+    /// Desktop notifications on or off.
     pub enabled: bool,
     /// `info`, `warning` or `critical`: lower levels are not notified (resolutions of notified alerts are).
     pub min_level: String,
@@ -292,33 +353,38 @@ pub struct NotificationSettings {
     /// Alerts arriving within this window are grouped into one notification when there are several.
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub group_window: Duration,
 }
 
 /// The local metrics history (SQLite).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistorySettings {
+    /// Whether samples and alerts are recorded.
     pub enabled: bool,
     /// Database file; empty for `$XDG_DATA_HOME/docktray/history.sqlite`.
     pub path: String,
     /// Samples at the collection interval are kept this long ...
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub raw_retention: Duration,
     /// ... one-minute rollups (min, avg, max) this long ...
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub rollup_retention: Duration,
     /// ... and alerts this long.
     #[serde(with = "duration_text")]
     #[ts(as = "String")]
+    #[schemars(with = "String")]
     pub alert_retention: Duration,
 }
 
 /// The desktop app's own settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct DesktopSettings {
@@ -369,7 +435,7 @@ pub fn parse_quiet_hours(text: &str) -> Option<(chrono::NaiveTime, chrono::Naive
 }
 
 /// Alert thresholds (evaluated by the alert engine). Percentages are 0-100; rates are MB/s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct Thresholds {
@@ -415,6 +481,10 @@ impl Default for Config {
             history: HistorySettings::default(),
             desktop: DesktopSettings::default(),
             webdock: Vec::new(),
+            log: LogSettings::default(),
+            services: ServicesConfig::default(),
+            caddy: CaddyConfig::default(),
+            api: ApiConfig::default(),
         }
     }
 }
@@ -512,20 +582,19 @@ impl Config {
         dirs::config_dir().map(|dir| dir.join("docktray").join("config.toml"))
     }
 
-    /// Loads `path`, or the default path when `None`. A missing file gives the defaults; the file is only read.
+    /// Loads `path` (or the default path when `None`; a missing default file gives the defaults), then the
+    /// settings in this process's environment (`DOCKTRAY_<SECTION>__<KEY>`, the Dockpeek variables). The file is
+    /// only read.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let explicit = path.is_some();
-        let Some(path) = path.map(Path::to_path_buf).or_else(Self::default_path) else {
-            return Ok(Self::default());
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text, &path),
-            // An explicitly named file must exist; the default one is optional.
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
-                Ok(Self::default())
-            }
-            Err(source) => Err(ConfigError::Read { path, source }),
-        }
+        Ok(Self::load_layered(path, &layers::Overrides::from_process(Vec::new()))?.config)
+    }
+
+    /// Loads `path`, then `overrides` on top, remembering where each value came from.
+    pub fn load_layered(
+        path: Option<&Path>,
+        overrides: &layers::Overrides,
+    ) -> Result<layers::Layered, ConfigError> {
+        layers::load(path, overrides)
     }
 
     /// Parses and validates TOML text; `path` is only used in messages.

@@ -147,3 +147,45 @@ fn webdock_accounts_are_read_and_checked() {
         assert!(message.contains(expected), "{text}: {message}");
     }
 }
+
+#[test]
+fn services_and_caddy_sections() {
+    let config = parse("").expect("defaults");
+    assert_eq!(config.services.label_prefix, "docktray.");
+    assert!(
+        !config.caddy.enabled(),
+        "Caddy sync is off unless an admin URL is set"
+    );
+    let config = parse(
+        "[services]\nlabel_prefix = \"snadboy.\"\n[caddy]\nadmin_url = \"http://localhost:2019/\"\nserver = \"srv0\"\n\
+         check_every = \"5s\"\n[[hosts]]\nname = \"nas\"\ndestination = \"me@nas\"\n[caddy.host_addresses]\nnas = \"10.0.0.5\"\n",
+    )
+    .expect("valid config");
+    assert_eq!(config.services.label_prefix, "snadboy.");
+    assert!(config.caddy.enabled());
+    assert_eq!(config.caddy.admin_base(), "http://localhost:2019");
+    assert_eq!(config.caddy.check_every, Duration::from_secs(5));
+    for (text, key) in [
+        ("[services]\nlabel_prefix = \"\"", "services.label_prefix"),
+        (
+            "[services]\nlabel_prefix = \"a b.\"",
+            "services.label_prefix",
+        ),
+        ("[caddy]\nadmin_url = \"localhost:2019\"", "caddy.admin_url"),
+        (
+            "[caddy]\nadmin_url = \"http://localhost:2019/config/\"",
+            "caddy.admin_url",
+        ),
+        ("[caddy]\ncheck_every = \"10ms\"", "caddy.check_every"),
+        ("[caddy]\nserver = \"a/b\"", "caddy.server"),
+        (
+            "[caddy.host_addresses]\nnas = \"10.0.0.5\"",
+            "caddy.host_addresses.nas",
+        ),
+    ] {
+        let message = parse(text).unwrap_err().to_string();
+        assert!(message.contains(key), "{text}: {message}");
+    }
+    let message = parse("[caddy]\nadmin = \"x\"").unwrap_err().to_string();
+    assert!(message.contains("unknown field `admin`"), "{message}");
+}

@@ -7,7 +7,11 @@ use chrono::Utc;
 
 use super::state::State;
 use crate::alerts::Evaluator;
-use crate::model::{AlertTransition, ContainerInfo, ContainerStats, Update};
+use crate::model::alert::metric;
+use crate::model::{
+    AlertTransition, ContainerInfo, ContainerStats, DockerDiskUsage, ServerStats, TransitionKind,
+    Update,
+};
 
 /// How many containers a host alert names as the likely cause.
 const TOP_CONTAINERS: usize = 3;
@@ -29,7 +33,11 @@ pub(crate) fn judge(
         Update::Host(stats) => {
             let (top_cpu, top_memory) =
                 top_containers(state, &stats.server_name, stats.memory.total_gb);
-            evaluator.host_stats(stats, top_cpu, top_memory)
+            let mut changes = evaluator.host_stats(stats, top_cpu, top_memory);
+            if let Some(usage) = state.docker_disk.get(&stats.server_name) {
+                name_reclaimable(evaluator, &mut changes, stats, usage);
+            }
+            changes
         }
         Update::ContainerChanged(info) => {
             if info.state.has_processes() {
@@ -52,7 +60,7 @@ pub(crate) fn judge(
         }
         Update::Source(status) => evaluator.source(status, now),
         // Judged where the host is forgotten: its containers are gone from the state by then.
-        Update::HostRemoved { .. } | Update::Alert(_) => Vec::new(),
+        Update::HostRemoved { .. } | Update::Alert(_) | Update::Proxy(_) => Vec::new(),
     }
 }
 
@@ -92,4 +100,47 @@ fn top_containers(state: &State, host: &str, memory_total_gb: f64) -> (Ranking, 
         }
     });
     (cpu, memory)
+}
+
+/// A host disk alert on the disk holding Docker's data says what Docker could free there (`docker system df`'s
+/// reclaimable space), in the alert kept active and in the change that is notified.
+fn name_reclaimable(
+    evaluator: &mut Evaluator,
+    changes: &mut [AlertTransition],
+    stats: &ServerStats,
+    usage: &DockerDiskUsage,
+) {
+    let Some(note) = usage.reclaim_note() else {
+        return;
+    };
+    let docker_disk = usage.root_dir.as_deref().and_then(|root| {
+        stats
+            .disks
+            .iter()
+            .map(|disk| disk.mount.as_str())
+            .filter(|mount| {
+                let mount = mount.trim_end_matches('/');
+                root == mount || root.starts_with(&format!("{mount}/"))
+            })
+            .max_by_key(|mount| mount.len())
+    });
+    for change in changes.iter_mut() {
+        let on_docker_disk = match docker_disk {
+            Some(mount) => change.alert.detail.as_deref() == Some(mount),
+            // Where Docker keeps its data is unknown: every disk alert of the host mentions it.
+            None => true,
+        };
+        let still_active = matches!(
+            change.kind,
+            TransitionKind::Raised
+                | TransitionKind::Escalated
+                | TransitionKind::Eased
+                | TransitionKind::Reminder
+        );
+        if change.alert.metric == metric::HOST_DISK && on_docker_disk && still_active {
+            if let Some(message) = evaluator.annotate(change.alert.id, &note) {
+                change.alert.message = message;
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod alerting;
 mod hosts;
 pub mod rates;
 mod state;
+mod workbench;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -20,14 +21,17 @@ use crate::alerts::overall_level;
 use crate::config::{Config, HostConfig};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, ContainerInfo, ContainerSnapshot, OverallLevel, Snapshot, SourceState, SourceStatus,
-    Update, LOCAL_HOST,
+    Action, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry, Snapshot, SourceState,
+    SourceStatus, Update, LOCAL_HOST,
 };
-use crate::sources::docker::{self, Client, DockerSource, LogHub, SessionSettings, Target};
+use crate::sources::docker::{self, Client, DockerSource, SessionSettings, Target};
 use crate::sources::{host, webdock, Reporter};
 use hosts::{diff_hosts, spawn_host, stop_host, HostTask};
 use state::{Readiness, State};
 use writer::Command;
+
+/// The shared log streams the engine hands out ([`Engine::logs`]), for sinks that follow logs (the HTTP API).
+pub use crate::sources::docker::logs::{LogHub, LogLine, LogQuery, LogStream, LogSubscription};
 
 /// How many observations may wait for the writer before sources wait in turn.
 const OBSERVATION_QUEUE: usize = 1024;
@@ -111,6 +115,71 @@ impl Shared {
             .collect()
     }
 
+    /// Everything known right now, containers sorted by host, compose project and name, with the services
+    /// their labels describe and Caddy's state for each.
+    fn snapshot(&self) -> Snapshot {
+        let now = Utc::now();
+        let state = self.read();
+        let mut containers: Vec<ContainerSnapshot> = state
+            .containers
+            .values()
+            .map(|entry| {
+                let mut info = entry.info.clone();
+                info.status = crate::model::status_text(&info, now);
+                ContainerSnapshot {
+                    info,
+                    stats: entry.stats.clone(),
+                }
+            })
+            .collect();
+        containers.sort_by(|a, b| {
+            (&a.info.host, &a.info.compose_project, &a.info.name).cmp(&(
+                &b.info.host,
+                &b.info.compose_project,
+                &b.info.name,
+            ))
+        });
+        let registry = ServiceRegistry::build(
+            containers.iter().map(|c| &c.info),
+            &self.config.services.label_prefix,
+        )
+        .with_routes(state.proxy.as_ref());
+        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
+        Snapshot {
+            taken_at: now,
+            overall: overall_level(&state.alerts, &sources),
+            alerts: state.alerts.clone(),
+            sources,
+            hosts: state.hosts.values().cloned().collect(),
+            containers,
+            services: registry.services,
+            service_problems: registry.problems,
+            proxy: state.proxy.clone(),
+        }
+    }
+
+    /// Whether every source has delivered its first round (or failed once): the local engine and host, and
+    /// each remote host (up with its figures, or failed).
+    fn is_ready(&self) -> bool {
+        self.readiness.borrow().local_ready() && self.remotes_settled()
+    }
+
+    /// Whether every remote host has either failed once or is up with its first figures.
+    fn remotes_settled(&self) -> bool {
+        let names = self.remote_names();
+        let state = self.read();
+        names
+            .iter()
+            .all(|name| match state.sources.get(&format!("{name}/docker")) {
+                Some(source) => match source.state {
+                    SourceState::Connecting => false,
+                    SourceState::Unreachable => true,
+                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(name),
+                },
+                None => false,
+            })
+    }
+
     /// The host a container runs on (the local one when it is not known yet).
     fn host_of(&self, container: &str) -> String {
         self.read()
@@ -140,6 +209,31 @@ impl docker::logs::ClientLookup for HostClients {
 pub struct View(Arc<Shared>);
 
 impl View {
+    /// Everything known right now, as [`Engine::snapshot`] gives it.
+    pub fn snapshot(&self) -> Snapshot {
+        self.0.snapshot()
+    }
+
+    /// Whether every source has delivered its first round, as [`Engine::is_ready`] says: before that, the
+    /// state does not hold every container yet.
+    pub fn is_ready(&self) -> bool {
+        self.0.is_ready()
+    }
+
+    /// Each container's CPU time so far, in seconds, by id (the counter `container_cpu_usage_seconds_total` is
+    /// made from): the last sample's cumulative counter, for containers with one.
+    pub fn cpu_seconds(&self) -> std::collections::HashMap<String, f64> {
+        self.0
+            .read()
+            .containers
+            .iter()
+            .filter_map(|(id, entry)| {
+                let counters = entry.previous.as_ref()?;
+                Some((id.clone(), counters.0.cpu_total_ns as f64 / 1e9))
+            })
+            .collect()
+    }
+
     /// The description of a container in the live state.
     pub fn container(&self, id: &str) -> Option<ContainerInfo> {
         self.0
@@ -321,7 +415,7 @@ impl Engine {
 
     /// Whether every source has delivered its first round (or failed once), right now.
     pub fn is_ready(&self) -> bool {
-        self.shared.readiness.borrow().local_ready() && self.remotes_settled()
+        self.shared.is_ready()
     }
 
     /// Whether the writer task is alive: false once it has ended (shut down, or died).
@@ -331,52 +425,12 @@ impl Engine {
 
     /// Whether every remote host has either failed once or is up with its first figures.
     fn remotes_settled(&self) -> bool {
-        let names = self.shared.remote_names();
-        let state = self.shared.read();
-        names
-            .iter()
-            .all(|name| match state.sources.get(&format!("{name}/docker")) {
-                Some(source) => match source.state {
-                    SourceState::Connecting => false,
-                    SourceState::Unreachable => true,
-                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(name),
-                },
-                None => false,
-            })
+        self.shared.remotes_settled()
     }
 
     /// Everything known right now, containers sorted by host, compose project and name.
     pub fn snapshot(&self) -> Snapshot {
-        let now = Utc::now();
-        let state = self.shared.read();
-        let mut containers: Vec<ContainerSnapshot> = state
-            .containers
-            .values()
-            .map(|entry| {
-                let mut info = entry.info.clone();
-                info.status = crate::model::status_text(&info, now);
-                ContainerSnapshot {
-                    info,
-                    stats: entry.stats.clone(),
-                }
-            })
-            .collect();
-        containers.sort_by(|a, b| {
-            (&a.info.host, &a.info.compose_project, &a.info.name).cmp(&(
-                &b.info.host,
-                &b.info.compose_project,
-                &b.info.name,
-            ))
-        });
-        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
-        Snapshot {
-            taken_at: now,
-            overall: overall_level(&state.alerts, &sources),
-            alerts: state.alerts.clone(),
-            sources,
-            hosts: state.hosts.values().cloned().collect(),
-            containers,
-        }
+        self.shared.snapshot()
     }
 
     /// Pushed changes. A slow subscriber that falls behind gets `RecvError::Lagged` and should take a snapshot.

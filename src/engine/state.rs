@@ -7,8 +7,8 @@ use chrono::Utc;
 
 use super::rates;
 use crate::model::{
-    Alert, ContainerInfo, ContainerStats, CounterSample, Observation, RawCounters, ReadyPart,
-    SampleMethod, ServerStats, SourceState, SourceStatus, Update,
+    Alert, ContainerInfo, ContainerStats, CounterSample, DockerDiskUsage, Observation, ProxyStatus,
+    RawCounters, ReadyPart, SampleMethod, ServerStats, SourceState, SourceStatus, Update,
 };
 
 /// One container's entry in the live state.
@@ -30,6 +30,10 @@ pub(crate) struct State {
     pub hosts: BTreeMap<String, ServerStats>,
     /// Active alerts (warning or critical), oldest first.
     pub alerts: Vec<Alert>,
+    /// Docker's latest disk usage per host (`docker system df`): names what a full disk could get back.
+    pub docker_disk: BTreeMap<String, DockerDiskUsage>,
+    /// The Caddy sink's last report on its routes (none while Caddy sync is off).
+    pub proxy: Option<ProxyStatus>,
 }
 
 /// Which sources have delivered their first complete sample (or given up trying).
@@ -123,6 +127,14 @@ impl State {
                 ready: Some(part),
                 ..Applied::default()
             },
+            Observation::DiskUsage(usage) => {
+                self.docker_disk.insert(usage.host.clone(), *usage);
+                Applied::default()
+            }
+            Observation::Proxy(status) => {
+                self.proxy = Some((*status).clone());
+                Applied::one(Update::Proxy(status))
+            }
         }
     }
 
@@ -235,8 +247,10 @@ impl State {
             self.containers.remove(id);
         }
         self.hosts.remove(host);
-        self.sources
-            .retain(|_, source| source.name != host || source.kind == "webdock");
+        self.docker_disk.remove(host);
+        self.sources.retain(|_, source| {
+            source.name != host || matches!(source.kind.as_str(), "webdock" | "caddy")
+        });
         ids
     }
 }

@@ -275,6 +275,7 @@ pub(crate) fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Alert> {
             kind: match kind.as_str() {
                 "host" => TargetKind::Host,
                 "vps" => TargetKind::Vps,
+                "proxy" => TargetKind::Proxy,
                 _ => TargetKind::Container,
             },
             host: row.get(4)?,

@@ -561,6 +561,7 @@ pub(crate) fn target_kind_str(kind: TargetKind) -> &'static str {
         TargetKind::Host => "host",
         TargetKind::Container => "container",
         TargetKind::Vps => "vps",
+        TargetKind::Proxy => "proxy",
     }
 }
 

@@ -46,6 +46,8 @@ pub enum TargetKind {
     Host,
     Container,
     Vps,
+    /// The reverse proxy Docktray keeps routes in (Caddy).
+    Proxy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -65,7 +67,7 @@ impl Target {
     pub fn label(&self) -> String {
         match self.kind {
             TargetKind::Container => format!("{} on {}", self.name, self.host),
-            TargetKind::Host | TargetKind::Vps => self.name.clone(),
+            TargetKind::Host | TargetKind::Vps | TargetKind::Proxy => self.name.clone(),
         }
     }
 }

@@ -100,6 +100,10 @@ pub struct ContainerInfo {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub labels: BTreeMap<String, String>,
+    /// The container's IP address on each network it is attached to, by network name (empty for `host`
+    /// networking); a reverse proxy on this machine sends requests there.
+    #[serde(default)]
+    pub ip_addresses: BTreeMap<String, String>,
     /// Main process id on the engine's host; used to read cgroup files when the engine is local.
     #[serde(skip)]
     pub pid: Option<u32>,

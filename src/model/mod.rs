@@ -7,19 +7,25 @@ pub mod alert;
 pub mod container;
 pub mod engine;
 pub mod observation;
+pub mod proxy;
 pub mod server;
+pub mod services;
 pub mod snapshot;
 pub mod source;
 pub mod update;
+pub mod workbench;
 
 pub use alert::{Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind};
 pub use container::*;
 pub use engine::{engine_label, EngineProduct};
 pub use observation::{CounterSample, Observation, RawCounters, ReadyPart, Reporter};
+pub use proxy::{ProxyStatus, RouteState, RouteStatus};
 pub use server::*;
+pub use services::{Service, ServiceKind, ServiceProblem, ServiceRegistry};
 pub use snapshot::Snapshot;
 pub use source::*;
 pub use update::Update;
+pub use workbench::*;
 
 /// The name the local machine and its engine go by in every view.
 pub const LOCAL_HOST: &str = "local";

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::{ContainerEvent, ContainerInfo, SampleMethod, ServerStats, SourceStatus};
+use super::{
+    ContainerEvent, ContainerInfo, DockerDiskUsage, SampleMethod, ServerStats, SourceStatus,
+};
 
 /// One thing a source saw. A sweep of any number of containers is one [`Observation::Counters`].
 #[derive(Debug, Clone)]
@@ -44,6 +46,10 @@ pub enum Observation {
     Event(ContainerEvent),
     /// A source delivered its first complete round (or gave up trying).
     Ready(ReadyPart),
+    /// Docker's disk usage on a host (`docker system df`), measured every few minutes and after removals.
+    DiskUsage(Box<DockerDiskUsage>),
+    /// The reverse-proxy sink's routes after its last pass (its reachability comes as a [`Observation::Source`]).
+    Proxy(Box<super::ProxyStatus>),
 }
 
 /// The sources [`crate::Engine::ready`] waits for (remote hosts are judged from their state).

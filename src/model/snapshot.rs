@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::alert::Alert;
-use super::{ContainerSnapshot, OverallLevel, ServerStats, SourceStatus};
+use super::{
+    ContainerSnapshot, OverallLevel, ProxyStatus, ServerStats, Service, ServiceProblem,
+    SourceStatus,
+};
 
 /// Everything the engine knows at one instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -19,6 +22,15 @@ pub struct Snapshot {
     pub sources: Vec<SourceStatus>,
     pub hosts: Vec<ServerStats>,
     pub containers: Vec<ContainerSnapshot>,
+    /// The services read from the containers' labels, with Caddy's state for each.
+    #[serde(default)]
+    pub services: Vec<Service>,
+    /// Service labels that could not be read (their services are left out).
+    #[serde(default)]
+    pub service_problems: Vec<ServiceProblem>,
+    /// The Caddy sink's routes; `None` while Caddy sync is off.
+    #[serde(default)]
+    pub proxy: Option<ProxyStatus>,
 }
 
 impl Snapshot {

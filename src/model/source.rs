@@ -43,6 +43,8 @@ pub enum ErrorStep {
     DockerVersion,
     /// Reading the host's /proc and df over SSH failed.
     HostStats,
+    /// Caddy's admin API did not answer, or answered an error.
+    Caddy,
 }
 
 impl ErrorStep {
@@ -58,6 +60,7 @@ impl ErrorStep {
             Self::Docker => "Docker",
             Self::DockerVersion => "Docker version",
             Self::HostStats => "host stats",
+            Self::Caddy => "Caddy",
         }
     }
 }
@@ -77,7 +80,7 @@ pub struct SourceError {
 #[ts(export)]
 pub struct SourceStatus {
     pub name: String,
-    /// `docker`, `host` or `webdock` (a Webdock account).
+    /// `docker`, `host`, `webdock` (a Webdock account) or `caddy` (the reverse proxy Docktray keeps routes in).
     pub kind: String,
     pub endpoint: String,
     pub state: SourceState,

@@ -25,4 +25,6 @@ pub enum Update {
     HostRemoved {
         host: String,
     },
+    /// Caddy's routes changed state (see [`super::ProxyStatus`]).
+    Proxy(Box<super::ProxyStatus>),
 }

@@ -135,10 +135,11 @@ fn route(alert: &Alert) -> String {
     route_for(&alert.target)
 }
 
-/// The window route that shows a target: `container:<host>/<id>` or `host:<name>`.
+/// The window route that shows a target: `container:<host>/<id>`, `host:<name>` or `services` (the proxy).
 pub fn route_for(target: &crate::alerts::Target) -> String {
     match target.kind {
         crate::alerts::TargetKind::Container => format!("container:{}/{}", target.host, target.id),
+        crate::alerts::TargetKind::Proxy => "services".to_owned(),
         crate::alerts::TargetKind::Host | crate::alerts::TargetKind::Vps => {
             format!("host:{}", target.host)
         }
@@ -303,6 +304,9 @@ mod tests {
             sources,
             hosts: vec![],
             containers: vec![],
+            services: vec![],
+            service_problems: vec![],
+            proxy: None,
         }
     }
 

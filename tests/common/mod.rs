@@ -162,10 +162,13 @@ pub fn block_device_of(path: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+pub mod caddy;
 pub mod dbus;
 pub mod dockerd;
 pub mod keyring;
 pub mod notifications;
 pub mod podman;
+pub mod serve;
 pub mod sshd;
 pub mod webdock;
+pub mod workbench;

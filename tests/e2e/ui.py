@@ -18,8 +18,10 @@ def tid(name):
 
 
 LABELS = {"overview": "Overview", "containers": "Containers", "alerts": "Alerts", "settings": "Settings",
+          "services": "Services",
           "stats": "Stats", "logs": "Logs", "info": "Info", "stop": "Stop", "start": "Start",
-          "restart": "Restart", "pause": "Pause", "unpause": "Resume"}
+          "restart": "Restart", "pause": "Pause", "unpause": "Resume", "terminal": "Terminal",
+          "resources": "Images & volumes"}
 
 
 def nav(view):  # the sidebar entry of a view

@@ -43,6 +43,7 @@ fn info(host: &str, id: &str, name: &str, service: Option<&str>) -> ContainerInf
         started_at: None,
         finished_at: None,
         labels: BTreeMap::new(),
+        ip_addresses: Default::default(),
         pid: None,
     }
 }

@@ -63,3 +63,4 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 
 mod manage;
 mod watch;
+mod workbench;

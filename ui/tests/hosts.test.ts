@@ -187,4 +187,30 @@ describe("SSH hosts in the window", () => {
     await settle(6);
     expect(hosts()).toEqual(before);
   });
+
+  test("adding a host offers the ones this machine already knows, and picking one fills the form", async () => {
+    render(HostForm, {
+      initial: { name: "", destination: "", identity_file: null, socket: "/var/run/docker.sock" },
+      onsave: async () => null,
+      oncancel: () => {},
+    });
+    await settle(6);
+    const offered = screen.getByLabelText("Found on this machine") as HTMLSelectElement;
+    const texts = Array.from(offered.options).map((o) => o.textContent);
+    expect(texts).toContain("build-01: ci@10.9.8.7:2200 (from ~/.ssh/config)");
+    await fireEvent.change(offered, { target: { value: String(texts.indexOf("build-01: ci@10.9.8.7:2200 (from ~/.ssh/config)") - 1) } });
+    expect((screen.getByLabelText("Name") as HTMLInputElement).value).toBe("build-01");
+    expect((screen.getByLabelText("SSH destination") as HTMLInputElement).value).toBe("build-01");
+  });
+
+  test("editing a host offers nothing to fill in", async () => {
+    render(HostForm, {
+      initial: { name: "edge-02", destination: "ops@edge-02.example.net", identity_file: null, socket: "/var/run/docker.sock" },
+      onsave: async () => null,
+      oncancel: () => {},
+    });
+    await settle(6);
+    expect(screen.queryByLabelText("Found on this machine")).toBeNull();
+    expect(ctx.mock.calls.some((c) => c.command === "discover_hosts")).toBe(false);
+  });
 });

@@ -194,3 +194,4 @@ fn find_container<'a>(snapshot: &'a Value, name: &str) -> Option<&'a Value> {
 
 mod containers;
 mod settings;
+mod workbench;

@@ -235,6 +235,9 @@ impl Evaluator {
 
     /// A source changed state: unreachable raises a critical alert, up again resolves it.
     pub fn source(&mut self, status: &SourceStatus, at: DateTime<Utc>) -> Vec<AlertTransition> {
+        if status.kind == "caddy" {
+            return self.proxy_source(status, at);
+        }
         let target = Target {
             kind: if status.kind == "webdock" {
                 TargetKind::Vps
@@ -283,6 +286,37 @@ impl Evaluator {
                 &target,
                 metric::UNREACHABLE,
                 format!("{subject} is back"),
+                at,
+            ),
+            SourceState::Connecting => Vec::new(),
+        }
+    }
+
+    /// Caddy went away or came back. A warning, not critical: the containers still run and are watched; only
+    /// their routes wait (they are pushed again when Caddy is back).
+    fn proxy_source(&mut self, status: &SourceStatus, at: DateTime<Utc>) -> Vec<AlertTransition> {
+        let target = Target {
+            kind: TargetKind::Proxy,
+            host: crate::model::LOCAL_HOST.to_owned(),
+            id: "caddy".to_owned(),
+            name: "Caddy".to_owned(),
+        };
+        match status.state {
+            SourceState::Unreachable => self.raise_event(
+                &target,
+                metric::UNREACHABLE,
+                Level::Warning,
+                None,
+                format!(
+                    "Caddy unreachable: {}",
+                    status.reason.as_deref().unwrap_or("no reason given")
+                ),
+                at,
+            ),
+            SourceState::Up | SourceState::Degraded => self.resolve_event(
+                &target,
+                metric::UNREACHABLE,
+                "Caddy is back: its routes are pushed again".to_owned(),
                 at,
             ),
             SourceState::Connecting => Vec::new(),

@@ -131,6 +131,16 @@ impl Evaluator {
         alerts
     }
 
+    /// Appends a note (what the user could do about it) to an active alert's message, once; returns the new
+    /// message, or `None` when no active alert has this id.
+    pub fn annotate(&mut self, id: u64, note: &str) -> Option<String> {
+        let active = self.active.values_mut().find(|a| a.alert.id == id)?;
+        if !active.alert.message.contains(note) {
+            active.alert.message = format!("{}. {note}", active.alert.message);
+        }
+        Some(active.alert.message.clone())
+    }
+
     fn next_id(&mut self, at: DateTime<Utc>) -> u64 {
         self.sequence = self.sequence.wrapping_add(1);
         (at.timestamp_millis().max(0) as u64) * 1024 + (self.sequence % 1024)

@@ -33,6 +33,7 @@ fn info(name: &str) -> ContainerInfo {
         started_at: None,
         finished_at: None,
         labels: Default::default(),
+        ip_addresses: Default::default(),
         pid: None,
     }
 }
@@ -358,6 +359,47 @@ fn unreachable_source_alert_and_grey_level() {
         super::super::overall_level(&evaluator.active(), &[source(SourceState::Up)]),
         super::super::OverallLevel::Ok
     );
+}
+
+#[test]
+fn caddy_unreachable_is_a_warning_that_does_not_grey_the_tray() {
+    let mut evaluator = Evaluator::new(&config(""));
+    let caddy = |state| SourceStatus {
+        name: "caddy".into(),
+        kind: "caddy".into(),
+        endpoint: "http://localhost:2019".into(),
+        reason: Some("no answer from Caddy's admin API".into()),
+        ..source(state)
+    };
+    let docker = source(SourceState::Up);
+    let down = evaluator.source(&caddy(SourceState::Unreachable), at(0));
+    assert_eq!(down.len(), 1);
+    assert_eq!(down[0].alert.level, Level::Warning);
+    assert_eq!(down[0].alert.target.kind, TargetKind::Proxy);
+    assert!(
+        down[0]
+            .alert
+            .message
+            .starts_with("Caddy unreachable: no answer"),
+        "{}",
+        down[0].alert.message
+    );
+    let sources = [docker.clone(), caddy(SourceState::Unreachable)];
+    assert_eq!(
+        super::super::overall_level(&evaluator.active(), &sources),
+        super::super::OverallLevel::Warning,
+        "amber, not grey: the engines answer"
+    );
+    // Every engine away is grey, whatever Caddy does.
+    let all_down = [source(SourceState::Unreachable), caddy(SourceState::Up)];
+    assert_eq!(
+        super::super::overall_level(&[], &all_down),
+        super::super::OverallLevel::Unreachable
+    );
+    let back = evaluator.source(&caddy(SourceState::Up), at(9));
+    assert_eq!(back[0].kind, TransitionKind::Resolved);
+    assert!(back[0].alert.message.contains("Caddy is back"));
+    assert!(evaluator.active().is_empty());
 }
 
 #[test]

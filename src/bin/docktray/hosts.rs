@@ -58,13 +58,16 @@ pub enum HostsCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Docker contexts and Podman connections with ssh:// endpoints and DOCKER_HOST=ssh://..., offered as hosts
-    /// to add; local Docker and Podman sockets, offered as `[docker] host` (with what to run when one is not
-    /// started).
+    /// Docker contexts and Podman connections with ssh:// endpoints, DOCKER_HOST=ssh://... and the hosts of
+    /// ~/.ssh/config (and its Includes, resolved with `ssh -G`), offered as hosts to add; local Docker and Podman
+    /// sockets, offered as `[docker] host` (with what to run when one is not started).
     Discover {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Read this ssh_config file instead of ~/.ssh/config (also for `ssh -G`).
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
     },
 }
 
@@ -100,7 +103,9 @@ pub async fn run(
             add(config, config_path, host, no_check, key).await
         }
         HostsCommand::Trust { name, yes } => trust(&config, &name, yes),
-        HostsCommand::Discover { json } => discover_hosts(&config, json),
+        HostsCommand::Discover { json, ssh_config } => {
+            discover_hosts(&config, json, ssh_config.as_deref())
+        }
     }
 }
 
@@ -200,7 +205,7 @@ async fn check_and_print(host: &HostConfig) -> Result<(), Failure> {
 }
 
 /// Asks "question [y/N]" on the terminal; an answer other than y/yes, or no terminal, is a no.
-fn confirm(question: &str, refusal: &str) -> Result<bool, Failure> {
+pub(crate) fn confirm(question: &str, refusal: &str) -> Result<bool, Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(anyhow!("{refusal}")));
     }
@@ -313,22 +318,14 @@ fn trust(config: &Config, name: &str, yes: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn discover_hosts(config: &Config, json: bool) -> Result<(), Failure> {
+fn discover_hosts(
+    config: &Config,
+    json: bool,
+    ssh_config_file: Option<&std::path::Path>,
+) -> Result<(), Failure> {
     let env = EndpointEnv::from_process();
     let connections = discover::podman_connections(&discover::podman_connection_files());
-    let mut hosts = discover::discover(
-        discover::docker_config_dir().as_deref(),
-        env.docker_host.as_deref(),
-    );
-    for host in discover::podman_ssh_hosts(&connections) {
-        if !hosts
-            .iter()
-            .any(|h| h.destination == host.destination && h.socket == host.socket)
-        {
-            hosts.push(host);
-        }
-    }
-    hosts.retain(|d| !config.hosts.iter().any(|h| h.destination == d.destination));
+    let hosts = discover::not_configured(&config.hosts, ssh_config_file);
     let local = discover::local_engines(&env, &connections, discover::podman_installed());
     let watched = config.docker_endpoint();
     if json {
@@ -343,14 +340,20 @@ fn discover_hosts(config: &Config, json: bool) -> Result<(), Failure> {
     }
     if hosts.is_empty() {
         println!(
-            "No Docker context, DOCKER_HOST or Podman connection with an ssh:// endpoint that is not configured yet."
+            "No Docker context, DOCKER_HOST, Podman connection with an ssh:// endpoint or ~/.ssh/config host that is \
+             not configured yet."
         );
     } else {
         println!("SSH hosts to add:");
     }
     for host in &hosts {
+        let resolved = host
+            .resolved
+            .as_ref()
+            .map(|to| format!(", {to}"))
+            .unwrap_or_default();
         println!(
-            "  {} {} (from {}): {}",
+            "  {} {} (from {}{resolved}): {}",
             host.name,
             host.destination,
             host.origin,

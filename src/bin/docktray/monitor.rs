@@ -69,7 +69,7 @@ pub async fn watch(
 /// Re-reads the config file and applies it (thresholds, alert rules, remote hosts); a bad file is reported and
 /// the settings in force stay.
 async fn reload(engine: &Engine, path: Option<&std::path::Path>) {
-    let loaded = Config::load(path);
+    let loaded = crate::load_config(path);
     let origin = path
         .map(PathBuf::from)
         .or_else(Config::default_path)
@@ -84,7 +84,7 @@ async fn reload(engine: &Engine, path: Option<&std::path::Path>) {
     }
 }
 
-fn print_transition(change: &AlertTransition, json: bool) -> std::io::Result<()> {
+pub(crate) fn print_transition(change: &AlertTransition, json: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         let line = serde_json::to_string(change).map_err(std::io::Error::other)?;

@@ -372,6 +372,9 @@ mod tests {
             sources: Vec::new(),
             hosts: Vec::new(),
             containers: Vec::new(),
+            services: Vec::new(),
+            service_problems: Vec::new(),
+            proxy: None,
         };
         let mut out = Vec::new();
         status_table(&mut out, &snapshot, false).expect("render");

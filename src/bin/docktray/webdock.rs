@@ -188,7 +188,7 @@ async fn servers(config: &Config, only: Option<String>, json: bool) -> Result<()
     let mut failed = false;
     for account in &accounts {
         let result = async {
-            let (token, _) = token::resolve(&account.name).await?;
+            let (token, _) = token::resolve_account(account).await?;
             let client = Client::for_account(account, &token)?;
             client.servers(StatusFilter::All).await
         }

@@ -318,6 +318,22 @@ pub fn info_from_inspect(
             b.host_port,
         ))
     });
+    let ip_addresses: BTreeMap<String, String> = reply
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|networks| {
+            networks
+                .iter()
+                .map(|(name, endpoint)| {
+                    (
+                        name.clone(),
+                        endpoint.ip_address.clone().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut info = ContainerInfo {
         host: host.to_owned(),
         id: reply.id.clone().unwrap_or_default(),
@@ -348,6 +364,7 @@ pub fn info_from_inspect(
         started_at,
         finished_at,
         labels,
+        ip_addresses,
         pid: state
             .and_then(|s| s.pid)
             .filter(|&pid| pid > 0)

@@ -192,7 +192,7 @@ pub(crate) async fn remote_client(
 }
 
 /// Whether an API version such as `1.43` is at least `major.minor`.
-fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
+pub(crate) fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     have >= (major, minor)

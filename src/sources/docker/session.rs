@@ -47,6 +47,11 @@ const WATCHED_ACTIONS: &[&str] = &[
 const WARMUP: Duration = Duration::from_millis(100);
 /// API stats requests in flight at once when cgroups cannot be read.
 const API_CONCURRENCY: usize = 8;
+/// How often Docker's disk usage is measured (also after each removal or prune from Docktray): the engine
+/// walks every container's writable layer for it, so not every interval. The first comes once a short
+/// command (`docktray status`) would be done.
+const DISK_USAGE_EVERY: Duration = Duration::from_secs(300);
+const DISK_USAGE_FIRST: Duration = Duration::from_secs(10);
 
 /// The collection settings a session runs with (taken at start).
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +197,12 @@ impl<'a> Session<'a> {
             tokio::time::Instant::now() + reconcile_every,
             reconcile_every,
         );
+        let mut disk_usage = tokio::time::interval_at(
+            tokio::time::Instant::now() + DISK_USAGE_FIRST,
+            DISK_USAGE_EVERY,
+        );
+        disk_usage.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut measuring: Option<tokio::task::JoinHandle<()>> = None;
         loop {
             tokio::select! {
                 event = events.next() => match event {
@@ -215,9 +226,31 @@ impl<'a> Session<'a> {
                         return Err(self.blame(message).await);
                     }
                 }
+                _ = disk_usage.tick() => {
+                    // On its own task: a slow measurement must not hold up events and figures.
+                    if measuring.as_ref().is_none_or(|task| task.is_finished()) {
+                        measuring = Some(self.measure_disk_usage());
+                    }
+                }
                 _ = shutdown.changed() => return Ok(()),
             }
         }
+    }
+
+    /// Measures Docker's disk usage in the background and reports it.
+    fn measure_disk_usage(&self) -> tokio::task::JoinHandle<()> {
+        let client = self.client.clone();
+        let reporter = self.reporter.clone();
+        tokio::spawn(async move {
+            match client.disk_usage().await {
+                Ok(usage) => {
+                    reporter
+                        .report(Observation::DiskUsage(Box::new(usage)))
+                        .await
+                }
+                Err(err) => tracing::debug!(host = %client.host, %err, "disk usage not measured"),
+            }
+        })
     }
 
     pub(super) fn interval(&self) -> Duration {

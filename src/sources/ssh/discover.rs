@@ -1,7 +1,8 @@
 //! Finds engines the user already has. SSH endpoints, offered as hosts to add: Docker contexts with `ssh://`
-//! endpoints (`~/.docker/contexts/meta/*/meta.json`), `DOCKER_HOST=ssh://...` and Podman's `system connection`
-//! entries (with the socket path and key each names). Local engine sockets, offered as `[docker] host`: Docker's,
-//! `CONTAINER_HOST`, and Podman's rootless and rootful sockets, with what to run when one is not started.
+//! endpoints (`~/.docker/contexts/meta/*/meta.json`), `DOCKER_HOST=ssh://...`, Podman's `system connection`
+//! entries (with the socket path and key each names) and the hosts of `~/.ssh/config` (from
+//! [`super::ssh_config`]). Local engine sockets, offered as `[docker] host`: Docker's, `CONTAINER_HOST`, and
+//! Podman's rootless and rootful sockets, with what to run when one is not started.
 
 use std::path::{Path, PathBuf};
 
@@ -9,19 +10,26 @@ use crate::config::endpoint::{EndpointEnv, DOCKER_SOCKET, PODMAN_ROOTFUL_SOCKET}
 use crate::sources::docker::podman::socket_start_hint;
 
 /// An SSH endpoint found on this machine.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Discovered {
     /// Suggested host name (the context's or connection's name, or `docker-host`).
     pub name: String,
     /// SSH destination as `docktray hosts add` takes it (`user@host[:port]`).
     pub destination: String,
-    /// Where it was found: `context`, `DOCKER_HOST` or `podman connection`.
+    /// Where it was found: `context`, `DOCKER_HOST`, `podman connection` or `ssh_config`.
     pub origin: String,
+    /// Where ssh really connects for an `~/.ssh/config` alias (`ssh -G`): `user@hostname[:port]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub resolved: Option<String>,
     /// The engine's socket on the host, when it is not Docker's default (Podman connections name theirs).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub socket: Option<String>,
     /// The SSH key the connection uses, when it names one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
     pub identity: Option<PathBuf>,
 }
 
@@ -37,6 +45,40 @@ impl Discovered {
         }
         command
     }
+}
+
+/// Everything this machine knows of that `configured` does not have yet (by destination or name): Docker
+/// contexts and `DOCKER_HOST` with `ssh://`, Podman's ssh connections, then the hosts of `ssh_config` (the user's `~/.ssh/config` when
+/// `None`). Runs `ssh -G` per alias: call it off the async runtime.
+pub fn not_configured(
+    configured: &[crate::config::HostConfig],
+    ssh_config: Option<&Path>,
+) -> Vec<Discovered> {
+    let docker_host = std::env::var("DOCKER_HOST").ok();
+    let mut found = discover(docker_config_dir().as_deref(), docker_host.as_deref());
+    let connections = podman_connections(&podman_connection_files());
+    for host in podman_ssh_hosts(&connections) {
+        if !found
+            .iter()
+            .any(|h| h.destination == host.destination && h.socket == host.socket)
+        {
+            found.push(host);
+        }
+    }
+    match ssh_config {
+        Some(file) => found.extend(super::ssh_config::discover(file, true)),
+        None => found.extend(
+            super::ssh_config::user_config()
+                .map(|file| super::ssh_config::discover(&file, false))
+                .unwrap_or_default(),
+        ),
+    }
+    found.retain(|d| {
+        !configured
+            .iter()
+            .any(|h| h.destination == d.destination || h.name == d.name)
+    });
+    found
 }
 
 /// Docker's config directory: `$DOCKER_CONFIG`, else `~/.docker`.
@@ -77,6 +119,7 @@ pub fn discover(config_dir: Option<&Path>, docker_host: Option<&str>) -> Vec<Dis
                     origin: "context".to_owned(),
                     socket: None,
                     identity: None,
+                    resolved: None,
                 });
             }
         }
@@ -89,6 +132,7 @@ pub fn discover(config_dir: Option<&Path>, docker_host: Option<&str>) -> Vec<Dis
                 origin: "DOCKER_HOST".to_owned(),
                 socket: None,
                 identity: None,
+                resolved: None,
             });
         }
     }
@@ -227,6 +271,7 @@ pub fn podman_ssh_hosts(connections: &[PodmanConnection]) -> Vec<Discovered> {
                 origin: "podman connection".to_owned(),
                 socket: socket.filter(|path| path.len() > 1),
                 identity: connection.identity.clone(),
+                resolved: None,
             })
         })
         .collect()

@@ -8,6 +8,7 @@ pub mod discover;
 pub mod keysetup;
 pub mod known_hosts;
 pub mod manage;
+pub mod ssh_config;
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -48,14 +48,19 @@ pub struct ConnectionTest {
     pub rate_limit: RateBudget,
 }
 
-/// "set" / "not set" for `account`.
-pub async fn token_status(account: &str) -> TokenStatus {
-    let (state, source, problem) = match token::resolve(account).await {
+/// "set" / "not set" for `account`, with where the token would come from; `configured` is the account's entry in
+/// the settings when it has one (its own `token_variable` is looked at first).
+pub async fn token_status(account: &str, configured: Option<&WebdockAccount>) -> TokenStatus {
+    let found = match configured {
+        Some(entry) => token::resolve_account(entry).await,
+        None => token::resolve(account).await,
+    };
+    let (state, source, problem) = match found {
         Ok((_, source)) => (
             "set",
             Some(match source {
                 token::TokenSource::Keychain => "keychain".to_owned(),
-                other => other.describe(account),
+                other => other.describe(),
             }),
             None,
         ),
@@ -78,7 +83,7 @@ pub async fn test_connection(account: &WebdockAccount, token: Option<&str>) -> C
                 account: account.name.clone(),
                 env: token::env_name(&account.name),
             })?,
-            None => token::resolve(&account.name).await?.0,
+            None => token::resolve_account(account).await?.0,
         };
         // Webdock's answers for this token now, not the shared cache's (filled with whatever token was set).
         let client = Client::for_account(account, &token)?.uncached();
@@ -146,7 +151,7 @@ pub async fn remove_token(account: &str) -> Result<bool, WebdockError> {
 
 /// Webdock's historic metrics of one server in the app's units (CPU 12 h, memory 24 h, disk and traffic 7 d).
 pub async fn history(account: &WebdockAccount, slug: &str) -> Result<VpsHistory, WebdockError> {
-    let (token, _) = token::resolve(&account.name).await?;
+    let (token, _) = token::resolve_account(account).await?;
     let client = Client::for_account(account, &token)?;
     let server = client.server(slug).await?;
     let profiles = if server.profile_data.is_none() {

@@ -133,8 +133,8 @@ async fn round(
     let client = match client {
         Some(client) => client.clone(),
         None => {
-            let (token, source) = token::resolve(&account.name).await?;
-            tracing::debug!(account = %account.name, from = %source.describe(&account.name), "Webdock token found");
+            let (token, source) = token::resolve_account(account).await?;
+            tracing::debug!(account = %account.name, from = %source.describe(), "Webdock token found");
             let made = Client::for_account(account, &token)?;
             *client = Some(made.clone());
             made

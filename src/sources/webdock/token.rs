@@ -43,19 +43,18 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// Where a token was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a token was found: a variable (named), a file named by a variable, or the keychain.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
-    Env,
-    EnvFile,
+    Env(String),
+    EnvFile(String),
     Keychain,
 }
 
 impl TokenSource {
-    pub fn describe(self, account: &str) -> String {
+    pub fn describe(&self) -> String {
         match self {
-            Self::Env => env_name(account),
-            Self::EnvFile => format!("{}_FILE", env_name(account)),
+            Self::Env(variable) | Self::EnvFile(variable) => variable.clone(),
             Self::Keychain => "the OS keychain".to_owned(),
         }
     }
@@ -65,11 +64,15 @@ pub use crate::config::webdock_token_env as env_name;
 
 /// The token from the environment only (variable, then file); `Ok(None)` when neither is set.
 pub fn from_env(account: &str) -> Result<Option<(Token, TokenSource)>, WebdockError> {
-    let name = env_name(account);
-    if let Some(token) = std::env::var(&name).ok().as_deref().and_then(Token::new) {
-        return Ok(Some((token, TokenSource::Env)));
+    from_variable(&env_name(account))
+}
+
+/// The token in `variable`, else in the file `<variable>_FILE` names (a Docker or Compose secret).
+pub fn from_variable(variable: &str) -> Result<Option<(Token, TokenSource)>, WebdockError> {
+    if let Some(token) = std::env::var(variable).ok().as_deref().and_then(Token::new) {
+        return Ok(Some((token, TokenSource::Env(variable.to_owned()))));
     }
-    let file_var = format!("{name}_FILE");
+    let file_var = format!("{variable}_FILE");
     let Some(path) = std::env::var_os(&file_var).filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
@@ -79,11 +82,23 @@ pub fn from_env(account: &str) -> Result<Option<(Token, TokenSource)>, WebdockEr
         detail: format!("{err} (named by {file_var})"),
     })?;
     Token::new(&text)
-        .map(|token| Some((token, TokenSource::EnvFile)))
+        .map(|token| Some((token, TokenSource::EnvFile(file_var.clone()))))
         .ok_or(WebdockError::TokenFile {
             path: shown,
             detail: format!("the file is empty (named by {file_var})"),
         })
+}
+
+/// The token of a configured account: its own `token_variable` first when it names one, then as [`resolve`].
+pub async fn resolve_account(
+    account: &crate::config::WebdockAccount,
+) -> Result<(Token, TokenSource), WebdockError> {
+    if let Some(variable) = &account.token_variable {
+        if let Some(found) = from_variable(variable)? {
+            return Ok(found);
+        }
+    }
+    resolve(&account.name).await
 }
 
 /// The token of `account`: environment first, then the keychain.

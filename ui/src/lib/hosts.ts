@@ -38,6 +38,7 @@ export const STEP_LABEL: Record<ErrorStep, string> = {
   docker: "Docker",
   docker_version: "Docker version",
   host_stats: "host stats",
+  caddy: "Caddy",
 };
 
 /** How an engine is named wherever it is shown: "Podman 4.3.1 (rootless)", "Docker 27.3.1"; null until known. */

@@ -1,7 +1,8 @@
 // Typed access to the shell's commands and events (docs/ipc.md). In the Tauri window the calls go through
 // @tauri-apps/api; anywhere else (a browser with `npm run dev`, `vite preview`, tests) a mock backend answers.
-import { invoke as tauriInvoke } from "@tauri-apps/api/core";
+import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
+import type { Discovered } from "./bindings/Discovered";
 import type { Action } from "./bindings/Action";
 import type { Alert } from "./bindings/Alert";
 import type { AlertTransition } from "./bindings/AlertTransition";
@@ -15,6 +16,15 @@ import type { Snapshot } from "./bindings/Snapshot";
 import type { TokenStatus } from "./bindings/TokenStatus";
 import type { VpsHistory } from "./bindings/VpsHistory";
 import type { WebdockAccount } from "./bindings/WebdockAccount";
+import type { DockerDiskUsage } from "./bindings/DockerDiskUsage";
+import type { ExecEnd } from "./bindings/ExecEnd";
+import type { ExecStarted } from "./bindings/ExecStarted";
+import type { ImageSummary } from "./bindings/ImageSummary";
+import type { NetworkSummary } from "./bindings/NetworkSummary";
+import type { Reclaimed } from "./bindings/Reclaimed";
+import type { StackAction } from "./bindings/StackAction";
+import type { StackReport } from "./bindings/StackReport";
+import type { VolumeSummary } from "./bindings/VolumeSummary";
 import type {
   AlertQuery,
   HistoryRange,
@@ -55,6 +65,47 @@ export interface Commands {
   save_host: { args: { host: HostConfig; replacing: string | null }; result: string[] };
   remove_host: { args: { name: string }; result: string[] };
   retry_host: { args: { name: string }; result: null };
+  /** Hosts found on this machine (Docker contexts, DOCKER_HOST, ~/.ssh/config) that are not configured yet. */
+  discover_hosts: { args: undefined; result: Discovered[] };
+  /** Opens a service's address in the user's browser: http and https only, and only a current service's URL. */
+  open_url: { args: { url: string }; result: null };
+  /** Ends Caddy's backoff wait and talks to it now; rejects while Caddy sync is off. */
+  retry_caddy: { args: undefined; result: null };
+  // The workbench, on the host named (terminals go through `Backend.exec`).
+  list_images: { args: { host: string }; result: ImageSummary[] };
+  list_volumes: { args: { host: string }; result: VolumeSummary[] };
+  list_networks: { args: { host: string }; result: NetworkSummary[] };
+  /** The engine's last measurement when recent, unless `fresh`. */
+  get_disk_usage: { args: { host: string; fresh: boolean }; result: DockerDiskUsage };
+  remove_image: { args: { host: string; image: string; force: boolean }; result: Reclaimed };
+  prune_images: { args: { host: string }; result: Reclaimed };
+  remove_volume: { args: { host: string; volume: string }; result: Reclaimed };
+  prune_volumes: { args: { host: string }; result: Reclaimed };
+  remove_network: { args: { host: string; network: string }; result: Reclaimed };
+  stack_plan: { args: { host: string; project: string; action: StackAction }; result: StackReport };
+  stack_action: { args: { host: string; project: string; action: StackAction }; result: StackReport };
+}
+
+/** A terminal to open: in this container, with this shell (null: bash, else sh), at this size. */
+export interface ExecRequest {
+  container: string;
+  shell: string | null;
+  cols: number;
+  rows: number;
+}
+
+/** Where a terminal's output goes: byte chunks as they come, then how it ended (once). */
+export interface ExecHandlers {
+  output(chunk: Uint8Array): void;
+  end(end: ExecEnd): void;
+}
+
+/** An open terminal: bytes in, size changes, close. The same over any transport. */
+export interface ExecSession {
+  readonly shell: string;
+  write(data: Uint8Array): Promise<void>;
+  resize(cols: number, rows: number): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Every event and its payload. */
@@ -73,7 +124,12 @@ export type Unlisten = () => void;
 export interface Backend {
   invoke<K extends CommandName>(command: K, args: Commands[K]["args"]): Promise<Commands[K]["result"]>;
   listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten>;
+  /** Opens a terminal in a running container; rejects with the reason when it cannot (not running, no shell). */
+  exec(request: ExecRequest, handlers: ExecHandlers): Promise<ExecSession>;
 }
+
+/** The header naming the session of a raw `exec_input` body. */
+const EXEC_SESSION_HEADER = "docktray-exec-session";
 
 class TauriBackend implements Backend {
   async invoke<K extends CommandName>(command: K, args: Commands[K]["args"]): Promise<Commands[K]["result"]> {
@@ -82,6 +138,50 @@ class TauriBackend implements Backend {
 
   async listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten> {
     return tauriListen<Events[E]>(event, (e) => handler(e.payload));
+  }
+
+  async exec(request: ExecRequest, handlers: ExecHandlers): Promise<ExecSession> {
+    // Raw chunks arrive as ArrayBuffers, the end as JSON; the channel keeps their order.
+    const output = new Channel<ArrayBuffer | ExecEnd>((message) => {
+      if (message instanceof ArrayBuffer) handlers.output(new Uint8Array(message));
+      else handlers.end(message);
+    });
+    const { container, shell, cols, rows } = request;
+    const started = await tauriInvoke<ExecStarted>("exec_start", { container, program: shell, cols, rows, output });
+    const session = started.session;
+    // Separate invokes may run in any order on the Rust side: keystrokes go one call at a time, and what is
+    // typed while a call is in flight goes together in the next, so order is kept and a paste is one call.
+    let waiting: Uint8Array[] = [];
+    let sending: Promise<void> | null = null;
+    const flush = async () => {
+      while (waiting.length) {
+        const parts = waiting;
+        waiting = [];
+        const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const part of parts) {
+          data.set(part, at);
+          at += part.length;
+        }
+        await tauriInvoke("exec_input", data, { headers: { [EXEC_SESSION_HEADER]: String(session) } });
+      }
+    };
+    return {
+      shell: started.shell,
+      write: (data) => {
+        waiting.push(data);
+        sending ??= flush().finally(() => {
+          sending = null;
+        });
+        return sending;
+      },
+      resize: async (c, r) => {
+        await tauriInvoke("exec_resize", { session, cols: c, rows: r });
+      },
+      close: async () => {
+        await tauriInvoke("exec_close", { session });
+      },
+    };
   }
 }
 
@@ -163,11 +263,30 @@ export const webdockRemoveToken = (account: string) => call("webdock_remove_toke
 export const getVpsHistory = (account: string, slug: string) => call("get_vps_history", { account, slug });
 // SSH hosts
 export const checkHost = (host: HostConfig) => call("check_host", { host });
+export const discoverHosts = () => call("discover_hosts", undefined);
 export const hostFingerprint = (host: HostConfig) => call("host_fingerprint", { host });
 export const trustHost = (host: HostConfig, fingerprints: string[]) => call("trust_host", { host, fingerprints });
 export const saveHost = (host: HostConfig, replacing: string | null) => call("save_host", { host, replacing });
 export const removeHost = (name: string) => call("remove_host", { name });
 export const retryHost = (name: string) => call("retry_host", { name });
+// Services and Caddy
+export const openUrl = (url: string) => call("open_url", { url });
+export const retryCaddy = () => call("retry_caddy", undefined);
+// Workbench
+export const listImages = (host: string) => call("list_images", { host });
+export const listVolumes = (host: string) => call("list_volumes", { host });
+export const listNetworks = (host: string) => call("list_networks", { host });
+export const getDiskUsage = (host: string, fresh = false) => call("get_disk_usage", { host, fresh });
+export const removeImage = (host: string, image: string, force: boolean) => call("remove_image", { host, image, force });
+export const pruneImages = (host: string) => call("prune_images", { host });
+export const removeVolume = (host: string, volume: string) => call("remove_volume", { host, volume });
+export const pruneVolumes = (host: string) => call("prune_volumes", { host });
+export const removeNetwork = (host: string, network: string) => call("remove_network", { host, network });
+export const stackPlan = (host: string, project: string, action: StackAction) => call("stack_plan", { host, project, action });
+export const stackAction = (host: string, project: string, action: StackAction) =>
+  call("stack_action", { host, project, action });
+export const openTerminal = async (request: ExecRequest, handlers: ExecHandlers) =>
+  (await getBackend()).exec(request, handlers);
 
 // Events
 

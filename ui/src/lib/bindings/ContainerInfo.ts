@@ -18,4 +18,9 @@ status: string, health: Health | null, exit_code: number | null, oom_killed: boo
 /**
  * The Podman pod the container belongs to (shown as a group, like a compose project).
  */
-pod: string | null, ports: Array<PortMapping>, created: string, started_at: string | null, finished_at: string | null, labels: { [key in string]: string }, };
+pod: string | null, ports: Array<PortMapping>, created: string, started_at: string | null, finished_at: string | null, labels: { [key in string]: string }, 
+/**
+ * The container's IP address on each network it is attached to, by network name (empty for `host`
+ * networking); a reverse proxy on this machine sends requests there.
+ */
+ip_addresses: { [key in string]: string }, };

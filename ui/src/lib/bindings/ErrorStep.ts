@@ -3,4 +3,4 @@
 /**
  * The step of reaching a source that failed, so a message can say where to look.
  */
-export type ErrorStep = "dns" | "tcp" | "host_key" | "auth" | "ssh" | "socket_missing" | "socket_permission" | "docker" | "docker_version" | "host_stats";
+export type ErrorStep = "dns" | "tcp" | "host_key" | "auth" | "ssh" | "socket_missing" | "socket_permission" | "docker" | "docker_version" | "host_stats" | "caddy";

@@ -3,7 +3,11 @@
 /**
  * The local metrics history (SQLite).
  */
-export type HistorySettings = { enabled: boolean, 
+export type HistorySettings = { 
+/**
+ * Whether samples and alerts are recorded.
+ */
+enabled: boolean, 
 /**
  * Database file; empty for `$XDG_DATA_HOME/docktray/history.sqlite`.
  */

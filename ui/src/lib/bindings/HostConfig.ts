@@ -3,11 +3,23 @@
 /**
  * A remote Docker host reached over SSH.
  */
-export type HostConfig = { name: string, 
+export type HostConfig = { 
+/**
+ * What the host is called in every view (not `local`, which is this machine).
+ */
+name: string, 
 /**
  * `user@host[:port]` or an alias from `~/.ssh/config`.
  */
-destination: string, identity_file: string | null, socket: string, 
+destination: string, 
+/**
+ * A private key for this host (`ssh -i`); empty for ssh's own choice (agent, `~/.ssh/config`).
+ */
+identity_file: string | null, 
+/**
+ * The Docker (or Podman) socket on the host (default `/var/run/docker.sock`).
+ */
+socket: string, 
 /**
  * An ssh_config file used instead of `~/.ssh/config` (`ssh -F`); for set-ups kept apart, such as tests.
  */

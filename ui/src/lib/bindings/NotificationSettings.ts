@@ -3,7 +3,11 @@
 /**
  * Desktop notifications.
  */
-export type NotificationSettings = { enabled: boolean, 
+export type NotificationSettings = { 
+/**
+ * Desktop notifications on or off.
+ */
+enabled: boolean, 
 /**
  * `info`, `warning` or `critical`: lower levels are not notified (resolutions of notified alerts are).
  */

@@ -2,7 +2,10 @@
 import type { Alert } from "./Alert";
 import type { ContainerSnapshot } from "./ContainerSnapshot";
 import type { OverallLevel } from "./OverallLevel";
+import type { ProxyStatus } from "./ProxyStatus";
 import type { ServerStats } from "./ServerStats";
+import type { Service } from "./Service";
+import type { ServiceProblem } from "./ServiceProblem";
 import type { SourceStatus } from "./SourceStatus";
 
 /**
@@ -16,4 +19,16 @@ overall: OverallLevel,
 /**
  * Active alerts, oldest first.
  */
-alerts: Array<Alert>, sources: Array<SourceStatus>, hosts: Array<ServerStats>, containers: Array<ContainerSnapshot>, };
+alerts: Array<Alert>, sources: Array<SourceStatus>, hosts: Array<ServerStats>, containers: Array<ContainerSnapshot>, 
+/**
+ * The services read from the containers' labels, with Caddy's state for each.
+ */
+services: Array<Service>, 
+/**
+ * Service labels that could not be read (their services are left out).
+ */
+service_problems: Array<ServiceProblem>, 
+/**
+ * The Caddy sink's routes; `None` while Caddy sync is off.
+ */
+proxy: ProxyStatus | null, };

@@ -10,7 +10,7 @@ import type { SourceState } from "./SourceState";
  */
 export type SourceStatus = { name: string, 
 /**
- * `docker`, `host` or `webdock` (a Webdock account).
+ * `docker`, `host`, `webdock` (a Webdock account) or `caddy` (the reverse proxy Docktray keeps routes in).
  */
 kind: string, endpoint: string, state: SourceState, 
 /**

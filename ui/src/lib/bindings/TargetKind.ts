@@ -3,4 +3,4 @@
 /**
  * What an alert is about.
  */
-export type TargetKind = "host" | "container" | "vps";
+export type TargetKind = "host" | "container" | "vps" | "proxy";

@@ -3,7 +3,19 @@
 /**
  * Warning and critical levels of one metric, in the metric's unit.
  */
-export type Threshold = { warning: number, critical: number, enabled: boolean, 
+export type Threshold = { 
+/**
+ * The warning level, in the metric's unit.
+ */
+warning: number, 
+/**
+ * The critical level (above the warning level).
+ */
+critical: number, 
+/**
+ * Whether the metric is judged at all (default true).
+ */
+enabled: boolean, 
 /**
  * How long the level must hold before it is raised or cleared; `alerts.hold` when absent.
  */

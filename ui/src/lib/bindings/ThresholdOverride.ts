@@ -3,4 +3,20 @@
 /**
  * A partial threshold in an override: what is given replaces the default.
  */
-export type ThresholdOverride = { warning: number | null, critical: number | null, enabled: boolean | null, hold?: string, };
+export type ThresholdOverride = { 
+/**
+ * Replaces the warning level.
+ */
+warning: number | null, 
+/**
+ * Replaces the critical level.
+ */
+critical: number | null, 
+/**
+ * Turns the metric off (or on) for these targets.
+ */
+enabled: boolean | null, 
+/**
+ * Replaces how long the level must hold.
+ */
+hold?: string, };

@@ -24,4 +24,9 @@ base_url: string,
 /**
  * Time allowed for one request (default `15s`).
  */
-timeout: string, };
+timeout: string, 
+/**
+ * An environment variable holding this account's token (or `<VARIABLE>_FILE` naming a file with it), read
+ * instead of `DOCKTRAY_WEBDOCK_TOKEN_<NAME>`; the Dockpeek variables (`WEBDOCK_API_TOKEN_<n>`) set it.
+ */
+token_variable?: string, };

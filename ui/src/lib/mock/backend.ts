@@ -16,12 +16,14 @@ import type { OverallLevel } from "../bindings/OverallLevel";
 import type { ServerStats } from "../bindings/ServerStats";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { SourceStatus } from "../bindings/SourceStatus";
-import type { Backend, CommandName, Commands, EventName, Events, Unlisten } from "../ipc";
+import type { Backend, CommandName, Commands, EventName, Events, ExecHandlers, ExecRequest, ExecSession, Unlisten } from "../ipc";
 import type { HistoryRange, HistoryTarget, Series, SeriesPoint } from "../types";
 import { LEVEL_RANK } from "../util/levels";
 import { type ContainerSpec, GIB, HOSTS, type HostSpec, containerSpecs, defaultConfig, makeAlert, seedOf, wave } from "./data";
 import { logLine } from "./logs";
+import { mockServices } from "./services";
 import { MOCK_CONFIG_PATH, validateConfig } from "./validate";
+import { MockWorkbench, NOT_MINE } from "./workbench";
 
 export type MockOptions = {
   /** Push snapshots every interval and log lines while subscribed (the browser); off in tests. */
@@ -66,6 +68,10 @@ export class MockBackend implements Backend {
   failActions: string | null = null;
   /** When set, subscribe_logs answers with these lines as history instead of generated ones (tests). */
   logHistoryOverride: LogLine[] | null = null;
+  /** Caddy away (tests and the dev console set it); URLs opened and Caddy retries asked for. */
+  caddyDown = false;
+  readonly opened: string[] = [];
+  caddyRetries = 0;
 
   private readonly listeners = new Map<EventName, Set<Handler>>();
   private readonly subscriptions = new Map<number, Subscription>();
@@ -122,6 +128,18 @@ export class MockBackend implements Backend {
     this.calls.push({ command, args });
     if (this.latency) await new Promise((r) => setTimeout(r, this.latency));
     return this.answer(command, args) as Promise<Commands[K]["result"]>;
+  }
+
+  /** Images, volumes, networks, disk usage, stacks and terminals. */
+  readonly workbench = new MockWorkbench(
+    () => this.specs,
+    () => this.now(),
+    (spec, action) => this.act(spec, action),
+  );
+
+  async exec(request: ExecRequest, handlers: ExecHandlers): Promise<ExecSession> {
+    this.calls.push({ command: "exec_start" as CommandName, args: request });
+    return this.workbench.exec(request, handlers, this.findSpec(request.container));
   }
 
   async listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten> {
@@ -277,6 +295,11 @@ export class MockBackend implements Backend {
         const { account } = raw as Commands["webdock_remove_token"]["args"];
         return this.webdockTokens.delete(account);
       }
+      case "discover_hosts":
+        return [
+          { name: "build-01", destination: "build-01", origin: "ssh_config", resolved: "ci@10.9.8.7:2200" },
+          { name: "nas", destination: "admin@nas.lan", origin: "context" },
+        ].filter((found) => !this.config.hosts.some((h) => h.name === found.name || h.destination === found.destination));
       case "check_host": {
         const { host } = raw as Commands["check_host"]["args"];
         return this.checkHost(host);
@@ -314,6 +337,18 @@ export class MockBackend implements Backend {
         this.config = { ...this.config, hosts: this.config.hosts.filter((h) => h.name !== name) };
         return [];
       }
+      case "open_url": {
+        const { url } = raw as Commands["open_url"]["args"];
+        if (!/^https?:\/\//.test(url)) throw `not opening ${url}: only http and https addresses are opened`;
+        this.opened.push(url);
+        return null;
+      }
+      case "retry_caddy": {
+        this.caddyRetries += 1;
+        this.caddyDown = false;
+        this.tick();
+        return null;
+      }
       case "retry_host": {
         const { name } = raw as Commands["retry_host"]["args"];
         if (!HOSTS.some((h) => h.name === name) && !this.config.hosts.some((h) => h.name === name)) {
@@ -339,6 +374,12 @@ export class MockBackend implements Backend {
           network_allowed_gb: 1000,
           processes: points([90, 97], 1800),
         };
+      }
+      default: {
+        const answer = this.workbench.answer(command, raw);
+        if (answer === NOT_MINE) throw `unknown command ${command}`;
+        if (command === "stack_action") this.tick();
+        return answer;
       }
     }
   }
@@ -474,13 +515,17 @@ export class MockBackend implements Backend {
         ...this.sourcePatches.get(h.name),
       },
     ]);
+    const services = mockServices(this.specs, now, this.caddyDown);
     return {
       taken_at: new Date(now).toISOString(),
       overall: this.overall(active, sources),
       alerts: structuredClone(active),
-      sources,
+      sources: [...sources, services.source],
       hosts: HOSTS.map((h) => this.hostStats(h, t)),
       containers: this.specs.map((s) => this.containerSnapshot(s, t)),
+      services: services.services,
+      service_problems: services.problems,
+      proxy: services.proxy,
     };
   }
 
@@ -604,6 +649,7 @@ export class MockBackend implements Backend {
       started_at: new Date(this.startedAt.get(s.id) ?? this.started).toISOString(),
       finished_at: this.finishedAt.has(s.id) ? new Date(this.finishedAt.get(s.id) as number).toISOString() : null,
       labels: s.labels,
+      ip_addresses: s.host === "local" ? { bridge: `172.18.0.${(seedOf(s.id) % 200) + 2}` } : {},
     };
   }
 

@@ -1,16 +1,21 @@
-// A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/alerts, #/settings.
+// A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/resources/<tab>[/<host>],
+// #/services, #/alerts, #/settings.
 
-export type DetailTab = "stats" | "logs" | "info";
+export type DetailTab = "stats" | "logs" | "terminal" | "info";
+export type ResourceTab = "images" | "volumes" | "networks";
 
 export type Route =
   | { name: "overview" }
   | { name: "host"; host: string }
   | { name: "containers" }
   | { name: "container"; host: string; id: string; tab: DetailTab }
+  | { name: "resources"; tab: ResourceTab; host: string | null }
+  | { name: "services" }
   | { name: "alerts" }
   | { name: "settings" };
 
-const TABS: DetailTab[] = ["stats", "logs", "info"];
+const TABS: DetailTab[] = ["stats", "logs", "terminal", "info"];
+const RESOURCE_TABS: ResourceTab[] = ["images", "volumes", "networks"];
 
 const dec = (part: string | undefined) => {
   try {
@@ -32,6 +37,12 @@ export function parseHash(hash: string): Route {
       const tab = TABS.includes(parts[3] as DetailTab) ? (parts[3] as DetailTab) : "stats";
       return { name: "container", host: dec(parts[1]), id: dec(parts[2]), tab };
     }
+    case "resources": {
+      const tab = RESOURCE_TABS.includes(parts[1] as ResourceTab) ? (parts[1] as ResourceTab) : "images";
+      return { name: "resources", tab, host: parts[2] ? dec(parts[2]) : null };
+    }
+    case "services":
+      return { name: "services" };
     case "alerts":
       return { name: "alerts" };
     case "settings":
@@ -48,9 +59,18 @@ export function href(route: Route): string {
       return `#/host/${enc(route.host)}`;
     case "container":
       return `#/container/${enc(route.host)}/${enc(route.id)}/${route.tab}`;
+    case "resources":
+      return `#/resources/${route.tab}${route.host ? `/${enc(route.host)}` : ""}`;
     default:
       return `#/${route.name}`;
   }
+}
+
+/** Where an alert's target is shown: its container, its host, or the services (Caddy). */
+export function targetHref(target: { kind: string; host: string; id: string }): string {
+  if (target.kind === "container") return href({ name: "container", host: target.host, id: target.id, tab: "stats" });
+  if (target.kind === "proxy") return href({ name: "services" });
+  return href({ name: "host", host: target.host });
 }
 
 /** A route from the shell (`take_route`, the `navigate` event): `container:<host>/<id>`, `host:<name>`, `alerts`. */
@@ -58,6 +78,7 @@ export function fromIpcRoute(text: string): Route | null {
   const value = text.trim();
   if (value === "alerts") return { name: "alerts" };
   if (value === "containers") return { name: "containers" };
+  if (value === "services") return { name: "services" };
   if (value === "settings") return { name: "settings" };
   if (value === "overview") return { name: "overview" };
   if (value.startsWith("host:")) {

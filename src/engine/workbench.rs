@@ -1,0 +1,175 @@
+//! The container workbench through the engine: terminals, images, volumes, networks, disk usage and compose
+//! stack actions, each routed to the engine of the host it is about (local or over SSH). Removals and prunes
+//! measure the host's disk usage again, so what a full disk could get back stays current.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::{read_lock, Engine};
+use crate::error::{Error, Result};
+use crate::model::{
+    DockerDiskUsage, ImageSummary, NetworkSummary, Observation, Reclaimed, StackAction,
+    StackReport, VolumeSummary, LOCAL_HOST,
+};
+use crate::sources::docker::{Client, Exec, ExecOptions};
+
+impl Engine {
+    /// Every host whose Docker engine is watched: `local` first, then the SSH hosts by name.
+    pub fn docker_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = read_lock(&self.shared.clients).keys().cloned().collect();
+        hosts.sort_by_key(|host| (host != LOCAL_HOST, host.clone()));
+        hosts
+    }
+
+    /// Starts a command in a container (by name, id or id prefix) on whichever host it runs.
+    pub async fn exec(&self, container: &str, options: &ExecOptions) -> Result<Exec> {
+        let (id, client) = self.route(container)?;
+        client.exec(&id, options).await
+    }
+
+    /// The shell a terminal into this container runs: `preferred` when it has it, else bash, else sh.
+    pub async fn pick_shell(&self, container: &str, preferred: Option<&str>) -> Result<String> {
+        let (id, client) = self.route(container)?;
+        client
+            .pick_shell(&id, preferred)
+            .await
+            .map_err(|err| match err {
+                // Name the container as the user knows it, not by its id.
+                Error::NoShell { tried, .. } => Error::NoShell {
+                    container: container.to_owned(),
+                    tried,
+                },
+                other => other,
+            })
+    }
+
+    pub async fn images(&self, host: &str) -> Result<Vec<ImageSummary>> {
+        self.client_for(host)?.images().await
+    }
+
+    pub async fn volumes(&self, host: &str) -> Result<Vec<VolumeSummary>> {
+        self.client_for(host)?.volumes().await
+    }
+
+    pub async fn networks(&self, host: &str) -> Result<Vec<NetworkSummary>> {
+        self.client_for(host)?.networks().await
+    }
+
+    /// Docker's disk usage on a host: the last measurement when it is younger than `max_age`, else measured now
+    /// (and kept for the host's disk alerts).
+    pub async fn disk_usage(&self, host: &str, max_age: Duration) -> Result<DockerDiskUsage> {
+        let cached = self.shared.read().docker_disk.get(host).cloned();
+        if let Some(usage) = cached {
+            let age = (Utc::now() - usage.measured_at)
+                .to_std()
+                .unwrap_or_default();
+            if age <= max_age {
+                return Ok(usage);
+            }
+        }
+        let usage = self.client_for(host)?.disk_usage().await?;
+        self.reporter
+            .report(Observation::DiskUsage(Box::new(usage.clone())))
+            .await;
+        Ok(usage)
+    }
+
+    /// Removes an image; refused while a container uses it (naming them) unless `force`.
+    pub async fn remove_image(&self, host: &str, image: &str, force: bool) -> Result<Reclaimed> {
+        let client = self.client_for(host)?;
+        let reclaimed = client.remove_image(image, force).await?;
+        self.measure_again(client);
+        Ok(reclaimed)
+    }
+
+    /// Removes dangling images.
+    pub async fn prune_images(&self, host: &str) -> Result<Reclaimed> {
+        let client = self.client_for(host)?;
+        let reclaimed = client.prune_images().await?;
+        self.measure_again(client);
+        Ok(reclaimed)
+    }
+
+    /// Removes a volume no container uses.
+    pub async fn remove_volume(&self, host: &str, volume: &str) -> Result<Reclaimed> {
+        let client = self.client_for(host)?;
+        let reclaimed = client.remove_volume(volume).await?;
+        self.measure_again(client);
+        Ok(reclaimed)
+    }
+
+    /// Removes the volumes no container uses.
+    pub async fn prune_volumes(&self, host: &str) -> Result<Reclaimed> {
+        let client = self.client_for(host)?;
+        let reclaimed = client.prune_volumes().await?;
+        self.measure_again(client);
+        Ok(reclaimed)
+    }
+
+    /// Removes a network no container is attached to.
+    pub async fn remove_network(&self, host: &str, network: &str) -> Result<Reclaimed> {
+        self.client_for(host)?.remove_network(network).await
+    }
+
+    /// What a stack action would do, step by step (for the confirmation). `host` may be left out when the
+    /// project runs on one host only.
+    pub async fn stack_plan(
+        &self,
+        host: Option<&str>,
+        project: &str,
+        action: StackAction,
+    ) -> Result<StackReport> {
+        let host = self.stack_host(host, project)?;
+        self.client_for(&host)?.stack_plan(project, action).await
+    }
+
+    /// Starts, stops or restarts a compose project's containers in dependency order.
+    pub async fn stack(
+        &self,
+        host: Option<&str>,
+        project: &str,
+        action: StackAction,
+    ) -> Result<StackReport> {
+        let host = self.stack_host(host, project)?;
+        self.client_for(&host)?.stack(project, action).await
+    }
+
+    /// The host a project runs on: the one named, else the only one with its containers.
+    fn stack_host(&self, host: Option<&str>, project: &str) -> Result<String> {
+        if let Some(host) = host {
+            return Ok(host.to_owned());
+        }
+        let mut hosts: Vec<String> = self
+            .snapshot()
+            .containers
+            .iter()
+            .filter(|c| c.info.compose_project.as_deref() == Some(project))
+            .map(|c| c.info.host.clone())
+            .collect();
+        hosts.dedup();
+        match hosts.as_slice() {
+            [] => Ok(LOCAL_HOST.to_owned()),
+            [one] => Ok(one.clone()),
+            many => Err(Error::Other(format!(
+                "compose project '{project}' runs on several hosts ({}): name one with --host",
+                many.join(", ")
+            ))),
+        }
+    }
+
+    /// Measures a host's disk usage again in the background, after something was removed.
+    fn measure_again(&self, client: Client) {
+        let reporter = self.reporter.clone();
+        tokio::spawn(async move {
+            match client.disk_usage().await {
+                Ok(usage) => {
+                    reporter
+                        .report(Observation::DiskUsage(Box::new(usage)))
+                        .await
+                }
+                Err(err) => tracing::debug!(host = %client.host, %err, "disk usage not measured"),
+            }
+        });
+    }
+}
