@@ -2,6 +2,7 @@
 //! 1. `/metrics` for 200 containers and the host: time to write one scrape, and its size (no Docker needed);
 //! 2. `docktray serve` with no client against `docktray watch`: the process's CPU, 50 containers at 2 s;
 //! 3. 50 WebSocket stats subscribers against none, same set-up: the CPU they add to the server.
+//!
 //! Parts 2 and 3 need the test engine (`eval "$(scripts/test-env.sh env)"`) and the shared lock; `BENCH_PARTS=1`
 //! runs only the first. `WINDOW_SECS` (default 60) sets the measurement windows.
 
