@@ -2,7 +2,7 @@
 //! its own `podman system service` on a private socket (tests/common/podman.rs; rootless as a user it creates),
 //! with the busybox test image imported locally. Covers the container list and pods, CPU and memory against
 //! `podman stats` (cgroup files and Podman's API), logs, actions, the exit alert from a die event, the engine's
-//! name in the snapshot and the CLI, what rootless Podman on cgroup v1 cannot measure, discovery, an SSH host
+//! name in the snapshot and the CLI, the workbench (exec, images, volumes, networks, disk usage), what rootless Podman on cgroup v1 cannot measure, discovery, an SSH host
 //! running Podman, and a clean stop.
 
 #[path = "../common/mod.rs"]
@@ -19,6 +19,7 @@ mod cli;
 mod rootful;
 mod rootless;
 mod ssh;
+mod workbench;
 
 /// Sampling every 500 ms; a re-list only every 5 minutes, so only events can keep the list current in a test.
 fn config_for(endpoint: &str) -> Config {
