@@ -50,6 +50,42 @@ fn engine_socket() -> String {
         .to_owned()
 }
 
+/// The `volumes:` of the docktray service in docker-compose.yml (`SOURCE:TARGET[:MODE]`, comments dropped).
+fn compose_volumes() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.yml");
+    let text = std::fs::read_to_string(&path).expect("docker-compose.yml");
+    let mut volumes = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let content = line.split(" #").next().unwrap_or("").trim();
+        if indent == 4 {
+            inside = content == "volumes:";
+            continue;
+        }
+        if inside && indent > 4 {
+            if let Some(item) = content.strip_prefix("- ") {
+                volumes.push(item.trim().trim_matches('"').to_owned());
+            }
+        } else if indent < 4 && !content.is_empty() {
+            inside = false;
+        }
+    }
+    for wanted in [
+        "/var/run/docker.sock:/var/run/docker.sock:ro",
+        "/proc:/host/proc:ro",
+        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+        "/:/host:ro",
+        "docktray-data:/var/lib/docktray",
+    ] {
+        assert!(
+            volumes.iter().any(|v| v == wanted),
+            "docker-compose.yml lacks the mount {wanted}: {volumes:?}"
+        );
+    }
+    volumes
+}
+
 /// A named volume, removed at the end.
 struct Volume(String);
 
@@ -72,14 +108,16 @@ impl Docktray {
         let gid = std::fs::metadata(&socket)
             .map(|m| std::os::unix::fs::MetadataExt::gid(&m))
             .expect("the engine's socket");
-        let mounts = [
-            format!("{socket}:/var/run/docker.sock:ro"),
-            "/proc:/host/proc:ro".to_owned(),
-            "/sys/fs/cgroup:/sys/fs/cgroup:ro".to_owned(),
-            "/:/host:ro".to_owned(),
-            format!("{volume}:/var/lib/docktray"),
-            format!("{}:/run/secrets:ro", secrets.display()),
-        ];
+        // The compose example's own mounts, with this engine's socket and a volume of our own.
+        let mut mounts: Vec<String> = compose_volumes()
+            .into_iter()
+            .map(|mount| match mount.split_once(':') {
+                Some(("/var/run/docker.sock", rest)) => format!("{socket}:{rest}"),
+                Some(("docktray-data", rest)) => format!("{volume}:{rest}"),
+                _ => mount,
+            })
+            .collect();
+        mounts.push(format!("{}:/run/secrets:ro", secrets.display()));
         let mut args: Vec<String> = [
             "run",
             "-d",
@@ -473,4 +511,36 @@ fn a_bad_variable_stops_the_container_with_its_name() {
         log.contains("DOCKTRAY_INTERVAL") && log.contains("\"soon\""),
         "the message does not name the variable and its value: {log}"
     );
+}
+
+#[test]
+fn without_the_host_mounts_it_names_each_one_missing() {
+    let name = unique("docktray-no-mounts");
+    docker(&[
+        "run",
+        "-d",
+        "--label",
+        "docktray.test=1",
+        "--name",
+        &name,
+        "-e",
+        "DOCKTRAY_API_TOKEN=unused",
+        "-e",
+        "DOCKTRAY_API__ALLOW_PLAIN_HTTP=true",
+        image(),
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let log = loop {
+        let out = docker_output(&["logs", &name]);
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        if log.contains("serving the API") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let _ = docker_output(&["rm", "-f", &name]);
+    assert!(log.contains("running in a container"), "{log}");
+    for line in ["/:/host:ro", "/proc:/host/proc:ro", "pid: host"] {
+        assert!(log.contains(line), "no word of the missing {line}: {log}");
+    }
 }

@@ -41,15 +41,18 @@ impl HostView {
         let proc_dir = std::env::var_os(HOST_PROC_ENV)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
-        let own_pid_is_one = std::process::id() == 1;
-        Self::from_parts(container, root, proc_dir, own_pid_is_one)
+        // In its own process namespace PID 1 is this process or the container's init (`init: true`).
+        let first = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();
+        let own_pid_namespace = std::process::id() == 1
+            || ["docker-init", "tini", "dumb-init", "catatonit"].contains(&first.trim());
+        Self::from_parts(container, root, proc_dir, own_pid_namespace)
     }
 
     fn from_parts(
         container: Option<String>,
         root: Option<PathBuf>,
         proc_dir: Option<PathBuf>,
-        own_pid_is_one: bool,
+        own_pid_namespace: bool,
     ) -> Self {
         let explicit = root.is_some() || proc_dir.is_some();
         if container.is_none() && !explicit {
@@ -85,7 +88,7 @@ impl HostView {
             ));
             PathBuf::from("/proc")
         };
-        if own_pid_is_one {
+        if container.is_some() && own_pid_namespace {
             missing.push(
                 "the container has its own process namespace: per-container figures come from the Docker API \
                  instead of the host's cgroups (add `pid: host`)"
