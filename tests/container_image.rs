@@ -7,16 +7,13 @@
 //! variable by name.
 
 mod common;
-#[allow(dead_code)]
-#[path = "common/webdock.rs"]
-mod webdock;
 
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{docker, docker_output, unique, TestContainer};
+use common::{docker, docker_output, unique, webdock, TestContainer};
 use serde_json::Value;
 
 const TOKEN: &str = "container-test-token";
