@@ -392,11 +392,11 @@ fn the_image_serves_the_hosts_figures_and_keeps_its_history_on_the_volume() {
     );
 
     // The Webdock account from the environment reached the stand-in with the token from the secret file.
-    first.wait_json("/server-stats", "the Webdock server Shop", |v| {
+    first.wait_json("/server-stats", "the Webdock server shop1", |v| {
         v["stats"]
             .as_array()?
             .iter()
-            .any(|s| s["server_name"] == "Shop")
+            .any(|s| s["server_name"] == "shop1" && s["vps"]["name"] == "Shop")
             .then_some(())
     });
     assert!(
