@@ -35,13 +35,15 @@ LABEL org.opencontainers.image.title="Docktray" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.documentation="docs/container.md" \
       org.opencontainers.image.base.name="debian:12-slim"
-# ca-certificates: the Webdock API over TLS. The base image of scripts/image.sh has it already (no network there).
+# ca-certificates: the Webdock API over TLS; openssh-client: SSH hosts ([[hosts]]) are reached with the system's
+# ssh. The base image of scripts/image.sh has both already (no network there).
 # The user: uid 10001, no login; it reaches the Docker socket through the socket's group (group_add in the
 # compose file). Everything Docktray keeps (settings written back, the history) is under /var/lib/docktray.
 RUN set -eu; \
-    if ! dpkg-query -W -f='${Status}' ca-certificates 2>/dev/null | grep -q 'ok installed'; then \
+    installed="$(dpkg-query -W -f='${Status}\n' ca-certificates openssh-client 2>/dev/null | grep -c 'ok installed' || true)"; \
+    if [ "$installed" != 2 ]; then \
       apt-get update; \
-      apt-get install -y --no-install-recommends ca-certificates; \
+      apt-get install -y --no-install-recommends ca-certificates openssh-client; \
       rm -rf /var/lib/apt/lists/*; \
     fi; \
     useradd --system --uid 10001 --user-group --home-dir /var/lib/docktray --no-create-home \

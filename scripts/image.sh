@@ -2,8 +2,8 @@
 # Build the Docktray container image (Dockerfile's runtime stage) without any registry:
 #   scripts/image.sh [--binary PATH] [--tag NAME]
 # - The runtime base is debian:12-slim when the engine already has it; otherwise a Debian 12 rootfs made with
-#   mmdebstrap from the Debian mirror (minbase, ca-certificates, no docs/man/locales, like the slim image),
-#   imported as $BASE_TAG. The rootfs tarball is cached in $CACHE (keyed by this script's package list) and the
+#   mmdebstrap from the Debian mirror (minbase, ca-certificates, openssh-client, no docs/man/locales, like the slim image),
+#   imported as docktray-base:bookworm-slim-<key>. The rootfs tarball is cached in $CACHE (keyed by this script's package list) and the
 #   imported image is reused while it exists, so only the first build pays the ~1 min of mmdebstrap.
 # - The binary is the locally built one (default: target/release/docktray, else target/debug/docktray); it is
 #   copied into a small build context with the Dockerfile (`BINARY=prebuilt`), so the rust stage never runs.
@@ -13,12 +13,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TAG="${DOCKTRAY_IMAGE:-docktray:local}"
-BASE_TAG="docktray-base:bookworm-slim"
 CACHE="$TARGET/image-cache"
 SUITE=bookworm
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
-PACKAGES=ca-certificates
+PACKAGES=ca-certificates,openssh-client
 binary=""
 
 die() { echo "image.sh: $*" >&2; exit 1; }
@@ -52,12 +51,13 @@ fi
 if dk image inspect debian:12-slim >/dev/null 2>&1; then
   base=debian:12-slim
 else
-  base="$BASE_TAG"
+  # The tag names what is inside, so a change of packages makes a new base instead of reusing the old one.
+  key="$(printf '%s\n' "$SUITE" "$MIRROR" "$SECURITY_MIRROR" "$PACKAGES" "v1" | sha256sum | cut -c1-16)"
+  base="docktray-base:$SUITE-slim-$key"
   if ! dk image inspect "$base" >/dev/null 2>&1; then
-    key="$(printf '%s\n' "$SUITE" "$MIRROR" "$SECURITY_MIRROR" "$PACKAGES" "v1" | sha256sum | cut -c1-16)"
     rootfs="$CACHE/debian-$SUITE-slim-$key.tar"
     if [[ ! -f "$rootfs" || ! -s "$rootfs" ]]; then
-      rm -rf "$rootfs"
+      rm -rf "$CACHE"/debian-"$SUITE"-slim-*.tar
       command -v mmdebstrap >/dev/null 2>&1 || die "mmdebstrap is missing: run scripts/deps.sh test (or apt-get install mmdebstrap)"
       sudo_cmd=()
       [[ $EUID -eq 0 ]] || sudo_cmd=(sudo)
