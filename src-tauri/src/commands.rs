@@ -101,7 +101,7 @@ pub async fn container_action(
     tracing::info!(container, action = action.as_str(), "container action");
     monitor
         .engine()
-        .act(&container, action)
+        .act(&container, action, &docktray::model::Actor::window())
         .await
         .map_err(|err| err.to_string())
 }

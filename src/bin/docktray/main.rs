@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use docktray::config::layers::Overrides;
 use docktray::{Action, Config, Error};
 
+mod audit;
 mod config_cmd;
 mod containers;
 mod exec;

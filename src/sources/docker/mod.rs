@@ -8,6 +8,7 @@ pub mod cgroup;
 mod client;
 pub mod collector;
 mod disk;
+mod events;
 pub mod exec;
 mod formula;
 pub mod logs;
