@@ -179,8 +179,21 @@ impl Engine {
             Err(err) => Err(err),
         };
         let name = format!("stack_{}", action.as_str());
+        // A stack action that failed for some containers is not a success.
+        let outcome: Result<()> = match &result {
+            Ok(report) if !report.failed.is_empty() => Err(Error::Other(
+                report
+                    .failed
+                    .iter()
+                    .map(|(name, message)| format!("{name}: {message}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+            Ok(_) => Ok(()),
+            Err(err) => Err(Error::Other(err.to_string())),
+        };
         self.shared
-            .audit(actor, &host, AuditTarget::object(project), &name, &result);
+            .audit(actor, &host, AuditTarget::object(project), &name, &outcome);
         result
     }
 
