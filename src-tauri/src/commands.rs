@@ -70,6 +70,10 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         crate::workbench::remove_network,
         crate::workbench::stack_plan,
         crate::workbench::stack_action,
+        crate::timeline::list_timeline,
+        crate::timeline::default_export_path,
+        crate::timeline::export_timeline,
+        crate::timeline::export_series,
     ]
 }
 

@@ -15,6 +15,7 @@ mod error;
 mod export;
 mod query;
 mod schema;
+mod table;
 mod timeline;
 mod types;
 mod writer;
@@ -35,6 +36,7 @@ use crate::model::{AuditEntry, ContainerInfo, ContainerStats, EngineEvent, Serve
 
 pub use error::{HistoryError, Problem};
 pub use schema::{CONTAINER_METRICS, HOST_METRICS, SCHEMA_VERSION};
+pub use table::{write_series, write_timeline};
 pub use timeline::{TimelineCursor, TimelinePage, TimelineQuery};
 pub use types::*;
 

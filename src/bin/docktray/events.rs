@@ -157,8 +157,12 @@ fn print(rows: &[TimelineRow], json: bool) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     for row in rows {
         if json {
-            let line = serde_json::to_string(row).context("formatting JSON")?;
-            writeln!(out, "{line}").context("writing to stdout")?;
+            docktray::history::write_timeline(
+                std::slice::from_ref(row),
+                docktray::history::ExportFormat::JsonLines,
+                &mut out,
+            )
+            .context("writing to stdout")?;
         } else {
             writeln!(out, "{}", line(row)).context("writing to stdout")?;
         }
