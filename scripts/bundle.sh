@@ -9,6 +9,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TAURI_CLI_VERSION=2.12.5
 
 "$root/scripts/build-ui.sh"
+# The package also ships the `docktray` command and its systemd unit (packaging/docktray-serve.service).
+(cd "$root" && cargo build --release -p docktray --bin docktray)
 if [[ -x "$root/ui/node_modules/.bin/tauri" ]]; then
   tauri=("$root/ui/node_modules/.bin/tauri")
 else

@@ -16,8 +16,12 @@ DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
 # bus, drawing on its own display from xvfb (Xvfb; the end-to-end test uses it too).
 # caddy: the real reverse proxy tests/caddy_sync.rs and tests/services.rs start on loopback ports (the package's
 # service needs systemd and stays off; the tests run `caddy run --config` themselves).
+# prometheus: the real scraper (and promtool) the API tests run against `docktray serve` (tests/api_prometheus.rs);
+# its service stays off, the tests start `prometheus` themselves. openssl: the API's TLS test makes a self-signed
+# certificate; systemd: `systemd-analyze verify` checks the shipped unit (packaging/docktray-serve.service);
+# python3-venv: the venv with openapi-spec-validator (below).
 TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon gnome-keyring libsecret-tools
-  openssh-server openssh-client iproute2 dunst xvfb caddy)
+  openssh-server openssh-client iproute2 dunst xvfb caddy prometheus openssl systemd python3-venv)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
@@ -108,4 +112,19 @@ fi
 # The end-to-end test's tools (Xvfb, WebKitWebDriver, tauri-driver, a Python venv), when missing.
 if [[ "$mode" == test ]]; then
   "$(dirname "${BASH_SOURCE[0]}")/e2e-env.sh"
+fi
+
+# The API test's OpenAPI validator (PyPI's openapi-spec-validator) in its own venv, target/api-venv
+# (tests/api.rs runs target/api-venv/bin/openapi-spec-validator).
+OPENAPI_VALIDATOR=openapi-spec-validator==0.9.0
+if [[ "$mode" == test ]]; then
+  api_venv="${CARGO_TARGET_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target}/api-venv"
+  if [[ ! -x "$api_venv/bin/openapi-spec-validator" || "$(cat "$api_venv/.version" 2>/dev/null || true)" != "$OPENAPI_VALIDATOR" ]]; then
+    echo "deps.sh: installing $OPENAPI_VALIDATOR into $api_venv" >&2
+    rm -rf "$api_venv"
+    /usr/bin/python3 -m venv "$api_venv" || die "python3 -m venv failed (python3-venv installed?)"
+    "$api_venv/bin/pip" install --quiet --disable-pip-version-check "$OPENAPI_VALIDATOR" \
+      || { rm -rf "$api_venv"; die "pip install $OPENAPI_VALIDATOR failed"; }
+    echo "$OPENAPI_VALIDATOR" >"$api_venv/.version"
+  fi
 fi

@@ -209,6 +209,9 @@ pub fn restart_needed(before: &Config, after: &Config) -> Vec<&'static str> {
     if before.caddy != after.caddy {
         names.push("[caddy]");
     }
+    if before.api != after.api {
+        names.push("[api]");
+    }
     if before.history.enabled != after.history.enabled || before.history.path != after.history.path
     {
         names.push("history.enabled / history.path");

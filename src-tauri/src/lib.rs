@@ -6,6 +6,7 @@
 //! The window is created on demand and destroyed on close; the app keeps running in the tray until Quit,
 //! which writes the history and exits 0. A second launch opens the first one's window.
 
+mod api;
 pub mod commands;
 pub mod control;
 #[cfg(target_os = "linux")]
@@ -140,11 +141,13 @@ pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<i32> {
             let updates = monitor.engine().subscribe();
             let clicks = monitor.notification_clicks();
             let first = tray_state(&monitor.engine().snapshot());
+            let api_sources = api::sources(handle, &monitor);
             let interval = config.interval;
             if let Err(err) = control::apply_autostart(handle, config.desktop.start_at_login) {
                 tracing::warn!(%err, "start at login");
             }
             app.manage(Shell::new(monitor, config.clone(), config_path.clone()));
+            api::start(&config, api_sources);
             tray::create(handle, first)?;
             pump::spawn(
                 handle.clone(),

@@ -62,6 +62,12 @@ impl Shell {
         Some(monitor.as_ref()?.engine().snapshot())
     }
 
+    /// Whether the engine's task runs, without waiting: `None` while Quit holds the monitor.
+    pub fn engine_running(&self) -> Option<bool> {
+        let monitor = self.monitor.try_read().ok()?;
+        Some(monitor.as_ref()?.engine().is_running())
+    }
+
     /// Takes the monitor out for shutdown; waits for commands that still use it.
     pub async fn take_monitor(&self) -> Option<Monitor> {
         self.clear_subscriptions();

@@ -12,6 +12,7 @@ use ts_rs::TS;
 
 use crate::error::ConfigError;
 
+pub mod api;
 pub mod caddy;
 mod durations;
 pub mod file;
@@ -21,6 +22,7 @@ pub mod schema;
 pub mod services;
 mod validate;
 
+pub use api::ApiConfig;
 pub use caddy::CaddyConfig;
 pub use services::ServicesConfig;
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub services: ServicesConfig,
     /// Keeping a Caddy reverse proxy's routes in step with the services (off unless `admin_url` is set).
     pub caddy: CaddyConfig,
+    /// The HTTP API: `docktray serve`, and the desktop app when `enabled` (docs/api.md).
+    pub api: ApiConfig,
 }
 
 /// The Webdock API everyone uses; `base_url` changes it (a proxy, or a local server in tests).
@@ -489,6 +493,7 @@ impl Default for Config {
             log: LogSettings::default(),
             services: ServicesConfig::default(),
             caddy: CaddyConfig::default(),
+            api: ApiConfig::default(),
         }
     }
 }

@@ -78,6 +78,7 @@ impl Config {
         self.validate_webdock(path)?;
         self.services.validate(path)?;
         self.caddy.validate(path, &self.hosts)?;
+        self.api.validate(path)?;
         for (name, threshold, max, unit) in self.thresholds.entries() {
             check_threshold(&format!("thresholds.{name}"), threshold, max, unit)
                 .map_err(|(key, value, expected)| invalid(&key, value, &expected))?;

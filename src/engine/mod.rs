@@ -24,11 +24,14 @@ use crate::model::{
     Action, Actor, AuditTarget, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry, Snapshot, SourceState,
     SourceStatus, Update, LOCAL_HOST,
 };
-use crate::sources::docker::{self, Client, DockerSource, LogHub, SessionSettings, Target};
+use crate::sources::docker::{self, Client, DockerSource, SessionSettings, Target};
 use crate::sources::{host, webdock, Reporter};
 use hosts::{diff_hosts, spawn_host, stop_host, HostTask};
 use state::{Readiness, State};
 use writer::Command;
+
+/// The shared log streams the engine hands out ([`Engine::logs`]), for sinks that follow logs (the HTTP API).
+pub use crate::sources::docker::logs::{LogHub, LogLine, LogQuery, LogStream, LogSubscription};
 
 /// How many observations may wait for the writer before sources wait in turn.
 const OBSERVATION_QUEUE: usize = 1024;
@@ -231,6 +234,20 @@ impl View {
     /// state does not hold every container yet.
     pub fn is_ready(&self) -> bool {
         self.0.is_ready()
+    }
+
+    /// Each container's CPU time so far, in seconds, by id (the counter `container_cpu_usage_seconds_total` is
+    /// made from): the last sample's cumulative counter, for containers with one.
+    pub fn cpu_seconds(&self) -> std::collections::HashMap<String, f64> {
+        self.0
+            .read()
+            .containers
+            .iter()
+            .filter_map(|(id, entry)| {
+                let counters = entry.previous.as_ref()?;
+                Some((id.clone(), counters.cpu_total_ns as f64 / 1e9))
+            })
+            .collect()
     }
 
     /// The description of a container in the live state.

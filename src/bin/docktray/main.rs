@@ -19,6 +19,7 @@ mod hosts;
 mod monitor;
 mod records;
 mod render;
+mod serve;
 mod services;
 mod stack;
 mod webdock;
@@ -91,6 +92,32 @@ enum Command {
         /// Do not record the history.
         #[arg(long)]
         no_history: bool,
+    },
+    /// Everything `watch` runs plus the HTTP API (docs/api.md): health, containers, servers, alerts,
+    /// thresholds, live streams and Prometheus metrics; headless, for systemd.
+    Serve {
+        /// Listen on this address and port instead of [api] listen (default 127.0.0.1:7583).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Print each alert change as a JSON line.
+        #[arg(long)]
+        json: bool,
+        /// Do not show desktop notifications.
+        #[arg(long)]
+        no_notify: bool,
+        /// Do not record the history.
+        #[arg(long)]
+        no_history: bool,
+    },
+    /// The HTTP API's bearer token: print it, or replace it (--rotate).
+    Api {
+        #[command(subcommand)]
+        command: serve::ApiCommand,
+    },
+    /// Prometheus: alerting rules equivalent to the thresholds (docs/prometheus.md).
+    Prometheus {
+        #[command(subcommand)]
+        command: serve::PrometheusCommand,
     },
     /// List alerts recorded in the history (by `docktray watch` or the desktop app).
     Alerts {
@@ -306,6 +333,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             monitor::watch(config, cli.config, options).await
         }
+        Command::Serve {
+            listen,
+            json,
+            no_notify,
+            no_history,
+        } => {
+            let options = monitor::WatchOptions {
+                json,
+                notify: !no_notify,
+                history: !no_history,
+            };
+            serve::serve(config, cli.config, listen, options).await
+        }
+        Command::Api { command } => serve::api(command).await,
+        Command::Prometheus { command } => serve::prometheus(&config, command),
         Command::Alerts {
             active,
             level,

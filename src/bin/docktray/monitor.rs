@@ -84,7 +84,7 @@ async fn reload(engine: &Engine, path: Option<&std::path::Path>) {
     }
 }
 
-fn print_transition(change: &AlertTransition, json: bool) -> std::io::Result<()> {
+pub(crate) fn print_transition(change: &AlertTransition, json: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         let line = serde_json::to_string(change).map_err(std::io::Error::other)?;

@@ -266,6 +266,11 @@ export function defaultConfig(): Config {
     services: { label_prefix: "docktray." },
     log: { file: "", max_size_mb: 10, keep: 3 },
     caddy: { admin_url: "http://localhost:2019", server: "", http_server: "", check_every: "10s", host_addresses: {} },
+    api: {
+      enabled: false, listen: "127.0.0.1:7583", allow_remote: false, allow_plain_http: false, tls_cert: "", tls_key: "",
+      allowed_hosts: [], allowed_origins: [], allow_actions: false, max_connections: 64, request_timeout: "30s",
+      client_queue: 1024,
+    },
   };
 }
 

@@ -1,0 +1,609 @@
+//! The HTTP API of a real `docktray serve` on the test engine: every documented endpoint with and without the
+//! token, a wrong token, a wrong `Host`, a foreign `Origin`; bad parameters and unknown containers as JSON
+//! errors; the predecessors' routes in the seeds' shapes; the OpenAPI document valid (openapi-spec-validator)
+//! and listing exactly the routes served.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::serve::{Options, Serve};
+use common::*;
+use serde_json::Value;
+
+/// A container the endpoints can name, in a compose project of its own (`shop-<its name>`).
+fn sample() -> TestContainer {
+    let project = format!("com.docker.compose.project=shop-{}", unique("p"));
+    TestContainer::run(
+        "api",
+        &[
+            "--label",
+            &project,
+            "--label",
+            "com.docker.compose.service=web",
+            "--label",
+            "docktray.revp.domain=shop.example",
+            "--label",
+            "docktray.revp.port=80",
+        ],
+        &["sleep", "600"],
+    )
+}
+
+fn wait_listed(serve: &Serve, name: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, body) = serve.get(&format!("/containers/{name}"));
+        if status == 200 {
+            let value: Value = serde_json::from_str(&body).expect("JSON");
+            if !value["stats"].is_null() {
+                return value;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never listed with figures: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Each documented (method, path) with its parameters filled in.
+fn documented(document: &Value, container: &str) -> Vec<(String, String, bool, bool)> {
+    let mut routes = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let open = operation["security"]
+                .as_array()
+                .is_some_and(|s| s.len() == 1 && s[0].as_object().is_some_and(|o| o.is_empty()));
+            let streaming = operation["responses"]["200"]["content"]
+                .get("text/event-stream")
+                .is_some()
+                || operation["responses"].get("101").is_some();
+            let filled = path
+                .replace("{ref}", container)
+                .replace("{name}", "local")
+                .replace("{metric}", "cpu_percent")
+                .replace("{action}", "unpause");
+            routes.push((method.to_uppercase(), filled, open, streaming));
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_endpoint_checks_token_host_and_origin_and_the_document_lists_the_routes() {
+    let container = sample();
+    let serve = Serve::start(Options::default());
+    wait_listed(&serve, &container.name);
+    let document = serve.json("/api/v1/openapi.json");
+    assert_eq!(
+        document["openapi"].as_str().map(|v| &v[..3]),
+        Some("3.1"),
+        "{document}"
+    );
+    let routes = documented(&document, &container.name);
+    assert!(
+        routes.len() >= 45,
+        "only {} routes documented",
+        routes.len()
+    );
+    let paths: BTreeSet<&str> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for wanted in [
+        "/healthz",
+        "/readiness",
+        "/health",
+        "/errors",
+        "/containers",
+        "/containers/{ref}",
+        "/containers/summary",
+        "/labels",
+        "/ips",
+        "/services",
+        "/services/schema",
+        "/caddy",
+        "/caddy/status",
+        "/server-stats",
+        "/server-stats/{name}",
+        "/api/v1/monitoring/status",
+        "/api/v1/monitoring/containers",
+        "/api/v1/monitoring/metrics",
+        "/api/v1/monitoring/metrics/query",
+        "/api/v1/monitoring/alerts",
+        "/api/v1/monitoring/thresholds",
+        "/api/v1/monitoring/thresholds/{metric}",
+        "/api/v1/monitoring/ws",
+        "/ws/containers/{ref}/logs",
+        "/ws/containers/{ref}/stats",
+        "/api/v1/events",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/api/v1/containers/{ref}/{action}",
+    ] {
+        assert!(
+            paths.contains(wanted),
+            "{wanted} is not documented: {paths:?}"
+        );
+    }
+    let body = |method: &str| (method != "GET").then_some("{}");
+    for (method, path, open, streaming) in &routes {
+        // No token: 401 with a JSON message, except the probes.
+        let (status, text) =
+            serve.request(method, path, &["Authorization: Basic eDp5"], body(method));
+        let (status_none, text_none) = {
+            let mut command = Command::new("curl");
+            command.args(["-s", "-m", "5", "-X", method, "-w", "\n%{http_code}"]);
+            if let Some(b) = body(method) {
+                command.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+            }
+            let out = command
+                .arg(format!("{}{path}", serve.url()))
+                .output()
+                .expect("curl");
+            let all = String::from_utf8_lossy(&out.stdout).into_owned();
+            let (b, c) = all.rsplit_once('\n').expect("code");
+            (c.parse::<u16>().expect("code"), b.to_owned())
+        };
+        let (status_wrong, _) =
+            serve.request(method, path, &["Authorization: Bearer wrong"], body(method));
+        if *open {
+            assert_eq!(
+                status_none, 200,
+                "{method} {path} should be open: {text_none}"
+            );
+        } else {
+            assert_eq!(
+                status_none, 401,
+                "{method} {path} without a token: {text_none}"
+            );
+            let error: Value = serde_json::from_str(&text_none).expect("JSON error");
+            assert!(
+                error["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("docktray api token")),
+                "{error}"
+            );
+            assert_eq!(status, 401, "{method} {path} with Basic auth: {text}");
+            assert_eq!(status_wrong, 401, "{method} {path} with a wrong token");
+        }
+        // A DNS-rebinding page's Host, and a foreign page's Origin: refused everywhere.
+        let (status, text) =
+            serve.request(method, path, &["Host: rebind.example:80"], body(method));
+        assert_eq!(status, 403, "{method} {path} with a foreign Host: {text}");
+        assert!(text.contains("allowed_hosts"), "{text}");
+        let (status, text) =
+            serve.request(method, path, &["Origin: http://evil.example"], body(method));
+        assert_eq!(status, 403, "{method} {path} from a foreign Origin: {text}");
+        assert!(
+            !text.to_ascii_lowercase().contains("access-control"),
+            "{text}"
+        );
+        // With the token: served (not the unknown-route answer). Streams are tested in api_streams.rs.
+        if !streaming {
+            let (status, text) = serve.request(method, path, &[], body(method));
+            assert!(
+                !text.contains("no such endpoint") && status != 401,
+                "{method} {path} is documented but not served: {status} {text}"
+            );
+        }
+    }
+    // The API's own origin and localhost are fine; an unlisted route is the JSON 404.
+    let (status, _) = serve.request(
+        "GET",
+        "/health",
+        &[&format!("Origin: {}", serve.url())],
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _) = serve.request(
+        "GET",
+        "/health",
+        &[&format!("Host: localhost:{}", serve.port)],
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, text) = serve.get("/api/v1/nothing-here");
+    assert_eq!(status, 404);
+    assert!(text.contains("no such endpoint"), "{text}");
+    // Valid OpenAPI 3.1, by the reference validator.
+    let file = serve.dir.path().join("openapi.json");
+    std::fs::write(&file, document.to_string()).expect("write");
+    let validator = target_dir().join("api-venv/bin/openapi-spec-validator");
+    assert!(
+        validator.exists(),
+        "{} is missing: scripts/deps.sh test installs it",
+        validator.display()
+    );
+    let out = Command::new(&validator)
+        .arg(&file)
+        .output()
+        .expect("run the validator");
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The target dir this test binary was built in (`target/debug/deps/api-...` three levels up).
+fn target_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.ancestors()
+        .nth(3)
+        .expect("target/debug/deps/...")
+        .to_path_buf()
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn has(value: &Value, wanted: &[&str]) {
+    let found = keys(value);
+    for key in wanted {
+        assert!(found.contains(*key), "missing `{key}` in {value}");
+    }
+}
+
+#[test]
+fn compatibility_routes_answer_in_the_seeds_shapes() {
+    let container = sample();
+    let serve = Serve::start(Options::default());
+    wait_listed(&serve, &container.name);
+    // Enhanced Docker Monitor.
+    assert_eq!(serve.json("/healthz")["status"], "ok");
+    assert_eq!(serve.json("/readiness")["ready"], true);
+    let health = serve.json("/health");
+    has(&health, &["status", "overall", "sources"]);
+    let local = health["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|s| s["kind"] == "docker")
+        .cloned();
+    has(
+        &local.expect("the local engine"),
+        &[
+            "state",
+            "last_error",
+            "error_step",
+            "consecutive_failures",
+            "next_retry",
+        ],
+    );
+    has(&serve.json("/errors"), &["sources", "total_errors"]);
+    let project = docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"com.docker.compose.project\"}}",
+        &container.id,
+    ]);
+    let listed = serve.json(&format!(
+        "/containers?project={project}&state=running&host=local"
+    ));
+    assert_eq!(listed["count"], 1, "{listed}");
+    assert_eq!(listed["containers"][0]["name"], container.name.as_str());
+    assert_eq!(serve.json("/containers?project=other")["count"], 0);
+    let by_id = serve.json(&format!("/containers/{}", &container.id[..12]));
+    assert_eq!(by_id["name"], container.name.as_str());
+    let by_host = serve.json(&format!("/containers/local:{}", container.name));
+    assert_eq!(by_host["id"], container.id.as_str());
+    has(
+        &by_host["stats"],
+        &["cpu_percent", "memory_bytes", "net_rx_bytes"],
+    );
+    let summary = serve.json("/containers/summary");
+    has(&summary, &["total_containers", "by_state", "hosts"]);
+    assert!(
+        summary["hosts"]["local"]["states"]["running"].as_u64() >= Some(1),
+        "{summary}"
+    );
+    let labels = serve.json("/labels");
+    assert_eq!(
+        labels[&container.name]["docktray.revp.domain"], "shop.example",
+        "{labels}"
+    );
+    assert!(
+        serve.json("/labels?prefix=com.docker.compose.")[&container.name]
+            ["com.docker.compose.service"]
+            == "web"
+    );
+    let ips = serve.json("/ips");
+    assert!(ips.to_string().contains(&container.name), "{ips}");
+    has(
+        &serve.json("/services"),
+        &["services", "count", "label_prefix"],
+    );
+    has(
+        &serve.json("/services/schema"),
+        &["implemented_services", "label_format"],
+    );
+    serve.json("/caddy");
+    serve.json("/caddy/status");
+    // Dockpeek.
+    let stats = serve.json("/server-stats");
+    has(&stats, &["stats", "timestamp", "count"]);
+    let host = &stats["stats"][0];
+    has(
+        host,
+        &[
+            "server_name",
+            "source_type",
+            "memory",
+            "disk",
+            "cpu",
+            "status",
+        ],
+    );
+    has(&host["memory"], &["used_gb", "total_gb", "percent"]);
+    has(&host["disk"], &["used_gb", "total_gb", "percent"]);
+    has(&host["cpu"], &["count"]);
+    assert_eq!(
+        serve.json("/server-stats/local")["source_type"],
+        "docker-host"
+    );
+    // WakeDock.
+    let status = serve.json("/api/v1/monitoring/status");
+    has(
+        &status["monitoring"],
+        &[
+            "is_running",
+            "monitored_containers",
+            "collection_interval",
+            "retention_days",
+        ],
+    );
+    has(
+        &status["websocket"],
+        &["active_connections", "total_connections", "messages_sent"],
+    );
+    let monitored = serve.json("/api/v1/monitoring/containers");
+    let row = monitored["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .find(|c| c["container_name"] == container.name.as_str())
+        .cloned()
+        .expect("the container is monitored");
+    has(
+        &row,
+        &[
+            "container_id",
+            "container_name",
+            "service_name",
+            "last_update",
+            "cpu_percent",
+            "memory_percent",
+            "network_rx_mb",
+            "network_tx_mb",
+        ],
+    );
+    assert_eq!(row["service_name"], "web");
+    // The history has rows once the recorder committed (every 2 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let rows = loop {
+        let rows = serve.json(&format!(
+            "/api/v1/monitoring/metrics?container_id={}&hours=1&limit=5",
+            container.name
+        ));
+        if rows.as_array().is_some_and(|r| !r.is_empty()) {
+            break rows;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no metrics recorded: {rows}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert!(rows.as_array().expect("rows").len() <= 5);
+    has(
+        &rows[0],
+        &[
+            "container_id",
+            "container_name",
+            "service_name",
+            "timestamp",
+            "cpu_percent",
+            "memory_usage",
+            "memory_limit",
+            "memory_percent",
+            "network_rx_bytes",
+            "network_tx_bytes",
+            "pids",
+        ],
+    );
+    let (status, text) = serve.request(
+        "POST",
+        "/api/v1/monitoring/metrics/query",
+        &[],
+        Some(&format!(
+            r#"{{"container_id": "{}", "service_name": "web", "hours": 1, "limit": 3}}"#,
+            container.id
+        )),
+    );
+    assert_eq!(status, 200, "{text}");
+    let queried: Value = serde_json::from_str(&text).expect("JSON");
+    assert!(
+        !queried.as_array().expect("rows").is_empty()
+            && queried.as_array().expect("rows").len() <= 3
+    );
+    let alerts = serve.json("/api/v1/monitoring/alerts?level=warning&hours=24");
+    assert!(alerts.is_array(), "{alerts}");
+    let thresholds = serve.json("/api/v1/monitoring/thresholds");
+    let cpu = thresholds
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|t| t["wakedock_name"] == "cpu_percent")
+        .cloned();
+    has(
+        &cpu.expect("cpu threshold"),
+        &[
+            "metric_type",
+            "warning_threshold",
+            "critical_threshold",
+            "enabled",
+        ],
+    );
+    // The API's own snapshot is the desktop window's Snapshot.
+    has(
+        &serve.json("/api/v1/snapshot"),
+        &[
+            "taken_at",
+            "overall",
+            "alerts",
+            "sources",
+            "hosts",
+            "containers",
+            "services",
+        ],
+    );
+}
+
+#[test]
+fn bad_input_gets_a_json_error_naming_what_is_wrong() {
+    let container = sample();
+    let serve = Serve::start(Options::default());
+    wait_listed(&serve, &container.name);
+    for (path, status, field) in [
+        ("/containers?state=sleepy", 400, Some("state")),
+        ("/api/v1/monitoring/metrics?hours=lots", 400, Some("hours")),
+        ("/api/v1/monitoring/metrics?hours=-1", 400, Some("hours")),
+        ("/api/v1/monitoring/metrics?limit=0", 400, Some("limit")),
+        ("/api/v1/monitoring/alerts?level=loud", 400, Some("level")),
+        ("/api/v1/events?streams=gossip", 400, Some("streams")),
+        ("/api/v1/events?streams=logs", 400, Some("container")),
+        (
+            &format!("/api/v1/containers/{}/logs?tail=many", container.name),
+            400,
+            Some("tail"),
+        ),
+        (
+            &format!(
+                "/api/v1/containers/{}/logs?since=yesterdayish",
+                container.name
+            ),
+            400,
+            Some("since"),
+        ),
+        ("/containers/no-such-container", 404, None),
+        ("/api/v1/containers/no-such-container", 404, None),
+        (
+            "/api/v1/monitoring/metrics?container_id=no-such-container",
+            404,
+            None,
+        ),
+        ("/ws/containers/no-such-container/stats", 404, None),
+        ("/server-stats/no-such-host", 404, None),
+    ] {
+        let (got, text) = serve.get(path);
+        assert_eq!(got, status, "{path}: {text}");
+        let error: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text}"));
+        assert!(
+            error["message"].as_str().is_some_and(|m| m.len() > 20),
+            "{path}: {error}"
+        );
+        assert_eq!(error["field"].as_str(), field, "{path}: {error}");
+    }
+    // Bodies: not JSON, an unknown field, too large.
+    let (status, text) = serve.request(
+        "POST",
+        "/api/v1/monitoring/metrics/query",
+        &[],
+        Some("{not json"),
+    );
+    assert_eq!(status, 400, "{text}");
+    let (status, text) = serve.request(
+        "POST",
+        "/api/v1/monitoring/metrics/query",
+        &[],
+        Some(r#"{"container": "x"}"#),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("unknown field"), "{text}");
+    let huge = format!(r#"{{"container_id": "{}"}}"#, "x".repeat(100_000));
+    let (status, _) = serve.request("POST", "/api/v1/monitoring/metrics/query", &[], Some(&huge));
+    assert_eq!(status, 413);
+    let (status, text) = serve.request(
+        "PUT",
+        "/api/v1/monitoring/thresholds/cpu_percnt",
+        &[],
+        Some("{}"),
+    );
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("container_cpu_percent"), "{text}");
+    // Actions are refused while [api] allow_actions is off, saying how to turn them on.
+    let (status, text) = serve.request(
+        "POST",
+        &format!("/api/v1/containers/{}/stop", container.name),
+        &[],
+        None,
+    );
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("allow_actions"), "{text}");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Status}}", &container.id]),
+        "running"
+    );
+    let (status, _) = serve.request(
+        "POST",
+        &format!("/api/v1/containers/{}/explode", container.name),
+        &[],
+        None,
+    );
+    assert_eq!(status, 404);
+    assert!(!serve.stderr().contains("panicked"), "{}", serve.stderr());
+}
+
+#[test]
+fn actions_work_when_allowed() {
+    let container = sample();
+    let serve = Serve::start(Options {
+        api: "allow_actions = true",
+        ..Options::default()
+    });
+    wait_listed(&serve, &container.name);
+    let state = || docker(&["inspect", "-f", "{{.State.Status}}", &container.id]);
+    let (status, text) = serve.request(
+        "POST",
+        &format!("/api/v1/containers/{}/pause", container.name),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(state(), "paused");
+    let (status, text) = serve.request(
+        "POST",
+        &format!("/api/v1/containers/local:{}/unpause", container.name),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(state(), "running");
+    let (status, text) = serve.request(
+        "POST",
+        &format!("/api/v1/containers/{}/stop", &container.id[..12]),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(state(), "exited");
+    let (status, text) = serve.request(
+        "POST",
+        "/api/v1/containers/no-such-container/start",
+        &[],
+        None,
+    );
+    assert_eq!(status, 404, "{text}");
+}

@@ -1,0 +1,276 @@
+//! A real `docktray serve` process for the API tests: its own config file and history in a temp dir, a loopback
+//! port, the token from `DOCKTRAY_API_TOKEN` (unless a test gives the keychain's), stderr kept for reading.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::caddy::free_port;
+
+pub struct Serve {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub port: u16,
+    pub token: String,
+    child: Option<Child>,
+    stderr: Arc<Mutex<String>>,
+    pub stdout: Arc<Mutex<String>>,
+    /// The CA certificate of an HTTPS server (requests then go to https:// with curl --cacert).
+    pub ca: Option<PathBuf>,
+}
+
+/// How to start one.
+pub struct Options<'a> {
+    /// More TOML after the generated `interval`, `[history]` and `[api]` lines (`[api]` keys go in `api`).
+    pub extra: &'a str,
+    /// More `[api]` keys.
+    pub api: &'a str,
+    /// `DOCKER_HOST` for this process (default: the test engine's).
+    pub docker_host: Option<String>,
+    /// Environment to add (the keychain's session, a log level ...).
+    pub env: Vec<(String, String)>,
+    /// `Some(token)`: `DOCKTRAY_API_TOKEN`; `None`: the keychain's.
+    pub token: Option<String>,
+    pub args: Vec<String>,
+    /// Changes the command before it starts (a keychain's session environment).
+    pub prepare: Option<&'a dyn Fn(&mut Command)>,
+    /// Serve HTTPS, trusting this CA certificate.
+    pub ca: Option<PathBuf>,
+    /// The listen address's IP (default 127.0.0.1); requests still go to 127.0.0.1.
+    pub listen_ip: &'a str,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Self {
+            extra: "",
+            api: "",
+            docker_host: None,
+            env: Vec::new(),
+            token: Some(format!("test-token-{}", std::process::id())),
+            args: Vec::new(),
+            prepare: None,
+            ca: None,
+            listen_ip: "127.0.0.1",
+        }
+    }
+}
+
+impl Serve {
+    pub fn start(options: Options) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("dtt-serve")
+            .tempdir()
+            .expect("tempdir");
+        let port = free_port();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "# Docktray settings for the API test\ninterval = \"500ms\"\n{}\n[history]\npath = \"{}\"\n\n[api]\nlisten = \"{}:{port}\"\n{}\n",
+                options.extra,
+                dir.path().join("history.sqlite").display(),
+                options.listen_ip,
+                options.api
+            ),
+        )
+        .expect("write config");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_docktray"));
+        command
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .arg("--no-notify")
+            .args(&options.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("DOCKTRAY_API_TOKEN")
+            .env_remove("DOCKTRAY_API_TOKEN_FILE");
+        if let Some(host) = &options.docker_host {
+            command.env("DOCKER_HOST", host);
+        }
+        if let Some(token) = &options.token {
+            command.env("DOCKTRAY_API_TOKEN", token);
+        }
+        for (key, value) in &options.env {
+            command.env(key, value);
+        }
+        if let Some(prepare) = options.prepare {
+            prepare(&mut command);
+        }
+        let mut child = command.spawn().expect("start docktray serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stdout = Arc::new(Mutex::new(String::new()));
+        for (pipe, sink) in [
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                stderr.clone(),
+            ),
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                stdout.clone(),
+            ),
+        ] {
+            let Some(pipe) = pipe else { continue };
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut all = sink.lock().expect("lock");
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            });
+        }
+        let mut serve = Self {
+            dir,
+            config,
+            port,
+            token: options.token.unwrap_or_default(),
+            child: Some(child),
+            stderr,
+            stdout,
+            ca: options.ca.clone(),
+        };
+        serve.wait_ready();
+        serve
+    }
+
+    /// Waits until `/readiness` says 200 (it needs no token).
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    std::thread::sleep(Duration::from_millis(200));
+                    panic!("docktray serve exited ({status}): {}", self.stderr());
+                }
+            }
+            let out = self
+                .curl()
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+                .arg(format!("{}/readiness", self.url()))
+                .output()
+                .expect("curl");
+            if String::from_utf8_lossy(&out.stdout) == "200" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docktray serve not ready within 60 s: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// curl, trusting the server's CA when it serves HTTPS.
+    pub fn curl(&self) -> Command {
+        let mut command = Command::new("curl");
+        if let Some(ca) = &self.ca {
+            command.arg("--cacert").arg(ca);
+        }
+        command
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("lock").clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("running")
+    }
+
+    /// Resident memory of the server process, bytes.
+    pub fn rss(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmRSS")
+            * 1024
+    }
+
+    /// Stops it with SIGTERM (the history is written) and waits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A request with the token: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, &[], None)
+    }
+
+    /// A request with curl: `headers` as `Name: value`; the token added unless a header sets Authorization.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let mut command = self.curl();
+        command.args(["-s", "-m", "20", "-X", method, "-w", "\n%{http_code}"]);
+        if !headers
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("authorization:"))
+        {
+            command
+                .arg("-H")
+                .arg(format!("Authorization: Bearer {}", self.token));
+        }
+        for header in headers {
+            command.arg("-H").arg(header);
+        }
+        if let Some(body) = body {
+            command
+                .args(["-H", "Content-Type: application/json", "--data-binary"])
+                .arg(body);
+        }
+        command.arg(format!("{}{path}", self.url()));
+        let out = command.output().expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_owned())
+    }
+
+    /// GET with the token, expecting 200 and JSON.
+    pub fn json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|err| panic!("GET {path}: {err}: {body}"))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
