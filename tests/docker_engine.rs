@@ -382,7 +382,10 @@ async fn stop_start_and_kill_arrive_as_events_with_state_and_exit_code() {
     })
     .await;
 
-    engine.act(&ctr.name, Action::Stop, &docktray::model::Actor::cli()).await.expect("stop");
+    engine
+        .act(&ctr.name, Action::Stop, &docktray::model::Actor::cli())
+        .await
+        .expect("stop");
     let died = wait_event(&mut rx, &ctr.id, "die").await;
     assert_eq!(died.exit_code, Some(3), "the trap's exit code");
     let stopped = wait_for(&engine, WAIT, "exited state", |s| {
@@ -435,7 +438,10 @@ async fn pause_unpause_restart_and_destroy_keep_the_set_current() {
     let ctr = TestContainer::run("pause", &[], &["sleep", "300"]);
     let engine = start_engine(test_config()).await;
     let mut rx = engine.subscribe();
-    engine.act(&ctr.name, Action::Pause, &docktray::model::Actor::cli()).await.expect("pause");
+    engine
+        .act(&ctr.name, Action::Pause, &docktray::model::Actor::cli())
+        .await
+        .expect("pause");
     wait_event(&mut rx, &ctr.id, "pause").await;
     wait_for(&engine, WAIT, "paused", |s| {
         find(s, &ctr.name)

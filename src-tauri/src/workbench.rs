@@ -287,7 +287,12 @@ pub async fn stack_action(
         .monitor()
         .await?
         .engine()
-        .stack(Some(&host), &project, action, &docktray::model::Actor::window())
+        .stack(
+            Some(&host),
+            &project,
+            action,
+            &docktray::model::Actor::window(),
+        )
         .await
         .map_err(text)
 }

@@ -21,8 +21,8 @@ use crate::alerts::overall_level;
 use crate::config::{Config, HostConfig};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, Actor, AuditTarget, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry, Snapshot, SourceState,
-    SourceStatus, Update, LOCAL_HOST,
+    Action, Actor, AuditTarget, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry,
+    Snapshot, SourceState, SourceStatus, Update, LOCAL_HOST,
 };
 use crate::sources::docker::{self, Client, DockerSource, SessionSettings, Target};
 use crate::sources::{host, webdock, Reporter};

@@ -9,8 +9,8 @@ use chrono::Utc;
 use super::{read_lock, Engine};
 use crate::error::{Error, Result};
 use crate::model::{
-    Actor, AuditTarget, DockerDiskUsage, ImageSummary, NetworkSummary, Observation, Reclaimed, StackAction,
-    StackReport, VolumeSummary, LOCAL_HOST,
+    Actor, AuditTarget, DockerDiskUsage, ImageSummary, NetworkSummary, Observation, Reclaimed,
+    StackAction, StackReport, VolumeSummary, LOCAL_HOST,
 };
 use crate::sources::docker::{Client, Exec, ExecOptions};
 
@@ -85,9 +85,15 @@ impl Engine {
         actor: &Actor,
     ) -> Result<Reclaimed> {
         let result = self
-            .removal(host, |client| async move { client.remove_image(image, force).await })
+            .removal(host, |client| async move {
+                client.remove_image(image, force).await
+            })
             .await;
-        let action = if force { "remove_image_forced" } else { "remove_image" };
+        let action = if force {
+            "remove_image_forced"
+        } else {
+            "remove_image"
+        };
         self.shared
             .audit(actor, host, AuditTarget::object(image), action, &result);
         result
@@ -105,12 +111,25 @@ impl Engine {
     }
 
     /// Removes a volume no container uses.
-    pub async fn remove_volume(&self, host: &str, volume: &str, actor: &Actor) -> Result<Reclaimed> {
+    pub async fn remove_volume(
+        &self,
+        host: &str,
+        volume: &str,
+        actor: &Actor,
+    ) -> Result<Reclaimed> {
         let result = self
-            .removal(host, |client| async move { client.remove_volume(volume).await })
+            .removal(
+                host,
+                |client| async move { client.remove_volume(volume).await },
+            )
             .await;
-        self.shared
-            .audit(actor, host, AuditTarget::object(volume), "remove_volume", &result);
+        self.shared.audit(
+            actor,
+            host,
+            AuditTarget::object(volume),
+            "remove_volume",
+            &result,
+        );
         result
     }
 
@@ -136,8 +155,13 @@ impl Engine {
             Ok(client) => client.remove_network(network).await,
             Err(err) => Err(err),
         };
-        self.shared
-            .audit(actor, host, AuditTarget::object(network), "remove_network", &result);
+        self.shared.audit(
+            actor,
+            host,
+            AuditTarget::object(network),
+            "remove_network",
+            &result,
+        );
         result
     }
 

@@ -286,7 +286,9 @@ pub(crate) fn read(
             "SELECT {AUDIT_COLUMNS} FROM audit WHERE {} ORDER BY ts_ns DESC, id DESC LIMIT {limit}",
             filter.sql()
         );
-        let mut stmt = tx.prepare(&sql).map_err(|e| db("read the audit entries", e))?;
+        let mut stmt = tx
+            .prepare(&sql)
+            .map_err(|e| db("read the audit entries", e))?;
         let params: Vec<&dyn ToSql> = filter.values.iter().map(|v| v.as_ref()).collect();
         let found = stmt
             .query_map(params.as_slice(), audit_from_row)
@@ -392,7 +394,9 @@ pub(crate) fn resume_points(
             .prepare("SELECT host, max(ts_ns) FROM events GROUP BY host")
             .map_err(|e| db("read the last events", e))?;
         let found = stmt
-            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
             .map_err(|e| db("read the last events", e))?;
         for item in found {
             let (host, ns) = item.map_err(|e| db("read the last events", e))?;

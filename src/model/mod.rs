@@ -24,7 +24,8 @@ pub use services::{Service, ServiceKind, ServiceProblem, ServiceRegistry};
 pub use snapshot::Snapshot;
 pub use source::*;
 pub use timeline::{
-    Actor, AuditEntry, AuditSource, AuditTarget, EngineEvent, EventScope, TimelineRow, TIMELINE_COLUMNS,
+    Actor, AuditEntry, AuditSource, AuditTarget, EngineEvent, EventScope, TimelineRow,
+    TIMELINE_COLUMNS,
 };
 pub use update::Update;
 pub use workbench::*;

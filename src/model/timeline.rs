@@ -165,7 +165,13 @@ impl Actor {
     }
 
     /// The audit entry of an action this actor asked for, with how it ended (`Err` holds the engine's error).
-    pub fn entry(&self, host: &str, target: AuditTarget, action: &str, outcome: Result<(), String>) -> AuditEntry {
+    pub fn entry(
+        &self,
+        host: &str,
+        target: AuditTarget,
+        action: &str,
+        outcome: Result<(), String>,
+    ) -> AuditEntry {
         AuditEntry {
             at: Utc::now(),
             source: self.source,

@@ -19,9 +19,7 @@ impl AuditLog {
         }
         let history = docktray::monitor::history_path(config)
             .map_err(|err| err.to_string())
-            .and_then(|path| {
-                History::open(&path, &config.history).map_err(|err| err.to_string())
-            });
+            .and_then(|path| History::open(&path, &config.history).map_err(|err| err.to_string()));
         match history {
             Ok(history) => Self {
                 history: Some(history),

@@ -364,7 +364,10 @@ impl Removing {
     /// The audit log's action and target names (as the window's removals are named).
     fn audited(&self) -> (&'static str, String) {
         match self {
-            Self::Image { image, force: false } => ("remove_image", image.clone()),
+            Self::Image {
+                image,
+                force: false,
+            } => ("remove_image", image.clone()),
             Self::Image { image, force: true } => ("remove_image_forced", image.clone()),
             Self::DanglingImages => ("prune_images", "dangling images".to_owned()),
             Self::Volume(volume) => ("remove_volume", volume.clone()),

@@ -164,7 +164,9 @@ pub(super) async fn backfill(
     if until <= since {
         return Ok(Vec::new());
     }
-    let mut stream = client.docker.events(Some(options(Some(since), Some(until))));
+    let mut stream = client
+        .docker
+        .events(Some(options(Some(since), Some(until))));
     let mut watch = OomWatch::default();
     let mut events = Vec::new();
     while let Some(message) = stream.next().await {

@@ -19,8 +19,8 @@ use super::logs::LogHub;
 use super::remote::RemoteReads;
 use super::{api_stats, events, Client};
 use crate::model::{
-    ContainerEvent, ContainerInfo, CounterSample, EngineEvent, ErrorStep, Health, Observation, RawCounters,
-    ReadyPart, SampleMethod, SourceState, SourceStatus,
+    ContainerEvent, ContainerInfo, CounterSample, EngineEvent, ErrorStep, Health, Observation,
+    RawCounters, ReadyPart, SampleMethod, SourceState, SourceStatus,
 };
 use crate::sources::ssh;
 use crate::sources::Reporter;
@@ -367,9 +367,7 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let attributes = actor.attributes.unwrap_or_default();
-        let at = timeline
-            .as_ref()
-            .map_or_else(Utc::now, |entry| entry.at);
+        let at = timeline.as_ref().map_or_else(Utc::now, |entry| entry.at);
         let mut inspected_oom = false;
         let mut name = attributes.get("name").cloned().unwrap_or_default();
         let exit_code = attributes
