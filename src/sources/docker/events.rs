@@ -100,11 +100,15 @@ pub(super) fn timeline_event(host: &str, event: &EventMessage) -> Option<EngineE
     let id = actor.id.clone().unwrap_or_default();
     let empty = HashMap::new();
     let attributes = actor.attributes.as_ref().unwrap_or(&empty);
+    // A volume's id is its name (no `name` attribute); other ids are hashes, shown short as Docker does.
     let name = attributes
         .get("name")
         .cloned()
         .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| id.chars().take(12).collect());
+        .unwrap_or_else(|| match scope {
+            EventScope::Volume => id.clone(),
+            _ => id.chars().take(12).collect(),
+        });
     Some(EngineEvent {
         at: event_time(event),
         host: host.to_owned(),
