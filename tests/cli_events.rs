@@ -193,7 +193,10 @@ fn events_lists_exit_codes_and_who_restarted_what() {
     .is_empty());
     let text = docktray(&config, &["events", "--container", &three.name]);
     assert!(stdout(&text).contains("exit code 3"), "{}", stdout(&text));
-    let text = docktray(&config, &["events", "--audit", "--container", &restarted.name]);
+    let text = docktray(
+        &config,
+        &["events", "--audit", "--container", &restarted.name],
+    );
     assert!(
         stdout(&text).contains("restart by cli: ok"),
         "{}",
@@ -245,7 +248,8 @@ fn events_follow_prints_new_events_and_actions_as_they_happen() {
     let deadline = Instant::now() + WAIT;
     let mut seen: Vec<Value> = Vec::new();
     let wanted = |seen: &[Value]| {
-        seen.iter().any(|r| r["kind"] == "kill" && r["signal"] == "9")
+        seen.iter()
+            .any(|r| r["kind"] == "kill" && r["signal"] == "9")
             && seen
                 .iter()
                 .any(|r| r["kind"] == "die" && r["exit_code"] == 137 && r["oom"] == false)

@@ -213,8 +213,7 @@ async fn images_volumes_and_networks_are_kept_where_the_engine_sends_them() {
             .iter()
             .filter(|(kind, name)| {
                 !all.iter().any(|row| {
-                    row.kind == *kind
-                        && (name.is_empty() || row.object.as_deref() == Some(*name))
+                    row.kind == *kind && (name.is_empty() || row.object.as_deref() == Some(*name))
                 })
             })
             .collect();
@@ -372,7 +371,13 @@ async fn actions_are_recorded_with_who_asked_and_the_engines_error() {
             done.result.as_deref(),
             done.host.as_str()
         ),
-        ("audit", Some("window"), Some("restart"), Some("ok"), "local")
+        (
+            "audit",
+            Some("window"),
+            Some("restart"),
+            Some("ok"),
+            "local"
+        )
     );
     assert_eq!(done.error, None);
     let failed = &entries[1];
@@ -383,7 +388,12 @@ async fn actions_are_recorded_with_who_asked_and_the_engines_error() {
             failed.action.as_deref(),
             failed.result.as_deref()
         ),
-        (Some("api"), Some("deploy-bot"), Some("start"), Some("error"))
+        (
+            Some("api"),
+            Some("deploy-bot"),
+            Some("start"),
+            Some("error")
+        )
     );
     assert_eq!(failed.error.as_deref(), Some(refused.to_string().as_str()));
     // The restart itself shows in the container's events after the action.
