@@ -115,10 +115,34 @@ fn wait_row(config: &Path, args: &[&str], want: impl Fn(&Value) -> bool) -> Vec<
     }
 }
 
+/// Waits until a `docktray watch` records the engine's events: a volume made and removed shows in the timeline
+/// (made again every few seconds, as one made before the watch connected is never seen).
+fn wait_recording(config: &Path) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let volume = unique("cli-ready");
+        docker(&["volume", "create", &volume]);
+        docker(&["volume", "rm", &volume]);
+        let poll_until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < poll_until {
+            let output = docktray(
+                config,
+                &["events", "--json", "--kind", "volume", "--grep", &volume],
+            );
+            if output.status.success() && !stdout(&output).trim().is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        assert!(Instant::now() < deadline, "docktray watch records nothing");
+    }
+}
+
 #[test]
 fn events_lists_exit_codes_and_who_restarted_what() {
     let (_dir, config) = setup();
     let _watch = spawn(&config, &["watch", "--no-notify"]);
+    wait_recording(&config);
     let three = TestContainer::run("cli-exit3", &[], &["sh", "-c", "sleep 1; exit 3"]);
     let rows = wait_row(&config, &["--container", &three.name], |row| {
         row["kind"] == "die"
@@ -171,14 +195,20 @@ fn events_lists_exit_codes_and_who_restarted_what() {
             .is_some_and(|e| e.contains(&absent)),
         "{failed}"
     );
-    // The restart's own events follow the action in the container's timeline.
+    // The container's timeline has the engine's restart (its kill, die and start) and the action that caused it
+    // (stamped when the action ended, so it comes after them).
     let rows = wait_row(&config, &["--container", &restarted.name], |row| {
         row["kind"] == "restart"
     });
     let kinds: Vec<&str> = rows.iter().filter_map(|r| r["kind"].as_str()).collect();
-    let action_at = kinds.iter().position(|k| *k == "audit").expect("audit row");
     let restart_at = kinds.iter().position(|k| *k == "restart").expect("restart");
-    assert!(action_at < restart_at, "{kinds:?}");
+    let action_at = kinds.iter().position(|k| *k == "audit").expect("audit row");
+    assert!(restart_at < action_at, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "audit").count(),
+        1,
+        "{kinds:?}"
+    );
 
     // Filters and the text form.
     let only = json_lines(&docktray(
@@ -229,6 +259,7 @@ fn events_lists_exit_codes_and_who_restarted_what() {
 fn events_follow_prints_new_events_and_actions_as_they_happen() {
     let (_dir, config) = setup();
     let _watch = spawn(&config, &["watch", "--no-notify"]);
+    wait_recording(&config);
     let ctr = TestContainer::run("cli-follow", &[], &["sleep", "300"]);
     wait_row(&config, &["--container", &ctr.name], |row| {
         row["kind"] == "start"
