@@ -33,6 +33,14 @@ def rows(window, table=TIMELINE):
             for r in window.d.find_elements(table[0], f"{table[1]} tbody tr[data-kind]")]
 
 
+def set_path(window, text):
+    """Fills the export dialog's file name. Not with send_keys: Selenium uploads an existing file it is given."""
+    box = window.one([(CSS, '[data-testid="export-dialog"] input[type="text"]')], "the file name")
+    window.d.execute_script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+        box, text)
+
+
 def type_into(window, selectors, what, text):
     box = window.one(selectors, what)
     box.clear()
@@ -80,7 +88,7 @@ def test_window_restart_is_audited_and_the_timeline_exports(window, docker, shot
     proposed = dialog.find_element(By.CSS_SELECTOR, 'input[type="text"]').get_attribute("value")
     assert proposed.endswith(".jsonl"), proposed
     shots("timeline-export")
-    type_into(window, [(CSS, '[data-testid="export-dialog"] input[type="text"]')], "the file name", path)
+    set_path(window, path)
     dialog.find_element(By.XPATH, './/button[normalize-space()="Save"]').click()
     wait_for("the dialog to close", lambda: not window.all(DIALOG), 20)
     with open(path, encoding="utf-8") as f:
@@ -97,7 +105,7 @@ def test_window_restart_is_audited_and_the_timeline_exports(window, docker, shot
 
     # An export never replaces a file: the dialog says so and stays open.
     window.click(EXPORT, "the timeline's Export button")
-    type_into(window, [(CSS, '[data-testid="export-dialog"] input[type="text"]')], "the file name", path)
+    set_path(window, path)
     window.one(DIALOG, "the export dialog").find_element(By.XPATH, './/button[normalize-space()="Save"]').click()
     wait_for("the refusal to replace the file",
              lambda: "already exists" in window.one(DIALOG, "the export dialog").text, 20)
@@ -111,3 +119,13 @@ def test_window_restart_is_audited_and_the_timeline_exports(window, docker, shot
              lambda: any(k == "die" and "exit 3" in t for k, t in rows(window, own)), 30)
     assert all(acted not in t and hog not in t for _, t in rows(window, own))
     shots("container-events")
+
+    # The OOM kill as a marker on the container's history charts.
+    window.open_container(hog)
+    window.tab("stats")
+    charts = [(CSS, "figure.chart")]
+    wait_for("an event marker on the charts",
+             lambda: any(int(f.get_attribute("data-markers") or 0) > 0 for f in window.all(charts)), 30)
+    labels = [f.get_attribute("aria-label") for f in window.all(charts)]
+    assert any("OUT OF MEMORY" in (label or "") for label in labels), labels
+    shots("chart-markers")
