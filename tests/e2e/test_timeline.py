@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 from selenium.webdriver.common.by import By
-from ui import CONFIRM_ACCEPT, CSS, XPATH, Window, action, wait_for
+from ui import CONFIRM_ACCEPT, CSS, XPATH, Timeout, Window, action, wait_for
 
 TIMELINE = (CSS, 'table[aria-label="Timeline of all hosts"]')
 CONTAINER_FILTER = [(CSS, 'input[aria-label="Filter by container name or id"]')]
@@ -72,7 +72,10 @@ def test_window_restart_is_audited_and_the_timeline_exports(window, docker, shot
         oom = any(k == "die" and hog in t and "Out of memory" in t and "exit 137" in t for k, t in found)
         return (audit and restarted and exit3 and oom) and texts
 
-    wait_for("the audit entry, the restart, the exit code and the OOM kill in the timeline", shown, 60)
+    try:
+        wait_for("the audit entry, the restart, the exit code and the OOM kill in the timeline", shown, 60)
+    except Timeout as error:
+        raise AssertionError(f"{error}; shown: {rows(window)}") from error
     table = window.one([TIMELINE], "the timeline table")
     oom_rows = table.find_elements(By.CSS_SELECTOR, 'tbody tr[data-oom="true"]')
     assert oom_rows and all(hog in r.text for r in oom_rows), [r.text for r in oom_rows]

@@ -402,7 +402,14 @@ impl<'a> Session<'a> {
                     .await;
                 }
                 Ok(None) => self.remove(&id).await,
-                Err(err) => return Err(format!("inspecting container {id} failed: {err}")),
+                Err(err) => {
+                    // The session reconnects; the event itself is kept all the same (not left to a back-fill
+                    // that starts after it).
+                    if let Some(entry) = timeline {
+                        self.report_timeline(entry, false).await;
+                    }
+                    return Err(format!("inspecting container {id} failed: {err}"));
+                }
             }
         }
         if action == "start" || action == "restart" {
