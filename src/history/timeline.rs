@@ -300,7 +300,7 @@ pub(crate) fn read(
         }
     }
     // Newest `limit` of both tables together, then oldest first.
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     if let Some(limit) = query.limit {
         rows.truncate(limit);
     }
