@@ -121,6 +121,11 @@ pub async fn list_timeline(
     let history = history(&shell).await?;
     let query = filter.query(Some(MAX_ROWS));
     blocking(move || {
+        // What the recorder still holds is written first: rows pushed to the window before this view opened
+        // would otherwise be in neither the answer nor a later push.
+        if let Err(err) = history.flush() {
+            tracing::warn!(%err, "the timeline is read without the last recorded rows");
+        }
         history
             .timeline(&query)
             .map(|page| page.rows)
@@ -165,6 +170,9 @@ pub async fn export_timeline(
     let target = checked_path(&path)?;
     let query = filter.query(None);
     blocking(move || {
+        if let Err(err) = history.flush() {
+            tracing::warn!(%err, "the export is made without the last recorded rows");
+        }
         let rows = history.timeline(&query).map_err(|e| e.to_string())?.rows;
         write_file(&target, |out| {
             write_timeline(&rows, kind.format(), out).map_err(|e| e.to_string())
