@@ -131,4 +131,10 @@ def test_window_restart_is_audited_and_the_timeline_exports(window, docker, shot
              lambda: any(int(f.get_attribute("data-markers") or 0) > 0 for f in window.all(charts)), 30)
     labels = [f.get_attribute("aria-label") for f in window.all(charts)]
     assert any("OUT OF MEMORY" in (label or "") for label in labels), labels
+
+    # The restarted container's charts (samples around the restart) with its events on the time axis.
+    window.open_container(acted)
+    window.tab("stats")
+    wait_for("the restart marked on the charts",
+             lambda: any(int(f.get_attribute("data-markers") or 0) > 0 for f in window.all(charts)), 30)
     shots("chart-markers")
