@@ -68,6 +68,7 @@ impl Fleet {
                 restart_count: 0,
                 compose_project: Some("shop".to_owned()),
                 compose_service: Some(format!("svc-{}", c % 20)),
+                pod: None,
                 ports: Vec::new(),
                 created: Utc::now(),
                 started_at: None,

@@ -67,6 +67,7 @@ fn fleet(n: usize) -> Vec<ContainerInfo> {
                     format!("172.17.{}.{}", i / 250, i % 250 + 2),
                 )]),
                 pid: None,
+                pod: None,
             }
         })
         .collect()

@@ -14,14 +14,18 @@ DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
 # iproute2: the second private dockerd (tests/common/dockerd.rs) gets its own bridge with `ip link`.
 # dunst: the real notification server the notification tests send to (tests/common/notifications.rs), on a private
 # bus, drawing on its own display from xvfb (Xvfb; the end-to-end test uses it too).
+# podman: the tests/podman binary starts its own `podman system service` on private sockets (rootful, and rootless as
+# a user it creates); uidmap: newuidmap/newgidmap, which rootless Podman needs for its user namespace.
 # caddy: the real reverse proxy tests/caddy_sync.rs and tests/services.rs start on loopback ports (the package's
 # service needs systemd and stays off; the tests run `caddy run --config` themselves).
 # prometheus: the real scraper (and promtool) the API tests run against `docktray serve` (tests/api_prometheus.rs);
 # its service stays off, the tests start `prometheus` themselves. openssl: the API's TLS test makes a self-signed
 # certificate; systemd: `systemd-analyze verify` checks the shipped unit (packaging/docktray-serve.service);
-# python3-venv: the venv with openapi-spec-validator (below).
+# python3-venv: the venv with openapi-spec-validator (below). mmdebstrap: scripts/image.sh makes the container
+# image's Debian 12 base from the mirror when no debian:12-slim can be pulled (tests/container_image.rs).
 TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon gnome-keyring libsecret-tools
-  openssh-server openssh-client iproute2 dunst xvfb caddy prometheus openssl systemd python3-venv)
+  openssh-server openssh-client iproute2 dunst xvfb podman uidmap caddy prometheus openssl systemd python3-venv
+  mmdebstrap)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }

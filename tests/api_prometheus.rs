@@ -227,7 +227,7 @@ fn a_real_prometheus_scrapes_two_servers_on_two_engines() {
         &image,
         "sh",
         "-c",
-        "x=$(head -c 40000000 /dev/zero | tr '\\000' a); sleep 600",
+        "x=$(head -c 40000000 /dev/zero | tr '\\000' a); while :; do sleep 600; done",
     ]);
     let first = Serve::start(Options {
         extra: THRESHOLDS,

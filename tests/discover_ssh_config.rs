@@ -47,7 +47,7 @@ fn ssh_config_hosts_and_their_includes_are_offered_as_hosts_to_add() {
         String::from_utf8_lossy(&output.stderr)
     );
     let found: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let found = found.as_array().expect("a list");
+    let found = found["hosts"].as_array().expect("a list of hosts");
     let by_name = |name: &str| found.iter().find(|d| d["name"] == name);
     let nas = by_name("nas").unwrap_or_else(|| panic!("nas offered: {found:?}"));
     assert_eq!(nas["destination"], "nas");

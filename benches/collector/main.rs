@@ -629,7 +629,13 @@ async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) ->
     let before = engine_cpu();
     for _ in 0..SWEEPS {
         let results: Vec<_> = futures_util::stream::iter(ids.iter())
-            .map(|id| docktray::sources::docker::api_stats::sample(docker, id))
+            .map(|id| {
+                docktray::sources::docker::api_stats::sample(
+                    docker,
+                    docktray::model::EngineProduct::Docker,
+                    id,
+                )
+            })
             .buffer_unordered(8)
             .collect()
             .await;

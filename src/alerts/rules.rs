@@ -101,6 +101,7 @@ mod tests {
             restart_count: 0,
             compose_project: None,
             compose_service: service.map(Into::into),
+            pod: None,
             ports: vec![],
             created: chrono::Utc::now(),
             started_at: None,

@@ -15,6 +15,7 @@ use crate::error::ConfigError;
 pub mod api;
 pub mod caddy;
 mod durations;
+pub mod endpoint;
 pub mod file;
 pub mod layers;
 mod log;
@@ -194,7 +195,9 @@ fn default_webdock_url() -> String {
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct DockerConfig {
-    /// Engine endpoint such as `unix:///var/run/docker.sock`; empty means `DOCKER_HOST`, then the default socket.
+    /// Engine endpoint such as `unix:///var/run/docker.sock`, or a Podman socket as it is
+    /// (`unix:///run/user/1000/podman/podman.sock`); empty means `DOCKER_HOST`, Docker's socket, `CONTAINER_HOST`,
+    /// then Podman's rootless and rootful sockets.
     pub host: String,
     /// Full re-list of containers to heal anything the event stream missed (default `60s`).
     #[serde(with = "duration_text")]
@@ -616,15 +619,15 @@ impl Config {
         Ok(config)
     }
 
-    /// The engine endpoint to use: config, then `DOCKER_HOST`, then the platform default socket.
+    /// The engine endpoint to use: config, then `DOCKER_HOST`, Docker's socket, `CONTAINER_HOST` and Podman's
+    /// sockets (see [`endpoint::default_endpoint`]).
     pub fn docker_endpoint(&self) -> String {
         if !self.docker.host.trim().is_empty() {
             return self.docker.host.trim().to_owned();
         }
-        match std::env::var("DOCKER_HOST") {
-            Ok(host) if !host.trim().is_empty() => host.trim().to_owned(),
-            _ => "unix:///var/run/docker.sock".to_owned(),
-        }
+        endpoint::default_endpoint(&endpoint::EndpointEnv::from_process(), &|path| {
+            path.exists()
+        })
     }
 }
 

@@ -245,7 +245,7 @@ impl View {
             .iter()
             .filter_map(|(id, entry)| {
                 let counters = entry.previous.as_ref()?;
-                Some((id.clone(), counters.cpu_total_ns as f64 / 1e9))
+                Some((id.clone(), counters.0.cpu_total_ns as f64 / 1e9))
             })
             .collect()
     }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::rates;
 use crate::model::{
     Alert, ContainerInfo, ContainerStats, CounterSample, DockerDiskUsage, Observation, ProxyStatus,
-    RawCounters, ReadyPart, ServerStats, SourceState, SourceStatus, Update,
+    RawCounters, ReadyPart, SampleMethod, ServerStats, SourceState, SourceStatus, Update,
 };
 
 /// One container's entry in the live state.
@@ -16,8 +16,9 @@ use crate::model::{
 pub(crate) struct Entry {
     pub info: ContainerInfo,
     pub stats: Option<ContainerStats>,
-    /// Counters of the previous sample, kept to compute CPU and rates.
-    pub previous: Option<RawCounters>,
+    /// Counters of the previous sample and how they were read, kept to compute CPU and rates (only against a
+    /// sample read the same way: Podman's API counts CPU against another clock than its cgroup files).
+    pub previous: Option<(RawCounters, SampleMethod)>,
 }
 
 #[derive(Debug, Default)]
@@ -212,12 +213,16 @@ impl State {
             let Some(entry) = self.containers.get_mut(&sample.id) else {
                 continue;
             };
-            if let Some(previous) = &entry.previous {
+            if let Some((previous, _)) = entry
+                .previous
+                .as_ref()
+                .filter(|(_, method)| *method == sample.method)
+            {
                 let stats = rates::container_stats(previous, &sample.counters, sample.method, now);
                 entry.stats = Some(stats.clone());
                 published.push((sample.id, stats));
             }
-            entry.previous = Some(sample.counters);
+            entry.previous = Some((sample.counters, sample.method));
         }
         for entry in self.containers.values_mut() {
             if entry.info.host == host && !entry.info.state.has_processes() {

@@ -92,6 +92,9 @@ pub struct ContainerInfo {
     pub restart_count: u64,
     pub compose_project: Option<String>,
     pub compose_service: Option<String>,
+    /// The Podman pod the container belongs to (shown as a group, like a compose project).
+    #[serde(default)]
+    pub pod: Option<String>,
     pub ports: Vec<PortMapping>,
     pub created: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod container;
+pub mod engine;
 pub mod observation;
 pub mod proxy;
 pub mod server;
@@ -17,6 +18,7 @@ pub mod workbench;
 
 pub use alert::{Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind};
 pub use container::*;
+pub use engine::{engine_label, EngineProduct};
 pub use observation::{CounterSample, Observation, RawCounters, ReadyPart, Reporter};
 pub use proxy::{ProxyStatus, RouteState, RouteStatus};
 pub use server::*;

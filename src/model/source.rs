@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{RateBudget, SampleMethod};
+use super::{engine_label, EngineProduct, RateBudget, SampleMethod};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -102,6 +102,16 @@ pub struct SourceStatus {
     /// The last failures, oldest first (at most [`SourceStatus::ERROR_HISTORY`]).
     #[serde(default)]
     pub errors: Vec<SourceError>,
+    /// Container engines: which product answers (Docker, Podman), once connected.
+    #[serde(default)]
+    pub engine_product: Option<EngineProduct>,
+    /// Container engines: it runs as an unprivileged user (rootless Podman or Docker).
+    #[serde(default)]
+    pub rootless: bool,
+    /// Container engines: why container figures come from where they do, or why there are none (e.g. rootless
+    /// Podman on cgroup v1 keeps no per-container cgroup), in words that say what to do about it.
+    #[serde(default)]
+    pub stats_note: Option<String>,
 }
 
 impl SourceStatus {
@@ -125,7 +135,17 @@ impl SourceStatus {
             rate_limit: None,
             last_error: None,
             errors: Vec::new(),
+            engine_product: None,
+            rootless: false,
+            stats_note: None,
         }
+    }
+
+    /// The engine as it is shown (`Podman 4.3.1 (rootless)`), once its version is known.
+    pub fn engine_label(&self) -> Option<String> {
+        self.engine_version
+            .as_deref()
+            .map(|version| engine_label(self.engine_product, version, self.rootless))
     }
 
     /// Records a failure in the history (bounded) and as the last error.

@@ -167,6 +167,7 @@ pub mod dbus;
 pub mod dockerd;
 pub mod keyring;
 pub mod notifications;
+pub mod podman;
 pub mod serve;
 pub mod sshd;
 pub mod webdock;

@@ -101,6 +101,15 @@ impl Serve {
         if let Some(prepare) = options.prepare {
             prepare(&mut command);
         }
+        // The server dies with the test process, even when that is killed: a leftover server would keep the
+        // ports, the engine's containers and any lock the test run holds.
+        // SAFETY: prctl is async-signal-safe and touches only the child being started.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
         let mut child = command.spawn().expect("start docktray serve");
         let stderr = Arc::new(Mutex::new(String::new()));
         let stdout = Arc::new(Mutex::new(String::new()));

@@ -169,7 +169,12 @@ impl WebdockFixture {
     }
 
     pub fn start_with(state: State) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Webdock fixture");
+        Self::start_on("127.0.0.1:0", state)
+    }
+
+    /// Listens on `bind` (such as the Docker bridge's gateway, for a client inside a container).
+    pub fn start_on(bind: &str, state: State) -> Self {
+        let listener = TcpListener::bind(bind).expect("bind the Webdock fixture");
         let address = listener.local_addr().expect("fixture address");
         let state = Arc::new(Mutex::new(state));
         let stopping = Arc::new(AtomicBool::new(false));

@@ -37,6 +37,7 @@ fn info(host: &str, id: &str, name: &str, service: Option<&str>) -> ContainerInf
         restart_count: 0,
         compose_project: service.map(|_| "shop".to_owned()),
         compose_service: service.map(str::to_owned),
+        pod: None,
         ports: Vec::new(),
         created: Utc::now(),
         started_at: None,

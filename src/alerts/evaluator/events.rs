@@ -264,7 +264,15 @@ impl Evaluator {
             "docker" if status.endpoint.starts_with("ssh://") => {
                 format!("SSH host {}", status.name)
             }
-            "docker" => format!("Docker engine of {}", status.name),
+            "docker" => {
+                // Named for what it is: the product it answered as, or a Podman socket never reached yet.
+                let product = match status.engine_product {
+                    Some(product) => product.name(),
+                    None if status.endpoint.contains("podman") => "Podman",
+                    None => "Docker",
+                };
+                format!("{product} engine of {}", status.name)
+            }
             "webdock" => format!("Webdock account of {}", status.name),
             _ => format!("host of {}", status.name),
         };

@@ -27,6 +27,7 @@ fn info(name: &str) -> ContainerInfo {
         restart_count: 0,
         compose_project: None,
         compose_service: None,
+        pod: None,
         ports: vec![],
         created: at(0),
         started_at: None,
@@ -301,7 +302,34 @@ fn source(state: SourceState) -> SourceStatus {
         rate_limit: None,
         last_error: None,
         errors: Vec::new(),
+        engine_product: None,
+        rootless: false,
+        stats_note: None,
     }
+}
+
+#[test]
+fn an_unreachable_podman_engine_is_named_podman() {
+    let mut evaluator = Evaluator::new(&config(""));
+    let known = SourceStatus {
+        engine_product: Some(crate::model::EngineProduct::Podman),
+        ..source(SourceState::Unreachable)
+    };
+    let down = evaluator.source(&known, at(0));
+    assert!(down[0]
+        .alert
+        .message
+        .starts_with("Podman engine of local unreachable"));
+    let mut evaluator = Evaluator::new(&config(""));
+    let never_reached = SourceStatus {
+        endpoint: "unix:///run/user/1000/podman/podman.sock".into(),
+        ..source(SourceState::Unreachable)
+    };
+    let down = evaluator.source(&never_reached, at(0));
+    assert!(down[0]
+        .alert
+        .message
+        .starts_with("Podman engine of local unreachable"));
 }
 
 #[test]
@@ -310,6 +338,11 @@ fn unreachable_source_alert_and_grey_level() {
     let down = evaluator.source(&source(SourceState::Unreachable), at(0));
     assert_eq!(down[0].alert.metric, metric::UNREACHABLE);
     assert!(down[0].alert.message.contains("gone"));
+    assert!(
+        down[0].alert.message.starts_with("Docker engine of local"),
+        "{}",
+        down[0].alert.message
+    );
     assert!(
         evaluator
             .source(&source(SourceState::Unreachable), at(5))

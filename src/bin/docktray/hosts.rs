@@ -1,5 +1,6 @@
 //! `docktray hosts`: list remote SSH hosts with their state and errors, add one after an end-to-end check,
-//! trust a host key after showing its fingerprint, and offer Docker contexts / DOCKER_HOST as hosts.
+//! trust a host key after showing its fingerprint, and offer Docker contexts / Podman connections / DOCKER_HOST as
+//! hosts and local Docker / Podman sockets as the local engine.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
+use docktray::config::endpoint::EndpointEnv;
 use docktray::config::HostConfig;
 use docktray::sources::ssh::{check, discover, keysetup, known_hosts, manage};
 use docktray::{Config, Engine, SourceState};
@@ -31,7 +33,7 @@ pub enum HostsCommand {
         /// SSH private key to use (else ssh-agent and ~/.ssh/config decide).
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
-        /// Docker socket on the host.
+        /// Docker socket on the host, or Podman's (`/run/podman/podman.sock`, `/run/user/UID/podman/podman.sock`).
         #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
         socket: String,
         /// An ssh_config file to use instead of ~/.ssh/config.
@@ -56,8 +58,9 @@ pub enum HostsCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Docker contexts with ssh:// endpoints, DOCKER_HOST=ssh://... and the hosts of ~/.ssh/config (and its
-    /// Includes, resolved with `ssh -G`), offered as `hosts add` commands.
+    /// Docker contexts and Podman connections with ssh:// endpoints, DOCKER_HOST=ssh://... and the hosts of
+    /// ~/.ssh/config (and its Includes, resolved with `ssh -G`), offered as hosts to add; local Docker and Podman
+    /// sockets, offered as `[docker] host` (with what to run when one is not started).
     Discover {
         /// Print JSON.
         #[arg(long)]
@@ -138,8 +141,8 @@ async fn list(config: Config, json: bool) -> Result<(), Failure> {
             SourceState::Unreachable => "UNREACHABLE",
         };
         let mut line = format!("{} {state} ({})", source.name, source.endpoint);
-        if let Some(version) = &source.engine_version {
-            line.push_str(&format!(", Docker {version}"));
+        if let Some(engine) = source.engine_label() {
+            line.push_str(&format!(", {engine}"));
         }
         let containers = snapshot
             .containers
@@ -320,27 +323,55 @@ fn discover_hosts(
     json: bool,
     ssh_config_file: Option<&std::path::Path>,
 ) -> Result<(), Failure> {
-    let found = discover::not_configured(&config.hosts, ssh_config_file);
+    let env = EndpointEnv::from_process();
+    let connections = discover::podman_connections(&discover::podman_connection_files());
+    let hosts = discover::not_configured(&config.hosts, ssh_config_file);
+    let local = discover::local_engines(&env, &connections, discover::podman_installed());
+    let watched = config.docker_endpoint();
     if json {
-        let text = serde_json::to_string_pretty(&found).context("formatting JSON")?;
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "hosts": hosts,
+            "local_engines": local,
+            "watched": watched,
+        }))
+        .context("formatting JSON")?;
         println!("{text}");
         return Ok(());
     }
-    if found.is_empty() {
+    if hosts.is_empty() {
         println!(
-            "No Docker context, DOCKER_HOST with an ssh:// endpoint or ~/.ssh/config host that is not configured yet."
+            "No Docker context, DOCKER_HOST, Podman connection with an ssh:// endpoint or ~/.ssh/config host that is \
+             not configured yet."
         );
+    } else {
+        println!("SSH hosts to add:");
     }
-    for host in found {
+    for host in &hosts {
         let resolved = host
             .resolved
             .as_ref()
             .map(|to| format!(", {to}"))
             .unwrap_or_default();
         println!(
-            "{} {} (from {}{resolved}): docktray hosts add {} {}",
-            host.name, host.destination, host.origin, host.name, host.destination
+            "  {} {} (from {}{resolved}): {}",
+            host.name,
+            host.destination,
+            host.origin,
+            host.add_command()
         );
+    }
+    if !local.is_empty() {
+        println!("Local engines (watch one with [docker] host = \"ENDPOINT\" in the config file):");
+    }
+    for engine in &local {
+        let state = match (engine.listening, &engine.hint) {
+            _ if engine.endpoint == watched => "watched now".to_owned(),
+            (Some(true), _) => "listening".to_owned(),
+            (None, _) => "not probed".to_owned(),
+            (Some(false), Some(hint)) => hint.clone(),
+            (Some(false), None) => "nothing listens there".to_owned(),
+        };
+        println!("  {} ({}): {state}", engine.endpoint, engine.origin);
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod config_cmd;
 mod containers;
 mod events;
 mod exec;
+mod healthcheck;
 mod hosts;
 mod monitor;
 mod records;
@@ -108,6 +109,12 @@ enum Command {
         /// Do not record the history.
         #[arg(long)]
         no_history: bool,
+    },
+    /// Ask the local `docktray serve` for /healthz: exit 0 when healthy (the container's HEALTHCHECK).
+    Healthcheck {
+        /// The server's address instead of [api] listen (0.0.0.0 and :: are asked on loopback).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
     /// The HTTP API's bearer token: print it, or replace it (--rotate).
     Api {
@@ -346,6 +353,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             serve::serve(config, cli.config, listen, options).await
         }
+        Command::Healthcheck { listen } => healthcheck::run(&config, listen.as_deref()).await,
         Command::Api { command } => serve::api(command).await,
         Command::Prometheus { command } => serve::prometheus(&config, command),
         Command::Alerts {

@@ -155,8 +155,8 @@ fn source_line(source: &SourceStatus, paint: &impl Fn(&str, &str) -> String) -> 
         "{} {} ({}): {state}",
         source.name, source.kind, source.endpoint
     );
-    if let Some(version) = &source.engine_version {
-        text.push_str(&format!(", Docker {version}"));
+    if let Some(engine) = source.engine_label() {
+        text.push_str(&format!(", {engine}"));
         if let Some(api) = &source.api_version {
             text.push_str(&format!(" API {api}"));
         }
@@ -166,6 +166,9 @@ fn source_line(source: &SourceStatus, paint: &impl Fn(&str, &str) -> String) -> 
     }
     if let Some(method) = source.stats_method {
         text.push_str(&format!(", stats from {}", serde_plain(&method)));
+    }
+    if let Some(note) = &source.stats_note {
+        text.push_str(&format!("\n    no container figures: {note}"));
     }
     if let Some(reason) = &source.reason {
         text.push_str(&format!("\n    {reason}"));
@@ -266,7 +269,12 @@ fn container_row(container: &ContainerSnapshot) -> [String; 9] {
     };
     [
         clean(&info.name),
-        clean(info.compose_project.as_deref().unwrap_or("-")),
+        // A compose project, else the Podman pod the container is grouped in.
+        match (&info.compose_project, &info.pod) {
+            (Some(project), _) => clean(project),
+            (None, Some(pod)) => format!("pod:{}", clean(pod)),
+            (None, None) => "-".to_owned(),
+        },
         state,
         cpu,
         memory,

@@ -185,6 +185,7 @@ pub async fn serve(
         }
     };
     let listening = server.listening().clone();
+    announce_host_view();
     eprintln!(
         "docktray: serving the API at {} (token from {}; `docktray api token` prints it); Ctrl-C to stop",
         listening.url(),
@@ -217,6 +218,18 @@ pub async fn serve(
     }
     eprintln!("docktray: stopped");
     Ok(())
+}
+
+/// Inside a container, says so and where the host's figures come from, and names each missing mount.
+fn announce_host_view() {
+    let view = docktray::sources::host::container::HostView::detect();
+    if !view.through_mounts() {
+        return;
+    }
+    eprintln!("docktray: {}", view.describe());
+    for missing in &view.missing {
+        eprintln!("docktray: {missing}");
+    }
 }
 
 /// SIGHUP: re-reads the config file and applies what can change while running; the API's own settings

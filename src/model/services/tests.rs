@@ -33,6 +33,7 @@ fn container(
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect::<BTreeMap<_, _>>(),
         ip_addresses: BTreeMap::new(),
+        pod: None,
         pid: None,
     }
 }

@@ -57,7 +57,7 @@ impl Rules {
     /// address when it listens on all of them (an address cannot be rebound; a name can).
     pub fn host_allowed(&self, host: &str) -> bool {
         let name = host_name(host).to_ascii_lowercase();
-        if name == "localhost" || self.hosts.iter().any(|h| *h == name) {
+        if name == "localhost" || self.hosts.contains(&name) {
             return true;
         }
         let Ok(ip) = name
@@ -74,7 +74,7 @@ impl Rules {
     pub fn origin_allowed(&self, origin: &str, host: &str) -> bool {
         let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
         origin == format!("{}://{}", self.scheme, host.to_ascii_lowercase())
-            || self.origins.iter().any(|o| *o == origin)
+            || self.origins.contains(&origin)
     }
 }
 

@@ -304,7 +304,7 @@ fn host_families(snapshot: &Snapshot) -> Vec<Family> {
             h.cpu.percent,
         );
         put(
-            "docktray_host_cpu_count",
+            "docktray_host_cpus",
             "Number of CPUs.",
             labels.clone(),
             f64::from(h.cpu.count),

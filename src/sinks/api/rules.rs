@@ -198,7 +198,7 @@ fn write_rule(
 /// `1m30s`, `10s`, `500ms`: Prometheus's duration syntax.
 fn prometheus_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let mut seconds = ms / 1000;

@@ -432,13 +432,54 @@ async fn command(session: &mut Session, text: &str) -> Vec<String> {
             session.services = filters.service_names;
             session.levels = levels;
             session.subscribe(&streams);
-            vec![json!({"type": "subscribed", "stream_type": stream_type}).to_string()]
+            let mut answers =
+                vec![json!({"type": "subscribed", "stream_type": stream_type}).to_string()];
+            if streams.contains(&Stream::Alerts) {
+                answers.extend(active_alerts(session));
+            }
+            answers
         }
         other => error(format!(
             "unknown action '{}': use subscribe, unsubscribe or ping",
             other.chars().take(40).collect::<String>()
         )),
     }
+}
+
+/// The alerts already active when a client subscribes, as `raised` messages at the time they started and marked
+/// `"replay": true`: a client that connects after an alert was raised still learns of it without a second request.
+fn active_alerts(session: &Session) -> Vec<String> {
+    let snapshot = session.state.sources.view.snapshot();
+    snapshot
+        .alerts
+        .iter()
+        .filter(|alert| alert.is_active())
+        .map(|alert| {
+            let change = crate::model::AlertTransition {
+                kind: crate::model::TransitionKind::Raised,
+                alert: alert.clone(),
+                previous_level: None,
+                at: alert.started_at,
+            };
+            let container = matches!(alert.target.kind, crate::model::TargetKind::Container)
+                .then(|| alert.target.id.clone());
+            (change, container)
+        })
+        .filter(|(change, container)| {
+            session.wants(&Message {
+                stream: Stream::Alerts,
+                json: Utf8Bytes::from_static(""),
+                container: container.clone(),
+                service: None,
+                level: Some(change.alert.level),
+            })
+        })
+        .map(|(change, _)| {
+            let mut message = super::hub::alert_message(&change);
+            message["replay"] = json!(true);
+            message.to_string()
+        })
+        .collect()
 }
 
 /// `GET /api/v1/events`: Server-Sent Events for curl users. `?streams=` (default stats, alerts, containers,

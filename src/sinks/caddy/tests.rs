@@ -34,6 +34,7 @@ fn info(host: &str, name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect(),
         ip_addresses: BTreeMap::new(),
+        pod: None,
         pid: None,
     }
 }

@@ -8,7 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::formula::memory_in_use;
+use super::formula::MemoryFormula;
 use crate::model::RawCounters;
 
 /// Where a container's cgroup files are.
@@ -207,28 +207,29 @@ fn clock_ticks() -> u64 {
     100
 }
 
-/// Reads one container's counters. `pid` is its main process (for the network namespace).
+/// Reads one container's counters, memory as `docker stats` counts it. `pid` is its main process (for the
+/// network namespace).
 pub fn read_counters(
     paths: &CgroupPaths,
     pid: u32,
     host: &HostCpu,
     at: Instant,
 ) -> io::Result<RawCounters> {
-    counters_with(paths, pid, host, at, &|path: &Path| {
-        fs::read_to_string(path)
-    })
+    let read = |path: &Path| fs::read_to_string(path);
+    counters_with(paths, pid, host, at, MemoryFormula::DOCKER, &read)
 }
 
-/// [`read_counters`] through files kept open between sweeps (see [`OpenFiles`]).
+/// [`read_counters`] through files kept open between sweeps (see [`OpenFiles`]), memory as the engine counts it.
 pub fn read_counters_kept_open(
     paths: &CgroupPaths,
     pid: u32,
     host: &HostCpu,
     at: Instant,
+    memory: MemoryFormula,
     files: &mut OpenFiles,
 ) -> io::Result<RawCounters> {
     let files = std::cell::RefCell::new(files);
-    counters_with(paths, pid, host, at, &|path: &Path| {
+    counters_with(paths, pid, host, at, memory, &|path: &Path| {
         files.borrow_mut().read(path)
     })
 }
@@ -331,13 +332,14 @@ pub fn files_of(paths: &CgroupPaths, pid: u32) -> Vec<PathBuf> {
     files
 }
 
-/// [`read_counters`] with the file reads given: the local filesystem, or the output of one batched command on a
-/// remote host.
+/// [`read_counters`] with the file reads given (the local filesystem, or the output of one batched command on a
+/// remote host) and memory counted as the engine's own stats command does.
 pub fn counters_with(
     paths: &CgroupPaths,
     pid: u32,
     host: &HostCpu,
     at: Instant,
+    formula: MemoryFormula,
     read: &dyn Fn(&Path) -> io::Result<String>,
 ) -> io::Result<RawCounters> {
     let read_u64 = |path: &Path| -> io::Result<u64> {
@@ -374,7 +376,7 @@ pub fn counters_with(
                 .and_then(|dir| read_u64(&dir.join("pids.current")).ok());
             (
                 cpu,
-                memory_in_use(usage, &stat),
+                formula.v1(usage, &stat),
                 limit,
                 block,
                 pids.unwrap_or(0),
@@ -393,7 +395,7 @@ pub fn counters_with(
             let limit = read_u64(&dir.join("memory.max")).unwrap_or(u64::MAX);
             let block = parse_io_stat(&read(&dir.join("io.stat")).unwrap_or_default());
             let pids = read_u64(&dir.join("pids.current")).unwrap_or(0);
-            (cpu, memory_in_use(usage, &stat), limit, block, pids)
+            (cpu, formula.v2(usage, &stat), limit, block, pids)
         }
     };
     Ok(RawCounters {

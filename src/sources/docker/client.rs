@@ -1,7 +1,7 @@
 //! A connected Docker engine ([`Client`]) with container actions and inspection, and the conversion of Docker's
 //! replies into [`ContainerInfo`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
@@ -9,10 +9,12 @@ use bollard::query_parameters::{RestartContainerOptionsBuilder, StopContainerOpt
 use bollard::Docker;
 use chrono::{DateTime, Utc};
 
+use super::formula::MemoryFormula;
+use super::podman::{self, Libpod, PodmanHost};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, ContainerDetail, ContainerInfo, ContainerState, Health, HealthCheck, MountInfo,
-    NetworkInfo, PortMapping,
+    Action, ContainerDetail, ContainerInfo, ContainerState, EngineProduct, Health, HealthCheck,
+    MountInfo, NetworkInfo, PortMapping,
 };
 
 /// How long to wait for the engine to answer a version or ping before calling it unreachable.
@@ -20,7 +22,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Seconds Docker waits for a container to stop before killing it (Docker's own default).
 const STOP_GRACE_SECONDS: i32 = 10;
 
-/// A connected, version-negotiated Docker engine.
+/// A connected, version-negotiated engine that speaks the Docker API (Docker, or Podman).
 #[derive(Debug, Clone)]
 pub struct Client {
     pub(crate) docker: Docker,
@@ -29,6 +31,12 @@ pub struct Client {
     pub endpoint: String,
     pub engine_version: String,
     pub api_version: String,
+    /// Which product answers: views name it, and Podman's stats and events differ from Docker's.
+    pub product: EngineProduct,
+    /// Podman: what its own API said about the host (rootless, cgroup v1); default for Docker.
+    pub podman_host: PodmanHost,
+    /// Podman's own API at the same endpoint, for pods.
+    pub(crate) libpod: Option<Libpod>,
 }
 
 impl Client {
@@ -65,12 +73,56 @@ impl Client {
             .await
             .map_err(|_| unreachable("the engine did not answer within 5 s".to_owned()))?
             .map_err(|err| unreachable(describe_connect_error(&err)))?;
+        let product = podman::product_of(&version);
+        let (libpod, podman_host) = match product {
+            EngineProduct::Docker => (None, PodmanHost::default()),
+            EngineProduct::Podman => {
+                let libpod = Libpod::for_endpoint(endpoint);
+                let host = match &libpod {
+                    Some(libpod) => libpod.host().await.unwrap_or_else(|err| {
+                        tracing::warn!(%endpoint, %err, "cannot tell whether Podman runs rootless");
+                        PodmanHost::default()
+                    }),
+                    None => PodmanHost::default(),
+                };
+                (libpod, host)
+            }
+        };
         Ok(Self {
             api_version: docker.client_version().to_string(),
             docker,
             host: host.to_owned(),
             endpoint: endpoint.to_owned(),
             engine_version: version.version.unwrap_or_else(|| "unknown".to_owned()),
+            product,
+            podman_host,
+            libpod,
+        })
+    }
+
+    /// How this engine's own stats command counts memory (Podman's formula changed with its versions).
+    pub fn memory_formula(&self) -> MemoryFormula {
+        MemoryFormula::of(self.product, &self.engine_version)
+    }
+
+    /// The engine as it is shown: `Podman 4.3.1 (rootless)`, `Docker 27.3.1`.
+    pub fn label(&self) -> String {
+        crate::model::engine_label(
+            Some(self.product),
+            &self.engine_version,
+            self.podman_host.rootless,
+        )
+    }
+
+    /// Podman: the pods of the containers (container id -> pod name), all or only `id`'s. Empty for Docker and
+    /// when libpod does not answer (the containers are then shown without their pod).
+    pub async fn pods(&self, id: Option<&str>) -> HashMap<String, String> {
+        let Some(libpod) = &self.libpod else {
+            return HashMap::new();
+        };
+        libpod.pods(id).await.unwrap_or_else(|err| {
+            tracing::debug!(endpoint = %self.endpoint, %err, "cannot list Podman's pods");
+            HashMap::new()
         })
     }
 
@@ -96,9 +148,7 @@ impl Client {
             Action::Unpause => self.docker.unpause_container(container).await,
         };
         result.map_err(|err| match err {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => Error::NoSuchContainer(container.to_owned()),
+            err if is_gone(&err) => Error::NoSuchContainer(container.to_owned()),
             // 304: already in the wanted state; Docker says so and that is not a failure.
             bollard::errors::Error::DockerResponseServerError { message, .. } => {
                 Error::ActionFailed {
@@ -119,20 +169,23 @@ impl Client {
     pub async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
         match self.docker.inspect_container(id, None).await {
             Ok(reply) => Ok(Some(info_from_inspect(&self.host, &reply, Utc::now()))),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
+            Err(err) if is_gone(&err) => Ok(None),
             Err(err) => Err(Error::Docker(err.to_string())),
         }
     }
 
-    /// Everything the detail view shows: command, environment, mounts, networks, health log.
+    /// Everything the detail view shows: command, environment, mounts, networks, health log, pod.
     pub async fn detail(&self, id: &str) -> Result<ContainerDetail> {
         match self.docker.inspect_container(id, None).await {
-            Ok(reply) => Ok(detail_from_inspect(&self.host, &reply, Utc::now())),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Err(Error::NoSuchContainer(id.to_owned())),
+            Ok(reply) => {
+                let mut detail = detail_from_inspect(&self.host, &reply, Utc::now());
+                if self.libpod.is_some() {
+                    let full_id = detail.info.id.clone();
+                    detail.info.pod = self.pods(Some(&full_id)).await.remove(&full_id);
+                }
+                Ok(detail)
+            }
+            Err(err) if is_gone(&err) => Err(Error::NoSuchContainer(id.to_owned())),
             Err(err) => Err(Error::Docker(err.to_string())),
         }
     }
@@ -143,14 +196,31 @@ impl Client {
     }
 }
 
+/// Whether an engine error means the container does not exist (any more): Docker answers 404; Podman answers 500
+/// "no such container" for one removed while its last events were still on their way.
+fn is_gone(err: &bollard::errors::Error) -> bool {
+    match err {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => *status_code == 404 || message.to_ascii_lowercase().contains("no such container"),
+        _ => false,
+    }
+}
+
 /// Checks a unix socket before bollard tries it, to turn the common failures into instructions.
 fn check_socket(path: &str) -> std::result::Result<(), String> {
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(_) => Ok(()),
-        Err(err) => Err(match err.kind() {
+        Err(err) => Err(match (err.kind(), podman::socket_start_hint(path)) {
+            (std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused, Some(hint)) => {
+                format!("nothing answers on {path}: {hint}")
+            }
+            (kind, _) => match kind {
             std::io::ErrorKind::NotFound => format!(
                 "the socket {path} does not exist: is the Docker engine running? Start it (`sudo systemctl start \
-                 docker`) or set DOCKER_HOST to the engine's socket"
+                 docker`) or set DOCKER_HOST to the engine's socket (a Podman socket works too: `docktray hosts \
+                 discover` lists the ones on this machine)"
             ),
             std::io::ErrorKind::PermissionDenied => format!(
                 "permission denied on {path}: add your user to the docker group (`sudo usermod -aG docker $USER`, \
@@ -160,6 +230,7 @@ fn check_socket(path: &str) -> std::result::Result<(), String> {
                 "nothing is listening on {path}: the Docker engine is not running (`sudo systemctl start docker`)"
             ),
             _ => format!("cannot connect to {path}: {err}"),
+            },
         }),
     }
 }
@@ -286,6 +357,8 @@ pub fn info_from_inspect(
         restart_count: reply.restart_count.unwrap_or(0).max(0) as u64,
         compose_project: labels.get("com.docker.compose.project").cloned(),
         compose_service: labels.get("com.docker.compose.service").cloned(),
+        // Podman knows pods; the session fills this in from Podman's own API.
+        pod: None,
         ports,
         created: parse_time(reply.created.as_deref()).unwrap_or(now),
         started_at,
@@ -426,9 +499,28 @@ mod tests {
     }
 
     #[test]
+    fn podmans_500_for_a_removed_container_means_gone() {
+        let podman = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container 4536 does not exist in database: no such container".to_owned(),
+        };
+        assert!(is_gone(&podman));
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "runc failed".to_owned(),
+        };
+        assert!(!is_gone(&other));
+    }
+
+    #[test]
     fn missing_socket_says_how_to_fix() {
         let message = check_socket("/nonexistent/docker.sock").unwrap_err();
         assert!(message.contains("does not exist"), "{message}");
         assert!(message.contains("DOCKER_HOST"), "{message}");
+        let message = check_socket("/run/user/4242/podman/podman.sock").unwrap_err();
+        assert!(
+            message.contains("systemctl --user enable --now podman.socket"),
+            "{message}"
+        );
     }
 }

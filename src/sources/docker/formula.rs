@@ -1,6 +1,98 @@
-//! Memory as `docker stats` counts it, shared by the cgroup and the API readings.
+//! Memory as the engine's own stats command counts it (`docker stats`, `podman stats`), shared by the cgroup and
+//! the API readings.
 
 use std::collections::HashMap;
+
+use crate::model::EngineProduct;
+
+/// One way of turning a cgroup's memory counters into "memory in use".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryMeasure {
+    /// Usage minus the inactive file cache: `docker stats`, and `podman stats` from Podman 5.6.
+    UsageMinusInactiveFile,
+    /// Usage as the cgroup counts it, page cache included: `podman stats` before Podman 4.0, and on cgroup v1
+    /// until Podman 5.3.
+    Usage,
+    /// Anonymous memory only: `podman stats` from Podman 4.0 on cgroup v2 (`anon`) and from 5.3 on cgroup v1
+    /// (`total_active_anon + total_inactive_anon`), until 5.6.
+    Anon,
+}
+
+/// How an engine counts memory on each cgroup version, so figures agree with its own stats command. Podman
+/// changed its formula twice (containers/common #870, #1643, #2455); a container full of page cache shows tens
+/// of MB apart between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryFormula {
+    pub v1: MemoryMeasure,
+    pub v2: MemoryMeasure,
+}
+
+impl MemoryFormula {
+    /// `docker stats`' formula (also Podman's from 5.6).
+    pub const DOCKER: Self = Self {
+        v1: MemoryMeasure::UsageMinusInactiveFile,
+        v2: MemoryMeasure::UsageMinusInactiveFile,
+    };
+
+    /// The formula of `product` at `version` (`4.3.1`); an unreadable Podman version gets the newest one.
+    pub fn of(product: EngineProduct, version: &str) -> Self {
+        use MemoryMeasure::{Anon, Usage};
+        if product == EngineProduct::Docker {
+            return Self::DOCKER;
+        }
+        let mut parts = version
+            .trim_start_matches('v')
+            .split(['.', '-', '+'])
+            .map(|part| part.parse::<u32>().ok());
+        let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
+            return Self::DOCKER;
+        };
+        match (major, minor) {
+            (0..=3, _) => Self {
+                v1: Usage,
+                v2: Usage,
+            },
+            (4, _) | (5, 0..=2) => Self {
+                v1: Usage,
+                v2: Anon,
+            },
+            (5, 3..=5) => Self { v1: Anon, v2: Anon },
+            _ => Self::DOCKER,
+        }
+    }
+
+    /// Memory in use from a cgroup v1 `memory.usage_in_bytes` and `memory.stat`.
+    pub fn v1(&self, usage: u64, stat: &HashMap<String, u64>) -> u64 {
+        match self.v1 {
+            MemoryMeasure::UsageMinusInactiveFile => memory_in_use(usage, stat),
+            MemoryMeasure::Usage => usage,
+            MemoryMeasure::Anon => {
+                match (
+                    stat.get("total_active_anon"),
+                    stat.get("total_inactive_anon"),
+                ) {
+                    (None, None) => memory_in_use(usage, stat),
+                    (active, inactive) => active
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_add(inactive.copied().unwrap_or(0)),
+                }
+            }
+        }
+    }
+
+    /// Memory in use from a cgroup v2 `memory.current` and `memory.stat`.
+    pub fn v2(&self, usage: u64, stat: &HashMap<String, u64>) -> u64 {
+        match self.v2 {
+            MemoryMeasure::UsageMinusInactiveFile => memory_in_use(usage, stat),
+            MemoryMeasure::Usage => usage,
+            MemoryMeasure::Anon => stat
+                .get("anon")
+                .copied()
+                .unwrap_or_else(|| memory_in_use(usage, stat)),
+        }
+    }
+}
 
 /// Memory in use as `docker stats` reports it: usage minus `total_inactive_file` (cgroup v1) or minus
 /// `inactive_file` (cgroup v2). Subtracting `cache` is the old, wrong formula.
@@ -39,6 +131,49 @@ mod tests {
             ("file".to_owned(), 50_000_000),
         ]);
         assert_eq!(memory_in_use(80_000_000, &stats), 70_000_000);
+    }
+
+    #[test]
+    fn podman_counts_memory_as_its_version_did() {
+        // A v1 cgroup holding 30 MB of written, inactive page cache and 50 kB of process memory.
+        let v1 = HashMap::from([
+            ("total_inactive_file".to_owned(), 31_457_280),
+            ("total_active_anon".to_owned(), 40_960),
+            ("total_inactive_anon".to_owned(), 12_288),
+        ]);
+        let usage = 32_690_176;
+        let podman_4 = MemoryFormula::of(EngineProduct::Podman, "4.3.1");
+        assert_eq!(podman_4.v1(usage, &v1), usage, "Podman 4 on v1: raw usage");
+        assert_eq!(
+            MemoryFormula::of(EngineProduct::Podman, "5.4.2").v1(usage, &v1),
+            53_248
+        );
+        assert_eq!(
+            MemoryFormula::of(EngineProduct::Podman, "5.6.0").v1(usage, &v1),
+            usage - 31_457_280
+        );
+        assert_eq!(
+            MemoryFormula::of(EngineProduct::Docker, "4.3.1"),
+            MemoryFormula::DOCKER
+        );
+        let v2 = HashMap::from([
+            ("anon".to_owned(), 700_000),
+            ("inactive_file".to_owned(), 10_000_000),
+        ]);
+        assert_eq!(
+            podman_4.v2(20_000_000, &v2),
+            700_000,
+            "Podman 4 on v2: anon"
+        );
+        assert_eq!(
+            MemoryFormula::of(EngineProduct::Podman, "3.4.4").v2(20_000_000, &v2),
+            20_000_000
+        );
+        assert_eq!(MemoryFormula::DOCKER.v2(20_000_000, &v2), 10_000_000);
+        assert_eq!(
+            MemoryFormula::of(EngineProduct::Podman, "dev"),
+            MemoryFormula::DOCKER
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A Docker engine as a source: the client ([`client`]), the collector loop ([`collector`]) with its sweeps
 //! ([`cgroup`] files for a local engine, [`api_stats`] otherwise, [`remote`] batched reads over SSH), and the
-//! shared log streams ([`logs`]); the workbench: [`exec`] into containers, images, volumes and networks
-//! (`workbench`), disk usage (`disk`) and compose [`stack`] actions.
+//! shared log streams ([`logs`]); Podman's differences behind the same API in [`podman`] and [`formula`]; the
+//! workbench: [`exec`] into containers, images, volumes and networks (`workbench`), disk usage (`disk`) and
+//! compose [`stack`] actions.
 
 pub mod api_stats;
 pub mod cgroup;
@@ -10,8 +11,9 @@ pub mod collector;
 mod disk;
 mod events;
 pub mod exec;
-mod formula;
+pub mod formula;
 pub mod logs;
+pub mod podman;
 mod raw;
 mod remote;
 mod session;

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use super::cgroup::{self, CgroupPaths, Mounts};
 use super::collector::Failure;
+use super::formula::MemoryFormula;
 use super::logs::LogHub;
 use super::remote::RemoteReads;
 use super::{api_stats, events, Client};
@@ -25,8 +26,9 @@ use crate::model::{
 use crate::sources::ssh;
 use crate::sources::Reporter;
 
-/// Docker event actions that change what we show about a container.
+/// Docker event actions that change what we show about a container (and Podman's `remove`, its `destroy`).
 const WATCHED_ACTIONS: &[&str] = &[
+    "remove",
     "create",
     "start",
     "die",
@@ -99,6 +101,12 @@ pub(super) struct Session<'a> {
     /// Where the timeline's back-fill starts: the last event seen (engine time), or when the last connection
     /// was lost; `None` when there is nothing to catch up on.
     resume: Option<DateTime<Utc>>,
+    /// How the engine's own stats command counts memory, so the figures agree with it.
+    pub(super) memory: MemoryFormula,
+    /// Why the engine has no container figures at all (rootless Podman on cgroup v1), when it has none.
+    stats_unavailable: Option<String>,
+    /// Podman: each container's pod (container id -> pod name), from the last re-list and create events.
+    pods: HashMap<String, String>,
 }
 
 impl<'a> Session<'a> {
@@ -122,6 +130,9 @@ impl<'a> Session<'a> {
             logs,
             slot,
             settings: *settings,
+            memory: client.memory_formula(),
+            stats_unavailable: client.podman_host.stats_unavailable(),
+            pods: HashMap::new(),
             client,
             known: HashMap::new(),
             cgroups: HashMap::new(),
@@ -174,21 +185,25 @@ impl<'a> Session<'a> {
         status.since = Utc::now();
         status.engine_version = Some(self.client.engine_version.clone());
         status.api_version = Some(self.client.api_version.clone());
-        status.stats_method = Some(
-            if self.mounts.is_some() || self.remote.as_ref().is_some_and(RemoteReads::reads_cgroups)
-            {
-                SampleMethod::Cgroup
-            } else {
-                SampleMethod::Api
-            },
-        );
+        status.engine_product = Some(self.client.product);
+        status.rootless = self.client.podman_host.rootless;
+        status.stats_note = self.stats_unavailable.clone();
+        status.stats_method = if self.stats_unavailable.is_some() {
+            None
+        } else if self.mounts.is_some()
+            || self.remote.as_ref().is_some_and(RemoteReads::reads_cgroups)
+        {
+            Some(SampleMethod::Cgroup)
+        } else {
+            Some(SampleMethod::Api)
+        };
         self.reporter
             .report(Observation::Source(status.clone()))
             .await;
         // send_replace: `send` drops the value when nobody subscribed yet, and log streams read it later.
         self.slot.send_replace(Some(self.client.clone()));
         self.logs.engine_reconnected();
-        tracing::info!(endpoint = %self.client.endpoint, version = %self.client.engine_version, "Docker engine up");
+        tracing::info!(endpoint = %self.client.endpoint, engine = %self.client.label(), "container engine up");
 
         // Baseline sample now, first figures after a short warm-up, then every interval.
         self.probe_remote(status).await?;
@@ -319,12 +334,14 @@ impl<'a> Session<'a> {
             .buffer_unordered(16)
             .collect()
             .await;
+        self.pods = self.client.pods(None).await;
         let mut containers = Vec::with_capacity(infos.len());
         for info in infos {
             // A container removed between the list and its inspect is simply gone.
-            if let Some(info) =
+            if let Some(mut info) =
                 info.map_err(|err| format!("inspecting containers failed: {err}"))?
             {
+                info.pod = self.pods.get(&info.id).cloned();
                 containers.push(info);
             }
         }
@@ -357,12 +374,11 @@ impl<'a> Session<'a> {
         };
         let Some(id) = actor.id else { return Ok(()) };
         let full_action = event.action.unwrap_or_default();
-        let action = full_action
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
+        let action = match full_action.split(':').next().unwrap_or_default().trim() {
+            // Podman's word for Docker's `destroy`: everything downstream speaks Docker's.
+            "remove" => "destroy".to_owned(),
+            other => other.to_owned(),
+        };
         if !WATCHED_ACTIONS.contains(&action.as_str()) {
             return Ok(());
         }
@@ -388,6 +404,10 @@ impl<'a> Session<'a> {
             match self.client.inspect(&id).await {
                 Ok(Some(mut info)) => {
                     name = info.name.clone();
+                    if action == "create" {
+                        self.pods.extend(self.client.pods(Some(&id)).await);
+                    }
+                    info.pod = self.pods.get(&id).cloned();
                     if action == "oom" {
                         info.oom_killed = true;
                     }
@@ -447,6 +467,7 @@ impl<'a> Session<'a> {
 
     async fn remove(&mut self, id: &str) {
         self.cgroups.remove(id);
+        self.pods.remove(id);
         if self.known.remove(id).is_some() {
             self.report(Observation::ContainerGone {
                 host: self.client.host.clone(),
@@ -468,6 +489,15 @@ impl<'a> Session<'a> {
     /// Reads every container that has processes: from cgroup files where they can be read, else through the
     /// API. Reports all the counters as one observation.
     async fn sweep(&mut self) {
+        if self.stats_unavailable.is_some() {
+            // Nothing to read, and the API's zeros are not figures; the source's status says why.
+            self.report(Observation::Counters {
+                host: self.client.host.clone(),
+                samples: Vec::new(),
+            })
+            .await;
+            return;
+        }
         let targets = self.targets();
         let live: HashSet<&String> = targets.iter().map(|(id, _)| id).collect();
         self.cgroups.retain(|id, _| live.contains(id));
@@ -500,6 +530,7 @@ impl<'a> Session<'a> {
                 }
             }
             let mut files = std::mem::take(&mut self.open_files);
+            let memory = self.memory;
             let (read, files) = tokio::task::spawn_blocking(move || {
                 let now = Instant::now();
                 let host = cgroup::read_host_cpu().ok();
@@ -507,7 +538,10 @@ impl<'a> Session<'a> {
                     .into_iter()
                     .map(|(id, pid, paths)| {
                         let counters = host.as_ref().and_then(|host| {
-                            cgroup::read_counters_kept_open(&paths, pid, host, now, &mut files).ok()
+                            cgroup::read_counters_kept_open(
+                                &paths, pid, host, now, memory, &mut files,
+                            )
+                            .ok()
                         });
                         (id, counters)
                     })
@@ -543,7 +577,7 @@ impl<'a> Session<'a> {
             let client = &self.client;
             let fetched: Vec<_> = stream::iter(via_api)
                 .map(|id| async move {
-                    let result = api_stats::sample(&client.docker, &id).await;
+                    let result = api_stats::sample(&client.docker, client.product, &id).await;
                     (id, result)
                 })
                 .buffer_unordered(API_CONCURRENCY)

@@ -17,8 +17,8 @@ use super::Client;
 use crate::error::{Error, Result};
 use crate::model::{ImageSummary, NetworkEndpoint, NetworkSummary, Reclaimed, VolumeSummary};
 
-/// Docker's own networks: always there, never removable.
-const BUILTIN_NETWORKS: &[&str] = &["bridge", "host", "none"];
+/// Networks the engine makes itself and will not remove: Docker's three, and Podman's default `podman`.
+const BUILTIN_NETWORKS: &[&str] = &["bridge", "host", "none", "podman"];
 
 /// A container's name without Docker's leading `/`.
 fn container_name(summary: &ContainerSummary) -> String {

@@ -2,6 +2,7 @@
 //! the normalised server-stats form shared with remote hosts ([`remote`], the same figures from `/proc` over
 //! SSH) and Webdock VPS servers.
 
+pub mod container;
 pub mod remote;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use crate::model::{
 use crate::sources::docker::cgroup::net_dev_interfaces;
 use crate::sources::Reporter;
 use crate::util::rate_per_second;
+use container::HostView;
 
 pub(crate) const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 /// sysinfo needs two CPU readings some time apart; the first figures come after this.
@@ -106,6 +108,8 @@ pub struct HostSampler {
     disk_usage: Vec<DiskUsage>,
     physical_interfaces: Vec<String>,
     network: NetworkCounter,
+    /// Where the host's figures are (inside a container: the mounted host paths).
+    view: HostView,
 }
 
 /// How often disks and network interfaces are listed again.
@@ -140,7 +144,13 @@ impl HostSampler {
             disk_usage: Vec::new(),
             physical_interfaces: Vec::new(),
             network: NetworkCounter::default(),
+            view: HostView::detect(),
         })
+    }
+
+    /// Where this sampler reads the host's figures from.
+    pub fn view(&self) -> &HostView {
+        &self.view
     }
 
     /// Usage of each real filesystem, one entry per device: bind mounts of the same filesystem show up under
@@ -153,7 +163,10 @@ impl HostSampler {
             if disk.total_space() == 0 || PSEUDO_FILESYSTEMS.contains(&filesystem.as_str()) {
                 continue;
             }
-            let mount = disk.mount_point().to_string_lossy().into_owned();
+            // In a container, only the host's filesystems (under its mounted root), named as the host names them.
+            let Some(mount) = self.view.host_mount(&disk.mount_point().to_string_lossy()) else {
+                continue;
+            };
             let device = disk.name().to_string_lossy().into_owned();
             let key = if device.is_empty() {
                 mount.clone()
@@ -195,11 +208,20 @@ impl HostSampler {
             self.physical_interfaces = physical_interfaces();
             self.slow_refreshed = Some(now);
         }
-        let net_dev = std::fs::read_to_string("/proc/net/dev").unwrap_or_default();
+        let host_proc = self.view.proc_dir != std::path::Path::new("/proc");
+        // In a container the host's network namespace is PID 1's of the host's /proc (sysfs is the container's).
+        let net_dev = std::fs::read_to_string(if host_proc {
+            self.view.proc_dir.join("1/net/dev")
+        } else {
+            "/proc/net/dev".into()
+        })
+        .unwrap_or_default();
         let (rx, tx) = net_dev_interfaces(&net_dev)
             .filter(|(name, ..)| {
-                // Without a device list (no sysfs), everything but loopback.
-                if self.physical_interfaces.is_empty() {
+                if host_proc {
+                    container::is_host_interface(name)
+                } else if self.physical_interfaces.is_empty() {
+                    // Without a device list (no sysfs), everything but loopback.
                     *name != "lo"
                 } else {
                     self.physical_interfaces.iter().any(|known| known == name)
@@ -212,10 +234,22 @@ impl HostSampler {
 
         let disk = main_disk(&self.disk_usage);
 
-        let total_memory = self.system.total_memory() as f64;
-        let used_memory = self.system.used_memory() as f64;
-        let total_swap = self.system.total_swap() as f64;
-        let used_swap = self.system.used_swap() as f64;
+        let (total_memory, used_memory, total_swap, used_swap) = host_proc
+            .then(|| std::fs::read_to_string(self.view.proc_dir.join("meminfo")).ok())
+            .flatten()
+            .and_then(|text| container::memory_from_meminfo(&text))
+            .unwrap_or((
+                self.system.total_memory(),
+                self.system.used_memory(),
+                self.system.total_swap(),
+                self.system.used_swap(),
+            ));
+        let (total_memory, used_memory, total_swap, used_swap) = (
+            total_memory as f64,
+            used_memory as f64,
+            total_swap as f64,
+            used_swap as f64,
+        );
         let load = System::load_average().unwrap_or(sysinfo::LoadAvg {
             one: 0.0,
             five: 0.0,
@@ -292,7 +326,15 @@ pub async fn run(reporter: Reporter, interval: Duration, mut shutdown: watch::Re
     .map_err(|err| crate::Error::Host(err.to_string()))
     .and_then(|result| result)
     {
-        Ok(sampler) => sampler,
+        Ok(sampler) => {
+            if sampler.view().through_mounts() {
+                tracing::info!("{}", sampler.view().describe());
+                for missing in &sampler.view().missing {
+                    tracing::warn!("{missing}");
+                }
+            }
+            sampler
+        }
         Err(err) => {
             tracing::error!(%err, "host sampler failed to start");
             reporter.report(Observation::Ready(ReadyPart::Host)).await;

@@ -149,10 +149,7 @@ pub async fn check_host(host: &HostConfig) -> Vec<StepResult> {
     match crate::sources::docker::collector::remote_client(host, &connection).await {
         Ok(client) => steps.push(StepResult::ok(
             "Docker",
-            format!(
-                "Docker {} (API {})",
-                client.engine_version, client.api_version
-            ),
+            format!("{} (API {})", client.label(), client.api_version),
         )),
         Err((kind, message)) => steps.push(StepResult::failed("Docker", kind, message)),
     }

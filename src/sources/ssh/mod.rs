@@ -509,10 +509,16 @@ async fn check_remote_socket(
         "ok" => Ok(()),
         "missing" => Err(SshError::new(
             ErrorStep::SocketMissing,
-            format!(
-                "socket step failed for {destination}: {socket} does not exist on the host: is Docker installed and \
-                 running there (`sudo systemctl start docker`), or is the socket elsewhere (set it with --socket)?"
-            ),
+            match crate::sources::docker::podman::socket_start_hint(socket) {
+                Some(hint) => format!(
+                    "socket step failed for {destination}: {socket} does not exist on the host: {hint} (on the host)"
+                ),
+                None => format!(
+                    "socket step failed for {destination}: {socket} does not exist on the host: is Docker installed \
+                     and running there (`sudo systemctl start docker`), or is the socket elsewhere (set it with \
+                     --socket; Podman's is /run/podman/podman.sock, or /run/user/UID/podman/podman.sock rootless)?"
+                ),
+            },
         )),
         "notsocket" => Err(SshError::new(
             ErrorStep::SocketMissing,

@@ -184,6 +184,8 @@ pub fn discover(config: &Path, named: bool) -> Vec<Discovered> {
             resolved: resolve(&alias, explicit),
             destination: alias,
             origin: "ssh_config".to_owned(),
+            socket: None,
+            identity: None,
         })
         .collect()
 }

@@ -41,6 +41,13 @@ export const STEP_LABEL: Record<ErrorStep, string> = {
   caddy: "Caddy",
 };
 
+/** How an engine is named wherever it is shown: "Podman 4.3.1 (rootless)", "Docker 27.3.1"; null until known. */
+export function engineLabel(source: SourceStatus): string | null {
+  if (!source.engine_version) return null;
+  const name = source.engine_product === "podman" ? "Podman" : "Docker";
+  return `${name} ${source.engine_version}${source.rootless ? " (rootless)" : ""}`;
+}
+
 /** Every host name: those with containers and the configured Docker sources, local first, then by name. */
 export function hostNames(containers: ContainerSnapshot[], sources: SourceStatus[]): string[] {
   const names = new Set([...containers.map((c) => c.host), ...sources.filter((s) => s.kind === "docker").map((s) => s.name)]);

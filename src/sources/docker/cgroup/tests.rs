@@ -80,6 +80,50 @@ fn v2_systemd_driver_path() {
     );
 }
 
+/// Podman's cgroups: rootful with its cgroupfs manager on v1 (`libpod_parent/libpod-<id>`, as the tests here
+/// run it), with systemd on v2 (`machine.slice/libpod-<id>.scope`, crun's `container` leaf), and rootless on v2
+/// under the user's own slice.
+#[test]
+fn podman_paths_rootful_and_rootless() {
+    let v1 = format!(
+        "9:name=systemd:/libpod_parent/libpod-{ID}\n8:pids:/libpod_parent/libpod-{ID}\n\
+         7:blkio:/libpod_parent/libpod-{ID}\n4:memory:/libpod_parent/libpod-{ID}\n\
+         5:cpu,cpuacct:/libpod_parent/libpod-{ID}\n0::/libpod_parent/libpod-{ID}\n"
+    );
+    match v1_mounts().locate_in(&v1, ID) {
+        Some(CgroupPaths::V1 { memory, .. }) => assert_eq!(
+            memory,
+            PathBuf::from(format!("/sys/fs/cgroup/memory/libpod_parent/libpod-{ID}"))
+        ),
+        other => panic!("{other:?}"),
+    }
+    let mounts =
+        Mounts::parse("35 24 0:31 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+    for path in [
+        format!("/machine.slice/libpod-{ID}.scope/container"),
+        format!(
+            "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope/container"
+        ),
+        format!("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope"),
+    ] {
+        assert_eq!(
+            mounts.locate_in(&format!("0::{path}\n"), ID),
+            Some(CgroupPaths::V2 {
+                dir: PathBuf::from(format!("/sys/fs/cgroup{path}"))
+            }),
+            "{path}"
+        );
+    }
+    // Rootless on v1: the container's processes stay in the user's session, with no cgroup of their own.
+    assert_eq!(
+        v1_mounts().locate_in(
+            "5:cpu,cpuacct:/user.slice/user-1000.slice/session-2.scope\n4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/user.slice/user-1000.slice/session-2.scope\n",
+            ID
+        ),
+        None
+    );
+}
+
 #[test]
 fn a_process_outside_the_container_is_not_matched() {
     let mounts = Mounts::parse("35 24 0:31 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");

@@ -15,7 +15,11 @@ host: string, id: string, name: string, image: string, state: ContainerState,
 /**
  * Docker-style status text, e.g. "Up 5 minutes (healthy)" or "Exited (137) 2 minutes ago".
  */
-status: string, health: Health | null, exit_code: number | null, oom_killed: boolean, restart_count: number, compose_project: string | null, compose_service: string | null, ports: Array<PortMapping>, created: string, started_at: string | null, finished_at: string | null, labels: { [key in string]: string }, 
+status: string, health: Health | null, exit_code: number | null, oom_killed: boolean, restart_count: number, compose_project: string | null, compose_service: string | null, 
+/**
+ * The Podman pod the container belongs to (shown as a group, like a compose project).
+ */
+pod: string | null, ports: Array<PortMapping>, created: string, started_at: string | null, finished_at: string | null, labels: { [key in string]: string }, 
 /**
  * The container's IP address on each network it is attached to, by network name (empty for `host`
  * networking); a reverse proxy on this machine sends requests there.

@@ -5,7 +5,7 @@
  */
 export type Discovered = { 
 /**
- * Suggested host name (the context's name, or `docker-host`).
+ * Suggested host name (the context's or connection's name, or `docker-host`).
  */
 name: string, 
 /**
@@ -13,10 +13,18 @@ name: string,
  */
 destination: string, 
 /**
- * Where it was found: `context`, `DOCKER_HOST` or `ssh_config`.
+ * Where it was found: `context`, `DOCKER_HOST`, `podman connection` or `ssh_config`.
  */
 origin: string, 
 /**
  * Where ssh really connects for an `~/.ssh/config` alias (`ssh -G`): `user@hostname[:port]`.
  */
-resolved?: string, };
+resolved?: string, 
+/**
+ * The engine's socket on the host, when it is not Docker's default (Podman connections name theirs).
+ */
+socket?: string, 
+/**
+ * The SSH key the connection uses, when it names one.
+ */
+identity?: string, };

@@ -2,7 +2,9 @@
 
 export type DockerConfig = { 
 /**
- * Engine endpoint such as `unix:///var/run/docker.sock`; empty means `DOCKER_HOST`, then the default socket.
+ * Engine endpoint such as `unix:///var/run/docker.sock`, or a Podman socket as it is
+ * (`unix:///run/user/1000/podman/podman.sock`); empty means `DOCKER_HOST`, Docker's socket, `CONTAINER_HOST`,
+ * then Podman's rootless and rootful sockets.
  */
 host: string, 
 /**

@@ -6,7 +6,8 @@ export type SortKey = "name" | "image" | "state" | "cpu" | "memory";
 export type SortDir = "asc" | "desc";
 export type StateFilter = "all" | "running" | "stopped" | "paused" | "unhealthy";
 
-export type Group = { key: string; host: string; project: string | null; containers: ContainerSnapshot[] };
+/** Containers of one host grouped by compose project, else by Podman pod (`pod`), else standalone (both null). */
+export type Group = { key: string; host: string; project: string | null; pod: string | null; containers: ContainerSnapshot[] };
 
 const STATE_ORDER: Record<string, number> = { running: 0, restarting: 1, paused: 2, created: 3, exited: 4, dead: 5, removing: 6, unknown: 7 };
 
@@ -67,19 +68,22 @@ export function sortContainers(list: ContainerSnapshot[], key: SortKey, dir: Sor
   });
 }
 
-/** Groups by host and compose project, keeping the given order inside a group; containers without a project last. */
+/** Groups by host and compose project (else Podman pod), keeping the given order inside a group; standalone last. */
 export function groupByProject(list: ContainerSnapshot[]): Group[] {
   const groups = new Map<string, Group>();
   for (const c of list) {
-    const key = `${c.host}\u0000${c.compose_project ?? ""}`;
+    const project = c.compose_project;
+    const pod = project === null ? (c.pod ?? null) : null;
+    const key = `${c.host}\u0000${project ?? ""}\u0000${pod ?? ""}`;
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { key, host: c.host, project: c.compose_project, containers: [] }));
+    if (!group) groups.set(key, (group = { key, host: c.host, project, pod, containers: [] }));
     group.containers.push(c);
   }
+  const name = (g: Group) => g.project ?? g.pod;
   return [...groups.values()].sort((a, b) => {
     if (a.host !== b.host) return a.host === "local" ? -1 : b.host === "local" ? 1 : a.host.localeCompare(b.host);
-    if ((a.project === null) !== (b.project === null)) return a.project === null ? 1 : -1;
-    return (a.project ?? "").localeCompare(b.project ?? "");
+    if ((name(a) === null) !== (name(b) === null)) return name(a) === null ? 1 : -1;
+    return (name(a) ?? "").localeCompare(name(b) ?? "");
   });
 }
 
