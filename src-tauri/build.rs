@@ -45,6 +45,10 @@ const COMMANDS: &[&str] = &[
     "remove_network",
     "stack_plan",
     "stack_action",
+    "list_timeline",
+    "default_export_path",
+    "export_timeline",
+    "export_series",
 ];
 
 fn main() {

@@ -74,7 +74,17 @@ impl Monitor {
         };
         // sources ──observations──▶ engine: the local engine, this host, each Webdock account and SSH host
         // report to the engine's writer, which keeps the live state and judges it.
-        let engine = Engine::start(config.clone());
+        // Each host's timeline resumes where the history has it, so what happened meanwhile is back-filled.
+        let resume = history
+            .as_ref()
+            .map(|history| {
+                history.resume_points().unwrap_or_else(|err| {
+                    tracing::warn!(%err, "cannot read where the timeline stopped; no back-fill");
+                    Default::default()
+                })
+            })
+            .unwrap_or_default();
+        let engine = Engine::start_resuming(config.clone(), resume);
         // ──updates──▶ sinks: history recording, desktop notifications.
         let recorder = history.as_ref().map(|history| {
             let (stop, stop_rx) = watch::channel(false);

@@ -606,4 +606,48 @@ fn actions_work_when_allowed() {
         None,
     );
     assert_eq!(status, 404, "{text}");
+    // Each action is an audit entry of the API (with the token's name), as `docktray events --audit` lists them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let audit = loop {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_docktray"))
+            .arg("--config")
+            .arg(&serve.config)
+            .args([
+                "events",
+                "--audit",
+                "--json",
+                "--container",
+                &container.name,
+            ])
+            .output()
+            .expect("run docktray events");
+        let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+        if rows.len() >= 3 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let actions: Vec<(&str, &str, &str, &str)> = audit
+        .iter()
+        .map(|r| {
+            let field = |name: &str| r[name].as_str().unwrap_or("");
+            (
+                field("source"),
+                field("actor"),
+                field("action"),
+                field("result"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("api", "default", "pause", "ok"),
+            ("api", "default", "unpause", "ok"),
+            ("api", "default", "stop", "ok")
+        ]
+    );
 }

@@ -281,6 +281,7 @@ impl docktray::sinks::api::Control for EngineControl {
         &'a self,
         _: &'a str,
         _: docktray::Action,
+        _: &'a docktray::model::Actor,
     ) -> docktray::sinks::api::BoxFuture<'a, docktray::error::Result<()>> {
         Box::pin(async { Err(docktray::Error::Other("not in this test".into())) })
     }

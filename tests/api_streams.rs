@@ -368,6 +368,7 @@ impl docktray::sinks::api::Control for NoControl {
         &'a self,
         _: &'a str,
         _: docktray::Action,
+        _: &'a docktray::model::Actor,
     ) -> docktray::sinks::api::BoxFuture<'a, docktray::error::Result<()>> {
         Box::pin(async { Ok(()) })
     }

@@ -382,7 +382,10 @@ async fn stop_start_and_kill_arrive_as_events_with_state_and_exit_code() {
     })
     .await;
 
-    engine.act(&ctr.name, Action::Stop).await.expect("stop");
+    engine
+        .act(&ctr.name, Action::Stop, &docktray::model::Actor::cli())
+        .await
+        .expect("stop");
     let died = wait_event(&mut rx, &ctr.id, "die").await;
     assert_eq!(died.exit_code, Some(3), "the trap's exit code");
     let stopped = wait_for(&engine, WAIT, "exited state", |s| {
@@ -398,7 +401,7 @@ async fn stop_start_and_kill_arrive_as_events_with_state_and_exit_code() {
     );
 
     engine
-        .act(&ctr.id[..12], Action::Start)
+        .act(&ctr.id[..12], Action::Start, &docktray::model::Actor::cli())
         .await
         .expect("start by id prefix");
     wait_event(&mut rx, &ctr.id, "start").await;
@@ -423,7 +426,7 @@ async fn stop_start_and_kill_arrive_as_events_with_state_and_exit_code() {
 
     // Pause and unpause go through the engine too; an action on a stopped container reports Docker's error.
     let refused = engine
-        .act(&ctr.name, Action::Pause)
+        .act(&ctr.name, Action::Pause, &docktray::model::Actor::cli())
         .await
         .expect_err("cannot pause a stopped container");
     assert!(refused.to_string().contains("not running"), "{refused}");
@@ -435,7 +438,10 @@ async fn pause_unpause_restart_and_destroy_keep_the_set_current() {
     let ctr = TestContainer::run("pause", &[], &["sleep", "300"]);
     let engine = start_engine(test_config()).await;
     let mut rx = engine.subscribe();
-    engine.act(&ctr.name, Action::Pause).await.expect("pause");
+    engine
+        .act(&ctr.name, Action::Pause, &docktray::model::Actor::cli())
+        .await
+        .expect("pause");
     wait_event(&mut rx, &ctr.id, "pause").await;
     wait_for(&engine, WAIT, "paused", |s| {
         find(s, &ctr.name)
@@ -444,12 +450,12 @@ async fn pause_unpause_restart_and_destroy_keep_the_set_current() {
     })
     .await;
     engine
-        .act(&ctr.name, Action::Unpause)
+        .act(&ctr.name, Action::Unpause, &docktray::model::Actor::cli())
         .await
         .expect("unpause");
     wait_event(&mut rx, &ctr.id, "unpause").await;
     engine
-        .act(&ctr.name, Action::Restart)
+        .act(&ctr.name, Action::Restart, &docktray::model::Actor::cli())
         .await
         .expect("restart");
     wait_event(&mut rx, &ctr.id, "restart").await;
@@ -466,7 +472,7 @@ async fn pause_unpause_restart_and_destroy_keep_the_set_current() {
     })
     .await;
     let missing = engine
-        .act(&ctr.name, Action::Start)
+        .act(&ctr.name, Action::Start, &docktray::model::Actor::cli())
         .await
         .expect_err("gone");
     assert!(missing.to_string().contains("no container"), "{missing}");

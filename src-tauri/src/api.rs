@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use docktray::model::Action;
+use docktray::model::{Action, Actor};
 use docktray::sinks::api::{ApiServer, BoxFuture, Control, Sources};
 use docktray::Config;
 use tauri::{AppHandle, Manager, Runtime};
@@ -25,11 +25,12 @@ impl<R: Runtime> Control for ShellControl<R> {
         &'a self,
         container: &'a str,
         action: Action,
+        actor: &'a Actor,
     ) -> BoxFuture<'a, docktray::error::Result<()>> {
         Box::pin(async move {
             let shell = self.app.state::<Shell>();
             let monitor = shell.monitor().await.map_err(docktray::Error::Other)?;
-            monitor.engine().act(container, action).await
+            monitor.engine().act(container, action, actor).await
         })
     }
 

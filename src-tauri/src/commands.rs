@@ -70,6 +70,10 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         crate::workbench::remove_network,
         crate::workbench::stack_plan,
         crate::workbench::stack_action,
+        crate::timeline::list_timeline,
+        crate::timeline::default_export_path,
+        crate::timeline::export_timeline,
+        crate::timeline::export_series,
     ]
 }
 
@@ -101,7 +105,7 @@ pub async fn container_action(
     tracing::info!(container, action = action.as_str(), "container action");
     monitor
         .engine()
-        .act(&container, action)
+        .act(&container, action, &docktray::model::Actor::window())
         .await
         .map_err(|err| err.to_string())
 }

@@ -18,6 +18,7 @@ pub mod payloads;
 mod pump;
 pub mod services;
 pub mod state;
+pub mod timeline;
 mod tray;
 pub mod window;
 pub mod workbench;

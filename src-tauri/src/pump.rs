@@ -1,5 +1,6 @@
 //! Engine updates -> the tray and the window's events. One task reads the engine's update stream:
-//! - every alert change goes to the window at once (`alert`);
+//! - every alert change goes to the window at once (`alert`), and every engine event and audit entry
+//!   (`timeline`, as rows);
 //! - the window gets a `snapshot` after changes, at most once a second (stats arrive once per collection
 //!   interval, so one comes at least that often while anything runs); nothing is built with no window open;
 //! - the tray model is recomputed on alert, source and container changes, at most once per collection
@@ -7,6 +8,7 @@
 
 use std::time::Duration;
 
+use docktray::model::TimelineRow;
 use docktray::sinks::tray::tray_state;
 use docktray::Update;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -45,6 +47,15 @@ async fn run<R: Runtime>(
                             }
                         }
                         true
+                    }
+                    Ok(Update::Timeline(events)) => {
+                        let rows: Vec<TimelineRow> = events.iter().map(TimelineRow::from).collect();
+                        emit_timeline(&app, &rows);
+                        false
+                    }
+                    Ok(Update::Audit(entry)) => {
+                        emit_timeline(&app, &[TimelineRow::from(&*entry)]);
+                        false
                     }
                     Ok(
                         Update::Source(_)
@@ -96,6 +107,15 @@ async fn until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// New timeline rows (live events, back-filled ones, audit entries) for an open window's timelines.
+fn emit_timeline<R: Runtime>(app: &AppHandle<R>, rows: &[TimelineRow]) {
+    if window_open(app) {
+        if let Err(err) = app.emit_to(MAIN, "timeline", rows) {
+            tracing::warn!(%err, "cannot send timeline rows to the window");
+        }
     }
 }
 

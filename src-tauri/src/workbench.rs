@@ -197,7 +197,7 @@ pub async fn remove_image(
         .monitor()
         .await?
         .engine()
-        .remove_image(&host, &image, force)
+        .remove_image(&host, &image, force, &docktray::model::Actor::window())
         .await
         .map_err(text)
 }
@@ -209,7 +209,7 @@ pub async fn prune_images(shell: State<'_, Shell>, host: String) -> Answer<Recla
         .monitor()
         .await?
         .engine()
-        .prune_images(&host)
+        .prune_images(&host, &docktray::model::Actor::window())
         .await
         .map_err(text)
 }
@@ -225,7 +225,7 @@ pub async fn remove_volume(
         .monitor()
         .await?
         .engine()
-        .remove_volume(&host, &volume)
+        .remove_volume(&host, &volume, &docktray::model::Actor::window())
         .await
         .map_err(text)
 }
@@ -237,7 +237,7 @@ pub async fn prune_volumes(shell: State<'_, Shell>, host: String) -> Answer<Recl
         .monitor()
         .await?
         .engine()
-        .prune_volumes(&host)
+        .prune_volumes(&host, &docktray::model::Actor::window())
         .await
         .map_err(text)
 }
@@ -253,7 +253,7 @@ pub async fn remove_network(
         .monitor()
         .await?
         .engine()
-        .remove_network(&host, &network)
+        .remove_network(&host, &network, &docktray::model::Actor::window())
         .await
         .map_err(text)
 }
@@ -287,7 +287,12 @@ pub async fn stack_action(
         .monitor()
         .await?
         .engine()
-        .stack(Some(&host), &project, action)
+        .stack(
+            Some(&host),
+            &project,
+            action,
+            &docktray::model::Actor::window(),
+        )
         .await
         .map_err(text)
 }

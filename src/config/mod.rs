@@ -381,6 +381,16 @@ pub struct HistorySettings {
     #[ts(as = "String")]
     #[schemars(with = "String")]
     pub alert_retention: Duration,
+    /// Engine events (the timeline: starts, dies, OOM kills, image pulls...) are kept this long ...
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    #[schemars(with = "String")]
+    pub event_retention: Duration,
+    /// ... and actions taken through Docktray (the audit entries) this long, never shorter than the samples.
+    #[serde(with = "duration_text")]
+    #[ts(as = "String")]
+    #[schemars(with = "String")]
+    pub audit_retention: Duration,
 }
 
 /// The desktop app's own settings.
@@ -423,6 +433,8 @@ impl Default for HistorySettings {
             raw_retention: Duration::from_secs(48 * 3600),
             rollup_retention: Duration::from_secs(30 * 86400),
             alert_retention: Duration::from_secs(30 * 86400),
+            event_retention: Duration::from_secs(30 * 86400),
+            audit_retention: Duration::from_secs(365 * 86400),
         }
     }
 }

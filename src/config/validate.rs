@@ -198,6 +198,16 @@ impl Config {
                 history.alert_retention,
                 Duration::from_secs(3600),
             ),
+            (
+                "history.event_retention",
+                history.event_retention,
+                Duration::from_secs(3600),
+            ),
+            (
+                "history.audit_retention",
+                history.audit_retention,
+                Duration::from_secs(3600),
+            ),
         ] {
             if value < min {
                 return Err(invalid(

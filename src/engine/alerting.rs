@@ -60,7 +60,11 @@ pub(crate) fn judge(
         }
         Update::Source(status) => evaluator.source(status, now),
         // Judged where the host is forgotten: its containers are gone from the state by then.
-        Update::HostRemoved { .. } | Update::Alert(_) | Update::Proxy(_) => Vec::new(),
+        Update::HostRemoved { .. }
+        | Update::Alert(_)
+        | Update::Proxy(_)
+        | Update::Timeline(_)
+        | Update::Audit(_) => Vec::new(),
     }
 }
 

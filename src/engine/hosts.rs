@@ -70,6 +70,7 @@ pub(super) fn spawn_host(
             logs: logs.clone(),
             connection,
             retry,
+            resume: shared.resume.get(&host.name).copied(),
         },
         shutdown_rx,
     ));

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -21,8 +21,8 @@ use crate::alerts::overall_level;
 use crate::config::{Config, HostConfig};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry, Snapshot, SourceState,
-    SourceStatus, Update, LOCAL_HOST,
+    Action, Actor, AuditTarget, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry,
+    Snapshot, SourceState, SourceStatus, Update, LOCAL_HOST,
 };
 use crate::sources::docker::{self, Client, DockerSource, SessionSettings, Target};
 use crate::sources::{host, webdock, Reporter};
@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     clients: RwLock<BTreeMap<String, watch::Sender<Option<Client>>>>,
     /// Wakes a host's retry wait at once ("retry now").
     retry: RwLock<BTreeMap<String, Arc<Notify>>>,
+    /// Each host's last stored timeline event (engine time): its source back-fills from there.
+    resume: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// Reads a lock even if a holder panicked (the maps stay consistent: every write is a single insert or remove).
@@ -74,6 +76,20 @@ impl Shared {
     /// Publishes an update; having no subscriber is normal.
     fn publish(&self, update: Update) {
         let _ = self.updates.send(update);
+    }
+
+    /// Publishes who did what and how it ended, for the history (see [`Engine::act`]).
+    fn audit<T>(
+        &self,
+        actor: &Actor,
+        host: &str,
+        target: AuditTarget,
+        action: &str,
+        result: &Result<T>,
+    ) {
+        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+        let entry = actor.entry(host, target, action, outcome);
+        self.publish(Update::Audit(Box::new(entry)));
     }
 
     fn session_settings(&self) -> SessionSettings {
@@ -275,6 +291,12 @@ pub struct Engine {
 impl Engine {
     /// Starts the writer and the sources in the background. Must be called inside a tokio runtime.
     pub fn start(config: Config) -> Self {
+        Self::start_resuming(config, BTreeMap::new())
+    }
+
+    /// [`Engine::start`], with each host's last stored timeline event (by host name): the sources ask their
+    /// engines for what happened since then, so events from while Docktray was not running are not lost.
+    pub fn start_resuming(config: Config, resume: BTreeMap<String, DateTime<Utc>>) -> Self {
         let (updates, _) = broadcast::channel(UPDATE_QUEUE);
         let (readiness, _) = watch::channel(Readiness {
             webdock_waiting: config.webdock.len(),
@@ -287,6 +309,7 @@ impl Engine {
             readiness,
             clients: RwLock::new(BTreeMap::new()),
             retry: RwLock::new(BTreeMap::new()),
+            resume,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (observations, observations_rx) = mpsc::channel(OBSERVATION_QUEUE);
@@ -312,6 +335,7 @@ impl Engine {
                     logs: logs.clone(),
                     connection,
                     retry,
+                    resume: shared.resume.get(LOCAL_HOST).copied(),
                 },
                 shutdown_rx.clone(),
             )),
@@ -457,19 +481,41 @@ impl Engine {
     /// The container's id and the client of the host it runs on (by name, id or id prefix; an unknown
     /// container goes to the local engine, which says whether it exists).
     fn route(&self, container: &str) -> Result<(String, Client)> {
-        let (id, host) = self
-            .snapshot()
-            .find_container(container)
-            .map(|c| (c.info.id.clone(), c.info.host.clone()))
-            .unwrap_or_else(|| (container.to_owned(), LOCAL_HOST.to_owned()));
+        let (id, _, host) = self.locate(container);
         Ok((id, self.client_for(&host)?))
     }
 
+    /// A container's id, name and host (an unknown one: as given, on the local host).
+    fn locate(&self, container: &str) -> (String, String, String) {
+        self.snapshot()
+            .find_container(container)
+            .map(|c| (c.info.id.clone(), c.info.name.clone(), c.info.host.clone()))
+            .unwrap_or_else(|| {
+                (
+                    container.to_owned(),
+                    container.trim_start_matches('/').to_owned(),
+                    LOCAL_HOST.to_owned(),
+                )
+            })
+    }
+
     /// Starts, stops, restarts, pauses or unpauses a container given by name, id or id prefix, on whichever
-    /// host it runs.
-    pub async fn act(&self, container: &str, action: Action) -> Result<()> {
-        let (id, client) = self.route(container)?;
-        client.act(&id, action).await
+    /// host it runs. The action and how it ended (or the engine's error) are published as an audit entry of
+    /// `actor`, which the history keeps.
+    pub async fn act(&self, container: &str, action: Action, actor: &Actor) -> Result<()> {
+        let (id, name, host) = self.locate(container);
+        let result = match self.client_for(&host) {
+            Ok(client) => client.act(&id, action).await,
+            Err(err) => Err(err),
+        };
+        self.shared.audit(
+            actor,
+            &host,
+            AuditTarget::container(&name),
+            action.as_str(),
+            &result,
+        );
+        result
     }
 
     /// The detail view of one container (by name, id or id prefix).

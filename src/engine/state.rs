@@ -123,6 +123,8 @@ impl State {
                 Applied::default()
             }
             Observation::Event(event) => Applied::one(Update::Event(event)),
+            // Nothing in the live state: the timeline lives in the history.
+            Observation::Timeline { events, .. } => Applied::one(Update::Timeline(events)),
             Observation::Ready(part) => Applied {
                 ready: Some(part),
                 ..Applied::default()

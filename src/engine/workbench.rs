@@ -9,8 +9,8 @@ use chrono::Utc;
 use super::{read_lock, Engine};
 use crate::error::{Error, Result};
 use crate::model::{
-    DockerDiskUsage, ImageSummary, NetworkSummary, Observation, Reclaimed, StackAction,
-    StackReport, VolumeSummary, LOCAL_HOST,
+    Actor, AuditTarget, DockerDiskUsage, ImageSummary, NetworkSummary, Observation, Reclaimed,
+    StackAction, StackReport, VolumeSummary, LOCAL_HOST,
 };
 use crate::sources::docker::{Client, Exec, ExecOptions};
 
@@ -75,41 +75,106 @@ impl Engine {
         Ok(usage)
     }
 
-    /// Removes an image; refused while a container uses it (naming them) unless `force`.
-    pub async fn remove_image(&self, host: &str, image: &str, force: bool) -> Result<Reclaimed> {
-        let client = self.client_for(host)?;
-        let reclaimed = client.remove_image(image, force).await?;
-        self.measure_again(client);
-        Ok(reclaimed)
+    /// Removes an image; refused while a container uses it (naming them) unless `force`. Audited as
+    /// `actor`'s, like every removal, prune and stack action here.
+    pub async fn remove_image(
+        &self,
+        host: &str,
+        image: &str,
+        force: bool,
+        actor: &Actor,
+    ) -> Result<Reclaimed> {
+        let result = self
+            .removal(host, |client| async move {
+                client.remove_image(image, force).await
+            })
+            .await;
+        let action = if force {
+            "remove_image_forced"
+        } else {
+            "remove_image"
+        };
+        self.shared
+            .audit(actor, host, AuditTarget::object(image), action, &result);
+        result
     }
 
     /// Removes dangling images.
-    pub async fn prune_images(&self, host: &str) -> Result<Reclaimed> {
-        let client = self.client_for(host)?;
-        let reclaimed = client.prune_images().await?;
-        self.measure_again(client);
-        Ok(reclaimed)
+    pub async fn prune_images(&self, host: &str, actor: &Actor) -> Result<Reclaimed> {
+        let result = self
+            .removal(host, |client| async move { client.prune_images().await })
+            .await;
+        let target = AuditTarget::object("dangling images");
+        self.shared
+            .audit(actor, host, target, "prune_images", &result);
+        result
     }
 
     /// Removes a volume no container uses.
-    pub async fn remove_volume(&self, host: &str, volume: &str) -> Result<Reclaimed> {
-        let client = self.client_for(host)?;
-        let reclaimed = client.remove_volume(volume).await?;
-        self.measure_again(client);
-        Ok(reclaimed)
+    pub async fn remove_volume(
+        &self,
+        host: &str,
+        volume: &str,
+        actor: &Actor,
+    ) -> Result<Reclaimed> {
+        let result = self
+            .removal(
+                host,
+                |client| async move { client.remove_volume(volume).await },
+            )
+            .await;
+        self.shared.audit(
+            actor,
+            host,
+            AuditTarget::object(volume),
+            "remove_volume",
+            &result,
+        );
+        result
     }
 
     /// Removes the volumes no container uses.
-    pub async fn prune_volumes(&self, host: &str) -> Result<Reclaimed> {
-        let client = self.client_for(host)?;
-        let reclaimed = client.prune_volumes().await?;
-        self.measure_again(client);
-        Ok(reclaimed)
+    pub async fn prune_volumes(&self, host: &str, actor: &Actor) -> Result<Reclaimed> {
+        let result = self
+            .removal(host, |client| async move { client.prune_volumes().await })
+            .await;
+        let target = AuditTarget::object("unused volumes");
+        self.shared
+            .audit(actor, host, target, "prune_volumes", &result);
+        result
     }
 
     /// Removes a network no container is attached to.
-    pub async fn remove_network(&self, host: &str, network: &str) -> Result<Reclaimed> {
-        self.client_for(host)?.remove_network(network).await
+    pub async fn remove_network(
+        &self,
+        host: &str,
+        network: &str,
+        actor: &Actor,
+    ) -> Result<Reclaimed> {
+        let result = match self.client_for(host) {
+            Ok(client) => client.remove_network(network).await,
+            Err(err) => Err(err),
+        };
+        self.shared.audit(
+            actor,
+            host,
+            AuditTarget::object(network),
+            "remove_network",
+            &result,
+        );
+        result
+    }
+
+    /// Runs a removal on a host's engine and measures its disk usage again when something went.
+    async fn removal<F, Fut>(&self, host: &str, remove: F) -> Result<Reclaimed>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<Reclaimed>>,
+    {
+        let client = self.client_for(host)?;
+        let reclaimed = remove(client.clone()).await?;
+        self.measure_again(client);
+        Ok(reclaimed)
     }
 
     /// What a stack action would do, step by step (for the confirmation). `host` may be left out when the
@@ -130,9 +195,30 @@ impl Engine {
         host: Option<&str>,
         project: &str,
         action: StackAction,
+        actor: &Actor,
     ) -> Result<StackReport> {
         let host = self.stack_host(host, project)?;
-        self.client_for(&host)?.stack(project, action).await
+        let result = match self.client_for(&host) {
+            Ok(client) => client.stack(project, action).await,
+            Err(err) => Err(err),
+        };
+        let name = format!("stack_{}", action.as_str());
+        // A stack action that failed for some containers is not a success.
+        let outcome: Result<()> = match &result {
+            Ok(report) if !report.failed.is_empty() => Err(Error::Other(
+                report
+                    .failed
+                    .iter()
+                    .map(|(name, message)| format!("{name}: {message}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+            Ok(_) => Ok(()),
+            Err(err) => Err(Error::Other(err.to_string())),
+        };
+        self.shared
+            .audit(actor, &host, AuditTarget::object(project), &name, &outcome);
+        result
     }
 
     /// The host a project runs on: the one named, else the only one with its containers.

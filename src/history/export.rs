@@ -9,8 +9,10 @@ use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
 
 use super::query::{alert_from_row, ALERT_COLUMNS};
+use super::timeline::{self, TimelineItem};
 use super::{from_ms, ContainerSample, ExportFormat, ExportRow, HistoryError, HostSample};
 use crate::alerts::{Alert, Level, Target, TargetKind};
+use crate::model::{AuditEntry, AuditSource, EngineEvent, EventScope};
 
 const CONTAINER_SQL: &str = "SELECT s.host, s.container_id, s.name, s.service, s.project, r.ts, \
     r.cpu_percent, r.cpu_host_percent, r.memory_bytes, r.memory_limit_bytes, r.memory_percent, \
@@ -156,6 +158,25 @@ pub(crate) fn export(
         sink.write(ExportRow::Alert(alert)).map_err(io)?;
         written += 1;
     }
+    drop(rows);
+    drop(stmt);
+
+    let (from, to) = (from_ms(since), from_ms(until));
+    timeline::export_rows(
+        &tx,
+        from,
+        to,
+        |item| {
+            let row = match item {
+                TimelineItem::Event(event) => ExportRow::Event(event),
+                TimelineItem::Audit(entry) => ExportRow::Audit(entry),
+            };
+            sink.write(row).map_err(io)?;
+            written += 1;
+            Ok(())
+        },
+        path,
+    )?;
     sink.finish().map_err(io)?;
     tracing::info!(rows = written, ?format, "history exported");
     Ok(written)
@@ -201,7 +222,7 @@ pub(crate) fn parse(
 }
 
 /// Column order of the CSV export; must match the fields of [`CsvRow`].
-const CSV_HEADER: [&str; 36] = [
+const CSV_HEADER: [&str; 47] = [
     "kind",
     "at",
     "host",
@@ -238,6 +259,17 @@ const CSV_HEADER: [&str; 36] = [
     "resolved_at",
     "acknowledged",
     "top",
+    "scope",
+    "action",
+    "exit_code",
+    "signal",
+    "oom",
+    "health",
+    "source",
+    "actor",
+    "target",
+    "ok",
+    "error",
 ];
 
 /// One CSV line: the union of all kinds' columns, empty where a kind has none. For alerts, `host` is the
@@ -280,6 +312,17 @@ struct CsvRow {
     resolved_at: Option<DateTime<Utc>>,
     acknowledged: Option<bool>,
     top: Option<String>,
+    scope: Option<EventScope>,
+    action: Option<String>,
+    exit_code: Option<i64>,
+    signal: Option<String>,
+    oom: Option<bool>,
+    health: Option<String>,
+    source: Option<AuditSource>,
+    actor: Option<String>,
+    target: Option<String>,
+    ok: Option<bool>,
+    error: Option<String>,
 }
 
 impl From<ExportRow> for CsvRow {
@@ -338,6 +381,33 @@ impl From<ExportRow> for CsvRow {
                 resolved_at: a.resolved_at,
                 acknowledged: Some(a.acknowledged),
                 top: Some(serde_json::to_string(&a.top).unwrap_or_else(|_| "[]".to_owned())),
+                ..Self::default()
+            },
+            ExportRow::Event(e) => Self {
+                kind: "event".to_owned(),
+                at: Some(e.at),
+                host: Some(e.host),
+                container_id: Some(e.id),
+                name: Some(e.name),
+                scope: Some(e.scope),
+                action: Some(e.action),
+                exit_code: e.exit_code,
+                signal: e.signal,
+                oom: e.oom,
+                health: e.health,
+                ..Self::default()
+            },
+            ExportRow::Audit(a) => Self {
+                kind: "audit".to_owned(),
+                at: Some(a.at),
+                host: Some(a.host),
+                name: a.container,
+                action: Some(a.action),
+                source: Some(a.source),
+                actor: a.actor,
+                target: Some(a.target),
+                ok: Some(a.ok),
+                error: a.error,
                 ..Self::default()
             },
         }
@@ -417,11 +487,34 @@ impl CsvRow {
                     })?,
                 })
             }
+            "event" => ExportRow::Event(EngineEvent {
+                at: need(self.at, "at", line)?,
+                host: need(self.host, "host", line)?,
+                scope: need(self.scope, "scope", line)?,
+                action: need(self.action, "action", line)?,
+                id: self.container_id.unwrap_or_default(),
+                name: self.name.unwrap_or_default(),
+                exit_code: self.exit_code,
+                signal: self.signal,
+                oom: self.oom,
+                health: self.health,
+            }),
+            "audit" => ExportRow::Audit(AuditEntry {
+                at: need(self.at, "at", line)?,
+                source: need(self.source, "source", line)?,
+                actor: self.actor,
+                host: need(self.host, "host", line)?,
+                container: self.name,
+                target: need(self.target, "target", line)?,
+                action: need(self.action, "action", line)?,
+                ok: need(self.ok, "ok", line)?,
+                error: self.error,
+            }),
             other => {
                 return Err(HistoryError::ExportParse {
                     line,
                     reason: format!(
-                        "unknown kind {other:?} (expected container_sample, host_sample or alert)"
+                        "unknown kind {other:?} (expected container_sample, host_sample, alert, event or audit)"
                     ),
                 })
             }

@@ -8,12 +8,15 @@
 //! small batches. Reads use their own connection, so charts never wait for a commit.
 //!
 //! Retention (from [`HistorySettings`]): raw samples `raw_retention` (48 h), rollups `rollup_retention` (30 d),
-//! alerts `alert_retention` (30 d).
+//! alerts `alert_retention` (30 d), engine events `event_retention` (30 d), audit entries `audit_retention`
+//! (365 d, and never less than the samples are kept).
 
 mod error;
 mod export;
 mod query;
 mod schema;
+mod table;
+mod timeline;
 mod types;
 mod writer;
 
@@ -29,10 +32,12 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::alerts::{Alert, Level};
 use crate::config::HistorySettings;
-use crate::model::{ContainerInfo, ContainerStats, ServerStats};
+use crate::model::{AuditEntry, ContainerInfo, ContainerStats, EngineEvent, ServerStats};
 
 pub use error::{HistoryError, Problem};
 pub use schema::{CONTAINER_METRICS, HOST_METRICS, SCHEMA_VERSION};
+pub use table::{write_series, write_timeline};
+pub use timeline::{TimelineCursor, TimelinePage, TimelineQuery};
 pub use types::*;
 
 /// A row on its way to the writer.
@@ -41,6 +46,8 @@ pub(crate) enum Record {
     Container(ContainerSample),
     Host(HostSample),
     Alert(Box<Alert>),
+    Event(Box<EngineEvent>),
+    Audit(Box<AuditEntry>),
 }
 
 /// Requests the writer answers in order with the data queued before them.
@@ -200,6 +207,16 @@ impl History {
         self.push(std::iter::once(Record::Alert(Box::new(alert.clone()))));
     }
 
+    /// Queues engine events for the timeline; one already stored (a back-filled copy) is ignored.
+    pub fn record_events(&self, events: &[EngineEvent]) {
+        self.push(events.iter().map(|e| Record::Event(Box::new(e.clone()))));
+    }
+
+    /// Queues an audit entry (an action taken through Docktray).
+    pub fn record_audit(&self, entry: &AuditEntry) {
+        self.push(std::iter::once(Record::Audit(Box::new(entry.clone()))));
+    }
+
     fn push(&self, records: impl Iterator<Item = Record>) {
         let mut queue = self.shared.lock();
         let was_empty = queue.data.is_empty();
@@ -275,9 +292,27 @@ impl History {
         query::alerts(&mut conn, &self.path, query)
     }
 
-    /// Writes the raw container and host samples taken in [since, until) and the alerts active at any time in
-    /// it, as JSON lines or CSV (see [`ExportRow`], [`parse_export`]); returns the rows written. Flushes the
-    /// queue first. Samples come grouped by container (then host), each in time order; then the alerts.
+    /// Timeline rows (engine events and audit entries), oldest first, with the cursor to read newer ones.
+    pub fn timeline(&self, query: &TimelineQuery) -> Result<TimelinePage, HistoryError> {
+        let mut conn = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        timeline::read(&mut conn, &self.path, query)
+    }
+
+    /// Where each host's timeline resumes after a start (by host name): its last stored event, or its last
+    /// host sample when later. Given to [`crate::Engine::start_resuming`] for the back-fill.
+    pub fn resume_points(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, DateTime<Utc>>, HistoryError> {
+        let mut conn = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(timeline::resume_points(&mut conn, &self.path)?
+            .into_iter()
+            .collect())
+    }
+
+    /// Writes the raw container and host samples taken in [since, until), the alerts active at any time in it,
+    /// and its engine events and audit entries, as JSON lines or CSV (see [`ExportRow`], [`parse_export`]);
+    /// returns the rows written. Flushes the queue first. Samples come grouped by container (then host), each
+    /// in time order; then the alerts, the events and the audit entries, each in time order.
     pub fn export(
         &self,
         since: DateTime<Utc>,

@@ -188,8 +188,45 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_started_at ON alerts (started_at);
 ";
 
+/// Version 1 -> 2: the timeline. Engine events, each stored once (`UNIQUE`: a back-filled copy of a stored
+/// event is ignored; the index also answers "the last event of this host"), and audit entries of actions taken
+/// through Docktray. Times are integer nanoseconds since the epoch (UTC), as the engine gives them.
+const V2: &str = "
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    ts_ns INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    action TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    exit_code INTEGER,
+    signal TEXT,
+    oom INTEGER,
+    health TEXT,
+    UNIQUE (host, ts_ns, scope, action, object_id)
+);
+CREATE INDEX events_ts ON events (ts_ns);
+CREATE INDEX events_name ON events (name, ts_ns);
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    ts_ns INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    actor TEXT,
+    host TEXT NOT NULL,
+    container TEXT,
+    target TEXT NOT NULL,
+    action TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    error TEXT
+);
+CREATE INDEX audit_ts ON audit (ts_ns);
+";
+
 /// Schema steps, oldest first. See the module comment before touching this.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -151,6 +151,10 @@ pub enum ExportRow {
     ContainerSample(ContainerSample),
     HostSample(HostSample),
     Alert(Alert),
+    /// An engine event of the timeline.
+    Event(crate::model::EngineEvent),
+    /// An action taken through Docktray.
+    Audit(crate::model::AuditEntry),
 }
 
 /// What a retention pass deleted.
@@ -161,6 +165,10 @@ pub struct PruneReport {
     pub container_minute_rows: u64,
     pub host_minute_rows: u64,
     pub alerts: u64,
+    /// Engine events of the timeline.
+    pub events: u64,
+    /// Audit entries (actions taken through Docktray).
+    pub audit_entries: u64,
     /// Containers and hosts with no rows left.
     pub series: u64,
     pub took_ms: u64,

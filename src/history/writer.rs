@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::schema::{CONTAINER_METRICS, HOST_METRICS};
+use super::timeline;
 use super::{level_rank, Control, HistoryError, PruneReport, Queue, Record, Shared, Tuning};
 use crate::alerts::{Alert, TargetKind};
 use crate::config::HistorySettings;
@@ -331,6 +332,8 @@ impl Writer {
             let mut container_row = tx.prepare_cached(INSERT_CONTAINER_RAW)?;
             let mut host_row = tx.prepare_cached(INSERT_HOST_RAW)?;
             let mut alert_row = tx.prepare_cached(UPSERT_ALERT)?;
+            let mut event_row = tx.prepare_cached(timeline::INSERT_EVENT)?;
+            let mut audit_row = tx.prepare_cached(timeline::INSERT_AUDIT)?;
             for record in chunk {
                 match record {
                     Record::Container(s) => {
@@ -402,6 +405,8 @@ impl Writer {
                         ])?;
                     }
                     Record::Alert(alert) => upsert_alert(&mut alert_row, alert)?,
+                    Record::Event(event) => timeline::insert_event(&mut event_row, event)?,
+                    Record::Audit(entry) => timeline::insert_audit(&mut audit_row, entry)?,
                 }
             }
         }
@@ -442,8 +447,18 @@ impl Writer {
         let raw_cut = ago(self.settings.raw_retention).min(self.watermark.unwrap_or(i64::MIN));
         let rollup_cut = ago(self.settings.rollup_retention);
         let alert_cut = ago(self.settings.alert_retention);
+        // Events and audit entries are stored in nanoseconds.
+        let ns = |ms: i64| ms.saturating_mul(1_000_000);
+        let event_cut = ns(ago(self.settings.event_retention));
+        // Actions are never forgotten before the samples of their time are.
+        let settings = &self.settings;
+        let audit_keep = settings
+            .audit_retention
+            .max(settings.rollup_retention)
+            .max(settings.raw_retention);
+        let audit_cut = ns(ago(audit_keep));
         let mut report = PruneReport::default();
-        let steps: [(&str, i64, Counter); 5] = [
+        let steps: [(&str, i64, Counter); 7] = [
             (DELETE_CONTAINER_RAW, raw_cut, |r| &mut r.container_raw_rows),
             (DELETE_HOST_RAW, raw_cut, |r| &mut r.host_raw_rows),
             (DELETE_CONTAINER_MINUTE, rollup_cut, |r| {
@@ -451,6 +466,8 @@ impl Writer {
             }),
             (DELETE_HOST_MINUTE, rollup_cut, |r| &mut r.host_minute_rows),
             (DELETE_ALERTS, alert_cut, |r| &mut r.alerts),
+            (timeline::DELETE_EVENTS, event_cut, |r| &mut r.events),
+            (timeline::DELETE_AUDIT, audit_cut, |r| &mut r.audit_entries),
         ];
         let mut complete = true;
         for (sql, cut, field) in steps {
@@ -479,7 +496,9 @@ impl Writer {
             + report.host_raw_rows
             + report.container_minute_rows
             + report.host_minute_rows
-            + report.alerts;
+            + report.alerts
+            + report.events
+            + report.audit_entries;
         if deleted > 0 {
             tracing::info!(?report, complete, "history retention pass");
         } else {

@@ -12,6 +12,7 @@ pub mod server;
 pub mod services;
 pub mod snapshot;
 pub mod source;
+pub mod timeline;
 pub mod update;
 pub mod workbench;
 
@@ -24,6 +25,10 @@ pub use server::*;
 pub use services::{Service, ServiceKind, ServiceProblem, ServiceRegistry};
 pub use snapshot::Snapshot;
 pub use source::*;
+pub use timeline::{
+    Actor, AuditEntry, AuditSource, AuditTarget, EngineEvent, EventScope, TimelineRow,
+    TIMELINE_COLUMNS,
+};
 pub use update::Update;
 pub use workbench::*;
 

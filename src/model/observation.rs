@@ -44,6 +44,13 @@ pub enum Observation {
     },
     /// A Docker event about a container, reported after the container's own observation.
     Event(ContainerEvent),
+    /// Engine events for the timeline (containers, images, volumes, networks): each live one as it comes, and
+    /// after a (re)connection those the engine kept from while nobody watched (`backfill`: they change no state
+    /// and raise no alert, and the history ignores any it already has).
+    Timeline {
+        events: Vec<super::EngineEvent>,
+        backfill: bool,
+    },
     /// A source delivered its first complete round (or gave up trying).
     Ready(ReadyPart),
     /// Docker's disk usage on a host (`docker system df`), measured every few minutes and after removals.

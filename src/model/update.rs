@@ -25,6 +25,10 @@ pub enum Update {
     HostRemoved {
         host: String,
     },
+    /// Engine events for the timeline (see [`super::Observation::Timeline`]).
+    Timeline(Vec<super::EngineEvent>),
+    /// An action taken through Docktray and how it ended: the history keeps it.
+    Audit(Box<super::AuditEntry>),
     /// Caddy's routes changed state (see [`super::ProxyStatus`]).
     Proxy(Box<super::ProxyStatus>),
 }

@@ -1,5 +1,5 @@
 //! Feeds the history store from the engine's update stream: container and host samples at the collection
-//! interval and every alert change. It only queues; the store's writer thread does the disk work in batches.
+//! interval, every alert change, the engines' events and the audit entries of actions. It only queues; the store's writer thread does the disk work in batches.
 
 use std::sync::Arc;
 
@@ -30,6 +30,8 @@ pub async fn run(
             }
             Ok(Update::Host(stats)) => history.record_host(&stats),
             Ok(Update::Alert(change)) => history.record_alert(&change.alert),
+            Ok(Update::Timeline(events)) => history.record_events(&events),
+            Ok(Update::Audit(entry)) => history.record_audit(&entry),
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(skipped)) => {
                 tracing::warn!(

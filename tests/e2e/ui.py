@@ -21,7 +21,7 @@ LABELS = {"overview": "Overview", "containers": "Containers", "alerts": "Alerts"
           "services": "Services",
           "stats": "Stats", "logs": "Logs", "info": "Info", "stop": "Stop", "start": "Start",
           "restart": "Restart", "pause": "Pause", "unpause": "Resume", "terminal": "Terminal",
-          "resources": "Images & volumes"}
+          "resources": "Images & volumes", "timeline": "Timeline", "events": "Events"}
 
 
 def nav(view):  # the sidebar entry of a view

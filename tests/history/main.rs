@@ -202,3 +202,4 @@ const LOCAL_CACHE: &str = "eeee5555000000000000000000000000000000000000000000000
 
 mod durability;
 mod queries;
+mod timeline;

@@ -111,7 +111,10 @@ async fn a_rootful_podman_socket_is_watched_like_a_docker_engine() {
         (Action::Pause, ContainerState::Paused, "paused"),
         (Action::Unpause, ContainerState::Running, "running"),
     ] {
-        engine.act("talker", action).await.expect("action");
+        engine
+            .act("talker", action, &docktray::model::Actor::cli())
+            .await
+            .expect("action");
         wait_for(
             &engine,
             Duration::from_secs(15),

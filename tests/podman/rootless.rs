@@ -84,7 +84,7 @@ async fn a_rootless_podman_is_watched_and_says_what_it_cannot_measure() {
         assert!(note.contains("cgroup v2"), "{note}");
         // Pause needs a cgroup: Podman's refusal reaches the user as it is.
         let err = engine
-            .act("talker", Action::Pause)
+            .act("talker", Action::Pause, &docktray::model::Actor::cli())
             .await
             .expect_err("no pause without a cgroup");
         assert!(err.to_string().contains("cgroup"), "{err}");
@@ -107,7 +107,10 @@ async fn a_rootless_podman_is_watched_and_says_what_it_cannot_measure() {
         (Action::Stop, ContainerState::Exited),
         (Action::Start, ContainerState::Running),
     ] {
-        engine.act("talker", action).await.expect("action");
+        engine
+            .act("talker", action, &docktray::model::Actor::cli())
+            .await
+            .expect("action");
         wait_for(
             &engine,
             Duration::from_secs(15),

@@ -331,7 +331,7 @@ async fn remote_host_over_ssh_is_watched_dropped_and_recovered() {
 
     // An action goes to the host the container runs on.
     engine
-        .act(&busy, Action::Stop)
+        .act(&busy, Action::Stop, &docktray::model::Actor::cli())
         .await
         .expect("stop over SSH");
     wait_for(&engine, Duration::from_secs(30), "busy stopped", |s| {

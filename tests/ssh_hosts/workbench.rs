@@ -190,7 +190,12 @@ async fn the_workbench_reaches_an_ssh_host() {
 
     // The stack, in dependency order, on the host it runs on.
     let report = engine
-        .stack(None, "remote-shop", StackAction::Stop)
+        .stack(
+            None,
+            "remote-shop",
+            StackAction::Stop,
+            &docktray::model::Actor::cli(),
+        )
         .await
         .expect("stop");
     assert_eq!(report.host, WB_HOST);
@@ -202,7 +207,12 @@ async fn the_workbench_reaches_an_ssh_host() {
         "false"
     );
     engine
-        .stack(Some(WB_HOST), "remote-shop", StackAction::Start)
+        .stack(
+            Some(WB_HOST),
+            "remote-shop",
+            StackAction::Start,
+            &docktray::model::Actor::cli(),
+        )
         .await
         .expect("start");
     let started = |name: &str| dockerd.docker(&["inspect", "-f", "{{.State.StartedAt}}", name]);
@@ -210,7 +220,7 @@ async fn the_workbench_reaches_an_ssh_host() {
 
     // A used image is refused, naming the container and the host.
     let err = engine
-        .remove_image(WB_HOST, &image(), false)
+        .remove_image(WB_HOST, &image(), false, &docktray::model::Actor::cli())
         .await
         .expect_err("in use");
     assert!(

@@ -85,6 +85,17 @@ impl Evaluator {
                     .last_intent
                     .is_some_and(|when| elapsed(when, at) <= INTENTIONAL_WINDOW);
                 let oom = info.is_some_and(|i| i.oom_killed);
+                if oom {
+                    // Docker sets State.OOMKilled even where it sends no `oom` event (some cgroup v2 set-ups).
+                    changes.extend(self.raise_event(
+                        &target,
+                        metric::OOM_KILLED,
+                        Level::Critical,
+                        None,
+                        format!("{} was killed for running out of memory", target.label()),
+                        at,
+                    ));
+                }
                 let code = event.exit_code.unwrap_or(0);
                 if code != 0 && !intentional && !oom {
                     changes.extend(self.raise_event(

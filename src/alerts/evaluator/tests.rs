@@ -595,3 +595,25 @@ fn vps_memory_quota_and_status_alerts_name_the_server() {
         (metric::VPS_STATUS, TransitionKind::Resolved)
     );
 }
+
+/// A die whose container Docker marks OOMKilled is an OOM kill even without an `oom` event; a kill by signal
+/// (exit 137, no OOM) is neither an OOM alert nor an exit alert.
+#[test]
+fn oom_from_the_container_state_and_a_signal_kill_is_not_oom() {
+    let mut evaluator = Evaluator::new(&config(""));
+    let mut job = info("job");
+    job.oom_killed = true;
+    let changes = evaluator.container_event(&event("die", 1, Some(137), None), Some(&job));
+    let metrics: Vec<&str> = changes.iter().map(|t| t.alert.metric.as_str()).collect();
+    assert_eq!(metrics, [metric::OOM_KILLED]);
+    assert!(changes[0].alert.message.contains("job"));
+
+    let mut other = Evaluator::new(&config(""));
+    let killed = info("job");
+    assert!(other
+        .container_event(&event("kill", 10, None, None), Some(&killed))
+        .is_empty());
+    assert!(other
+        .container_event(&event("die", 10, Some(137), None), Some(&killed))
+        .is_empty());
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Utc};
 use clap::Args;
-use docktray::model::LOCAL_HOST;
+use docktray::model::{Actor, AuditTarget, LOCAL_HOST};
 use docktray::sources::docker::logs::{LogHub, LogLine, LogQuery, LogStream};
 use docktray::sources::docker::Client;
 use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
@@ -162,13 +162,33 @@ pub async fn act(config: Config, targets: Targets, action: Action) -> Result<(),
         engine.ready(Duration::from_secs(15)).await;
         (None, Some(engine))
     };
+    let audit = crate::audit::AuditLog::open(&config);
     let mut failed = None;
     for container in &targets.containers {
+        // The container as the user knows it (its name) and where it runs, for the audit entry.
+        let (host, name) = match (&client, &engine) {
+            (Some(client), _) => match client.inspect(container).await {
+                Ok(Some(info)) => (info.host, info.name),
+                _ => (LOCAL_HOST.to_owned(), container.clone()),
+            },
+            (None, Some(engine)) => engine
+                .snapshot()
+                .find_container(container)
+                .map(|c| (c.info.host.clone(), c.info.name.clone()))
+                .unwrap_or_else(|| (LOCAL_HOST.to_owned(), container.clone())),
+            (None, None) => (LOCAL_HOST.to_owned(), container.clone()),
+        };
         let result = match (&client, &engine) {
             (Some(client), _) => client.act(container, action).await,
-            (None, Some(engine)) => engine.act(container, action).await,
+            (None, Some(engine)) => engine.act(container, action, &Actor::cli()).await,
             (None, None) => Err(Error::Other("no engine".to_owned())),
         };
+        audit.record(
+            &host,
+            AuditTarget::container(name.trim_start_matches('/')),
+            action.as_str(),
+            &result,
+        );
         match result {
             Ok(()) => println!("{container}"),
             Err(err) => {
@@ -177,6 +197,7 @@ pub async fn act(config: Config, targets: Targets, action: Action) -> Result<(),
             }
         }
     }
+    audit.close();
     if let Some(engine) = engine {
         engine.shutdown().await;
     }

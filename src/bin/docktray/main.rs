@@ -10,8 +10,10 @@ use clap::{Parser, Subcommand};
 use docktray::config::layers::Overrides;
 use docktray::{Action, Config, Error};
 
+mod audit;
 mod config_cmd;
 mod containers;
+mod events;
 mod exec;
 mod healthcheck;
 mod hosts;
@@ -171,7 +173,10 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// Export recorded samples and alerts for a time range as JSON lines or CSV.
+    /// What happened: engine events (starts, dies with exit codes, OOM kills, pulls...) and the actions taken
+    /// through Docktray (audit entries), from the history; -f follows.
+    Events(events::EventsArgs),
+    /// Export recorded samples, alerts, engine events and audit entries for a time range as JSON lines or CSV.
     Export {
         /// Start of the range: a duration ago (`24h`), RFC 3339 or Unix seconds.
         #[arg(long, value_name = "T", value_parser = parse_since)]
@@ -393,6 +398,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             format,
             output,
         } => records::export(&config, since, until, &format, output),
+        Command::Events(args) => events::run(config, args).await,
         Command::Status { json } => status(config, json).await,
         Command::Webdock { command } => webdock::run(&config, command).await,
         Command::Hosts { command } => hosts::run(config, cli.config, command).await,

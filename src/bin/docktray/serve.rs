@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
-use docktray::model::Action;
+use docktray::model::{Action, Actor};
 use docktray::monitor::{Monitor, MonitorOptions};
 use docktray::sinks::api::{self, ApiServer, BoxFuture, Control, Sources};
 use docktray::{Config, Update};
@@ -105,10 +105,11 @@ impl Control for Served {
         &'a self,
         container: &'a str,
         action: Action,
+        actor: &'a Actor,
     ) -> BoxFuture<'a, docktray::error::Result<()>> {
         Box::pin(async move {
             match self.monitor.read().await.as_ref() {
-                Some(monitor) => monitor.engine().act(container, action).await,
+                Some(monitor) => monitor.engine().act(container, action, actor).await,
                 None => Err(docktray::Error::Other(
                     "Docktray is shutting down".to_owned(),
                 )),

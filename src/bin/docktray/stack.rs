@@ -40,12 +40,17 @@ pub async fn run(config: &Config, command: StackCommand) -> Result<(), Failure> 
         StackCommand::Restart(args) => (StackAction::Restart, args),
     };
     let reach = Reach::open(config).await?;
-    let outcome = act(&reach, action, &args).await;
+    let outcome = act(config, &reach, action, &args).await;
     reach.close().await;
     outcome
 }
 
-async fn act(reach: &Reach, action: StackAction, args: &StackArgs) -> Result<(), Failure> {
+async fn act(
+    config: &Config,
+    reach: &Reach,
+    action: StackAction,
+    args: &StackArgs,
+) -> Result<(), Failure> {
     let host = match &args.host {
         Some(host) => host.clone(),
         None => find_host(reach, &args.project).await?,
@@ -71,10 +76,26 @@ async fn act(reach: &Reach, action: StackAction, args: &StackArgs) -> Result<(),
             return Ok(());
         }
     }
-    let report = client
-        .stack(&args.project, action)
-        .await
-        .map_err(|err| Failure::from(anyhow!(err)))?;
+    let result = client.stack(&args.project, action).await;
+    let audit = crate::audit::AuditLog::open(config);
+    let outcome = match &result {
+        Ok(report) if !report.failed.is_empty() => Err(report
+            .failed
+            .iter()
+            .map(|(name, message)| format!("{name}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        Ok(_) => Ok(()),
+        Err(err) => Err(err.to_string()),
+    };
+    audit.record(
+        &host,
+        docktray::model::AuditTarget::object(&args.project),
+        &format!("stack_{}", action.as_str()),
+        &outcome,
+    );
+    audit.close();
+    let report = result.map_err(|err| Failure::from(anyhow!(err)))?;
     for step in &report.steps {
         for name in &step.containers {
             let failed = report.failed.iter().find(|(n, _)| n == name);

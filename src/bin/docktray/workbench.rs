@@ -361,6 +361,21 @@ impl Removing {
         })
     }
 
+    /// The audit log's action and target names (as the window's removals are named).
+    fn audited(&self) -> (&'static str, String) {
+        match self {
+            Self::Image {
+                image,
+                force: false,
+            } => ("remove_image", image.clone()),
+            Self::Image { image, force: true } => ("remove_image_forced", image.clone()),
+            Self::DanglingImages => ("prune_images", "dangling images".to_owned()),
+            Self::Volume(volume) => ("remove_volume", volume.clone()),
+            Self::UnusedVolumes => ("prune_volumes", "unused volumes".to_owned()),
+            Self::Network(network) => ("remove_network", network.clone()),
+        }
+    }
+
     async fn run(&self, client: &Client) -> Result<Reclaimed, docktray::Error> {
         match self {
             Self::Image { image, force } => client.remove_image(image, *force).await,
@@ -391,10 +406,17 @@ async fn remove(config: &Config, removal: &Removal, what: Removing) -> Result<()
                 return Ok(());
             }
         }
-        let reclaimed = what
-            .run(&client)
-            .await
-            .map_err(|err| Failure::from(anyhow!(err)))?;
+        let result = what.run(&client).await;
+        let audit = crate::audit::AuditLog::open(config);
+        let (action, target) = what.audited();
+        audit.record(
+            &removal.host,
+            docktray::model::AuditTarget::object(&target),
+            action,
+            &result,
+        );
+        audit.close();
+        let reclaimed = result.map_err(|err| Failure::from(anyhow!(err)))?;
         for item in &reclaimed.removed {
             println!("{}", crate::render::clean(item));
         }

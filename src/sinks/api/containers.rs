@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::routes::ApiState;
-use crate::model::{Action, ContainerSnapshot, ContainerState, ServerStats, Snapshot};
+use crate::model::{Action, Actor, ContainerSnapshot, ContainerState, ServerStats, Snapshot};
 use crate::sinks::caddy::shapes;
 
 /// Query parameters, read one by one so a bad value gets a 400 naming it.
@@ -217,7 +217,7 @@ pub async fn act(
     state
         .sources
         .control
-        .act(&id, action)
+        .act(&id, action, &Actor::api(super::token::TOKEN_NAME))
         .await
         .map_err(ApiError::from_engine)?;
     tracing::info!(container = %container.info.name, action = action.as_str(), "action through the API");

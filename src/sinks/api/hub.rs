@@ -276,6 +276,8 @@ fn publish(hub: &Hub, view: &View, update: Update) {
             service: None,
             level: None,
         }),
+        // The timeline and the audit are read from the history (`GET /api/v1/events`), not streamed.
+        Update::Timeline(_) | Update::Audit(_) => {}
         Update::Event(event) => hub.publish(Message {
             stream: Stream::Containers,
             json: text(&json!({"type": "event", "timestamp": event.at, "data": event})),

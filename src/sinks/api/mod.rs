@@ -33,10 +33,10 @@ use tokio::sync::broadcast;
 use crate::config::Config;
 use crate::engine::{LogHub, View};
 use crate::history::History;
-use crate::model::{Action, Update};
+use crate::model::{Action, Actor, Update};
 
 pub use server::{ApiServer, StartError};
-pub use token::{ApiToken, TokenError, TokenSource};
+pub use token::{ApiToken, TokenError, TokenSource, TOKEN_NAME};
 
 /// A future the [`Control`] hands back.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -45,11 +45,13 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Control: Send + Sync + 'static {
     /// Whether the engine's writer task is alive (`/healthz`).
     fn running(&self) -> bool;
-    /// Starts, stops ... a container (by id, name or id prefix) on whichever host it runs.
+    /// Starts, stops ... a container (by id, name or id prefix) on whichever host it runs; the engine audits it
+    /// as asked by `actor`.
     fn act<'a>(
         &'a self,
         container: &'a str,
         action: Action,
+        actor: &'a Actor,
     ) -> BoxFuture<'a, crate::error::Result<()>>;
     /// The settings in force, and the file they are saved in.
     fn settings(&self) -> (Config, PathBuf);

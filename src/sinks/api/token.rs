@@ -8,6 +8,8 @@ use std::time::Duration;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+/// The name the API's one token goes by in audit entries (`source = api`, `actor = default`).
+pub const TOKEN_NAME: &str = "default";
 /// The variable holding the token.
 pub const TOKEN_ENV: &str = "DOCKTRAY_API_TOKEN";
 /// The variable naming a file holding the token.

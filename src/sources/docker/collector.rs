@@ -61,6 +61,9 @@ pub struct DockerSource {
     pub connection: watch::Sender<Option<Client>>,
     /// Ends the backoff wait at once ("retry now").
     pub retry: Arc<Notify>,
+    /// From when to back-fill the timeline at the first connection (the last event the history has of this
+    /// host, in the engine's time); `None`: nothing to catch up on.
+    pub resume: Option<chrono::DateTime<Utc>>,
 }
 
 /// Why a connected period ended: the failed step and a message saying how to fix it.
@@ -77,6 +80,7 @@ pub async fn run(source: DockerSource, mut shutdown: watch::Receiver<bool>) {
         logs,
         connection: slot,
         retry,
+        mut resume,
     } = source;
     let name = target.name().to_owned();
     let endpoint = target.endpoint();
@@ -91,7 +95,7 @@ pub async fn run(source: DockerSource, mut shutdown: watch::Receiver<bool>) {
                     backoff.reset();
                     failures = 0;
                     let session = Session::new(&settings, &reporter, &logs, &slot, client, None);
-                    session.run(&mut status, &mut shutdown).await
+                    session.run(&mut status, &mut shutdown, &mut resume).await
                 }
                 Err(crate::Error::DockerUnreachable { reason, .. }) => {
                     Err((ErrorStep::Docker, reason))
@@ -113,7 +117,7 @@ pub async fn run(source: DockerSource, mut shutdown: watch::Receiver<bool>) {
                                 client,
                                 Some(connection.clone()),
                             );
-                            session.run(&mut status, &mut shutdown).await
+                            session.run(&mut status, &mut shutdown, &mut resume).await
                         }
                         Err(failure) => Err(failure),
                     };

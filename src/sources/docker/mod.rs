@@ -9,6 +9,7 @@ pub mod cgroup;
 mod client;
 pub mod collector;
 mod disk;
+mod events;
 pub mod exec;
 pub mod formula;
 pub mod logs;

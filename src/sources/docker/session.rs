@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::models::EventMessage;
-use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
-use chrono::{TimeZone, Utc};
+use bollard::models::{EventMessage, EventMessageTypeEnum};
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use chrono::{DateTime, Utc};
 use futures_util::{stream, Stream, StreamExt};
 use tokio::sync::watch;
 
@@ -18,10 +18,10 @@ use super::collector::Failure;
 use super::formula::MemoryFormula;
 use super::logs::LogHub;
 use super::remote::RemoteReads;
-use super::{api_stats, Client};
+use super::{api_stats, events, Client};
 use crate::model::{
-    ContainerEvent, ContainerInfo, CounterSample, ErrorStep, Health, Observation, RawCounters,
-    ReadyPart, SampleMethod, SourceState, SourceStatus,
+    ContainerEvent, ContainerInfo, CounterSample, EngineEvent, ErrorStep, Health, Observation,
+    RawCounters, ReadyPart, SampleMethod, SourceState, SourceStatus,
 };
 use crate::sources::ssh;
 use crate::sources::Reporter;
@@ -43,6 +43,9 @@ const WATCHED_ACTIONS: &[&str] = &[
     "rename",
     "update",
 ];
+/// After a lost connection, the back-fill starts this long before we noticed (the engine's clock may differ a
+/// little from ours; events already stored are recognised and not stored twice).
+const RESUME_MARGIN: Duration = Duration::from_secs(60);
 /// The first CPU figure is computed over this short window so a first snapshot is quick.
 const WARMUP: Duration = Duration::from_millis(100);
 /// API stats requests in flight at once when cgroups cannot be read.
@@ -93,6 +96,11 @@ pub(super) struct Session<'a> {
     open_files: cgroup::OpenFiles,
     /// A remote host's SSH connection and its batched reads (None for the local engine).
     pub(super) remote: Option<RemoteReads>,
+    /// Which containers the OOM killer hit in their current run (their `die` is marked).
+    oom: events::OomWatch,
+    /// Where the timeline's back-fill starts: the last event seen (engine time), or when the last connection
+    /// was lost; `None` when there is nothing to catch up on.
+    resume: Option<DateTime<Utc>>,
     /// How the engine's own stats command counts memory, so the figures agree with it.
     pub(super) memory: MemoryFormula,
     /// Why the engine has no container figures at all (rootless Podman on cgroup v1), when it has none.
@@ -131,16 +139,27 @@ impl<'a> Session<'a> {
             mounts,
             open_files: cgroup::OpenFiles::default(),
             remote: remote.map(RemoteReads::new),
+            oom: events::OomWatch::default(),
+            resume: None,
         }
     }
 
-    /// Runs while the engine answers; reports the connection lost when it ends, whatever the reason.
+    /// Runs while the engine answers; reports the connection lost when it ends, whatever the reason. `resume`
+    /// says from when to back-fill the timeline, and is moved on to where the next connection should.
     pub(super) async fn run(
         mut self,
         status: &mut SourceStatus,
         shutdown: &mut watch::Receiver<bool>,
+        resume: &mut Option<DateTime<Utc>>,
     ) -> Result<(), Failure> {
+        self.resume = *resume;
         let outcome = self.connected(status, shutdown).await;
+        if status.state != SourceState::Connecting {
+            // Everything up to now was seen live: the next connection catches up from about here.
+            let lost = Utc::now() - RESUME_MARGIN;
+            self.resume = Some(self.resume.map_or(lost, |seen| seen.max(lost)));
+        }
+        *resume = self.resume;
         self.slot.send_replace(None);
         self.reporter
             .report(Observation::EngineLost {
@@ -158,6 +177,7 @@ impl<'a> Session<'a> {
         // Subscribe to events before listing, so nothing that happens during the list is missed.
         let mut events = self.events();
         self.reconcile().await.map_err(docker_failure)?;
+        self.backfill().await;
         status.state = SourceState::Up;
         status.reason = None;
         status.consecutive_failures = 0;
@@ -274,9 +294,27 @@ impl<'a> Session<'a> {
     fn events(
         &self,
     ) -> impl Stream<Item = Result<EventMessage, bollard::errors::Error>> + Unpin + 'static {
-        let filters = HashMap::from([("type", vec!["container"])]);
-        let options = EventsOptionsBuilder::new().filters(&filters).build();
-        Box::pin(self.client.docker.events(Some(options)))
+        Box::pin(self.client.docker.events(Some(events::options(None, None))))
+    }
+
+    /// Reports the events the engine kept since the timeline's resume point (what happened while nobody
+    /// watched). A failure costs only the back-fill: the session goes on.
+    async fn backfill(&mut self) {
+        let Some(since) = self.resume else { return };
+        match events::backfill(&self.client, since).await {
+            Ok(found) if found.is_empty() => {}
+            Ok(found) => {
+                tracing::info!(host = %self.client.host, events = found.len(), %since, "timeline back-filled from the engine's buffer");
+                self.report(Observation::Timeline {
+                    events: found,
+                    backfill: true,
+                })
+                .await;
+            }
+            Err(err) => {
+                tracing::warn!(host = %self.client.host, %err, "could not back-fill the timeline")
+            }
+        }
     }
 
     /// Lists every container and inspects each, and reports the full set: containers that vanished are gone
@@ -321,6 +359,16 @@ impl<'a> Session<'a> {
     }
 
     async fn on_event(&mut self, event: EventMessage) -> Result<(), String> {
+        let mut timeline = events::timeline_event(&self.client.host, &event);
+        if let Some(entry) = &timeline {
+            self.resume = Some(self.resume.map_or(entry.at, |seen| seen.max(entry.at)));
+        }
+        if event.typ != Some(EventMessageTypeEnum::CONTAINER) {
+            if let Some(entry) = timeline {
+                self.report_timeline(entry, false).await;
+            }
+            return Ok(());
+        }
         let Some(actor) = event.actor else {
             return Ok(());
         };
@@ -335,15 +383,8 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let attributes = actor.attributes.unwrap_or_default();
-        let at = event
-            .time_nano
-            .map(|nanos| Utc.timestamp_nanos(nanos))
-            .or_else(|| {
-                event
-                    .time
-                    .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
-            })
-            .unwrap_or_else(Utc::now);
+        let at = timeline.as_ref().map_or_else(Utc::now, |entry| entry.at);
+        let mut inspected_oom = false;
         let mut name = attributes.get("name").cloned().unwrap_or_default();
         let exit_code = attributes
             .get("exitCode")
@@ -370,6 +411,7 @@ impl<'a> Session<'a> {
                     if action == "oom" {
                         info.oom_killed = true;
                     }
+                    inspected_oom = info.oom_killed;
                     self.known.insert(id.clone(), Known::of(&info));
                     // A new run gets a new cgroup: its rates start from a fresh baseline.
                     let new_run = matches!(action.as_str(), "start" | "restart" | "die");
@@ -380,11 +422,22 @@ impl<'a> Session<'a> {
                     .await;
                 }
                 Ok(None) => self.remove(&id).await,
-                Err(err) => return Err(format!("inspecting container {id} failed: {err}")),
+                Err(err) => {
+                    // The session reconnects; the event itself is kept all the same (not left to a back-fill
+                    // that starts after it).
+                    if let Some(entry) = timeline {
+                        self.report_timeline(entry, false).await;
+                    }
+                    return Err(format!("inspecting container {id} failed: {err}"));
+                }
             }
         }
         if action == "start" || action == "restart" {
             self.logs.container_started(&id);
+        }
+        if let Some(entry) = timeline.as_mut() {
+            // The name as the engine knows it now (a rename's event carries the new one too).
+            entry.name = name.trim_start_matches('/').to_owned();
         }
         self.report(Observation::Event(ContainerEvent {
             host: self.client.host.clone(),
@@ -396,7 +449,20 @@ impl<'a> Session<'a> {
             at,
         }))
         .await;
+        if let Some(entry) = timeline {
+            self.report_timeline(entry, inspected_oom).await;
+        }
         Ok(())
+    }
+
+    /// Reports one live event for the timeline, a die marked OOM or not.
+    async fn report_timeline(&mut self, entry: EngineEvent, inspected_oom: bool) {
+        let entry = self.oom.mark(entry, inspected_oom);
+        self.report(Observation::Timeline {
+            events: vec![entry],
+            backfill: false,
+        })
+        .await;
     }
 
     async fn remove(&mut self, id: &str) {

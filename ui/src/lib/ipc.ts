@@ -25,6 +25,10 @@ import type { Reclaimed } from "./bindings/Reclaimed";
 import type { StackAction } from "./bindings/StackAction";
 import type { StackReport } from "./bindings/StackReport";
 import type { VolumeSummary } from "./bindings/VolumeSummary";
+import type { ExportKind } from "./bindings/ExportKind";
+import type { Exported } from "./bindings/Exported";
+import type { TimelineFilter } from "./bindings/TimelineFilter";
+import type { TimelineRow } from "./bindings/TimelineRow";
 import type {
   AlertQuery,
   HistoryRange,
@@ -84,6 +88,15 @@ export interface Commands {
   remove_network: { args: { host: string; network: string }; result: Reclaimed };
   stack_plan: { args: { host: string; project: string; action: StackAction }; result: StackReport };
   stack_action: { args: { host: string; project: string; action: StackAction }; result: StackReport };
+  // The timeline: engine events and audit entries from the history, and the window's exports (to a new file).
+  list_timeline: { args: { filter: TimelineFilter }; result: TimelineRow[] };
+  default_export_path: { args: { stem: string; kind: ExportKind }; result: string };
+  export_timeline: { args: { filter: TimelineFilter; kind: ExportKind; path: string }; result: Exported };
+  /** A chart's visible range (`since`, `until`: RFC 3339) of its metrics. */
+  export_series: {
+    args: { target: HistoryTarget; metrics: string[]; since: string; until: string; kind: ExportKind; path: string };
+    result: Exported;
+  };
 }
 
 /** A terminal to open: in this container, with this shell (null: bash, else sh), at this size. */
@@ -114,6 +127,8 @@ export interface Events {
   alert: AlertTransition;
   logs: LogsBatch;
   navigate: string;
+  /** New timeline rows: live engine events, back-filled ones, audit entries. */
+  timeline: TimelineRow[];
 }
 
 export type CommandName = keyof Commands;
@@ -285,6 +300,11 @@ export const removeNetwork = (host: string, network: string) => call("remove_net
 export const stackPlan = (host: string, project: string, action: StackAction) => call("stack_plan", { host, project, action });
 export const stackAction = (host: string, project: string, action: StackAction) =>
   call("stack_action", { host, project, action });
+export const listTimeline = (filter: TimelineFilter) => call("list_timeline", { filter });
+export const defaultExportPath = (stem: string, kind: ExportKind) => call("default_export_path", { stem, kind });
+export const exportTimeline = (filter: TimelineFilter, kind: ExportKind, path: string) =>
+  call("export_timeline", { filter, kind, path });
+export const exportSeries = (args: Commands["export_series"]["args"]) => call("export_series", args);
 export const openTerminal = async (request: ExecRequest, handlers: ExecHandlers) =>
   (await getBackend()).exec(request, handlers);
 
@@ -298,3 +318,4 @@ export const onSnapshot = (handler: (snapshot: Snapshot) => void) => on("snapsho
 export const onAlert = (handler: (transition: AlertTransition) => void) => on("alert", handler);
 export const onLogs = (handler: (batch: LogsBatch) => void) => on("logs", handler);
 export const onNavigate = (handler: (route: string) => void) => on("navigate", handler);
+export const onTimeline = (handler: (rows: TimelineRow[]) => void) => on("timeline", handler);

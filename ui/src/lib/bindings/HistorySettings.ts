@@ -23,4 +23,12 @@ rollup_retention: string,
 /**
  * ... and alerts this long.
  */
-alert_retention: string, };
+alert_retention: string, 
+/**
+ * Engine events (the timeline: starts, dies, OOM kills, image pulls...) are kept this long ...
+ */
+event_retention: string, 
+/**
+ * ... and actions taken through Docktray (the audit entries) this long, never shorter than the samples.
+ */
+audit_retention: string, };

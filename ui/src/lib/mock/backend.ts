@@ -23,6 +23,7 @@ import { type ContainerSpec, GIB, HOSTS, type HostSpec, containerSpecs, defaultC
 import { logLine } from "./logs";
 import { mockServices } from "./services";
 import { MOCK_CONFIG_PATH, validateConfig } from "./validate";
+import { MockTimeline } from "./timeline";
 import { MockWorkbench, NOT_MINE } from "./workbench";
 
 export type MockOptions = {
@@ -90,6 +91,10 @@ export class MockBackend implements Backend {
     this.logHistory = options.logHistory ?? 3000;
     this.latency = options.latency ?? 0;
     this.started = this.now();
+    this.timeline = new MockTimeline(
+      () => this.specs,
+      () => this.now(),
+    );
     for (const s of this.specs) {
       this.startedAt.set(s.id, this.started - s.ageHours * 3600_000);
       if (s.state === "exited") this.finishedAt.set(s.id, this.started - (s.ageHours / 3) * 3600_000);
@@ -136,6 +141,9 @@ export class MockBackend implements Backend {
     () => this.now(),
     (spec, action) => this.act(spec, action),
   );
+
+  /** Engine events and audit entries, and the window's exports (made once the clock is set). */
+  readonly timeline: MockTimeline;
 
   async exec(request: ExecRequest, handlers: ExecHandlers): Promise<ExecSession> {
     this.calls.push({ command: "exec_start" as CommandName, args: request });
@@ -206,7 +214,14 @@ export class MockBackend implements Backend {
       }
       case "container_action": {
         const { container, action } = raw as Commands["container_action"]["args"];
-        this.act(this.require(container), action);
+        const spec = this.require(container);
+        try {
+          this.act(spec, action);
+        } catch (error) {
+          this.emit("timeline", [this.timeline.audit(spec, action, String(error))]);
+          throw error;
+        }
+        this.emit("timeline", [this.timeline.audit(spec, action, null), ...this.timeline.actionEvents(spec, action)]);
         return null;
       }
       case "get_history": {
@@ -376,6 +391,8 @@ export class MockBackend implements Backend {
         };
       }
       default: {
+        const fromTimeline = this.timeline.answer(command, raw);
+        if (fromTimeline !== NOT_MINE) return fromTimeline;
         const answer = this.workbench.answer(command, raw);
         if (answer === NOT_MINE) throw `unknown command ${command}`;
         if (command === "stack_action") this.tick();

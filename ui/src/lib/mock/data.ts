@@ -260,7 +260,7 @@ export function defaultConfig(): Config {
       { label: "com.example.role=batch", thresholds: { container_cpu_percent: { warning: null, critical: null, enabled: false } } },
     ],
     notifications: { enabled: true, min_level: "warning", quiet_hours: "22:00-07:00", group_window: "1.5s" },
-    history: { enabled: true, path: "", raw_retention: "48h", rollup_retention: "30d", alert_retention: "30d" },
+    history: { enabled: true, path: "", raw_retention: "48h", rollup_retention: "30d", alert_retention: "30d", event_retention: "30d", audit_retention: "365d" },
     desktop: { start_at_login: false },
     webdock: [],
     services: { label_prefix: "docktray." },

@@ -1,7 +1,7 @@
 // A hash router: #/overview, #/host/<name>, #/containers, #/container/<host>/<id>/<tab>, #/resources/<tab>[/<host>],
-// #/services, #/alerts, #/settings.
+// #/services, #/alerts, #/timeline, #/settings.
 
-export type DetailTab = "stats" | "logs" | "terminal" | "info";
+export type DetailTab = "stats" | "events" | "logs" | "terminal" | "info";
 export type ResourceTab = "images" | "volumes" | "networks";
 
 export type Route =
@@ -12,9 +12,10 @@ export type Route =
   | { name: "resources"; tab: ResourceTab; host: string | null }
   | { name: "services" }
   | { name: "alerts" }
+  | { name: "timeline" }
   | { name: "settings" };
 
-const TABS: DetailTab[] = ["stats", "logs", "terminal", "info"];
+const TABS: DetailTab[] = ["stats", "events", "logs", "terminal", "info"];
 const RESOURCE_TABS: ResourceTab[] = ["images", "volumes", "networks"];
 
 const dec = (part: string | undefined) => {
@@ -45,6 +46,8 @@ export function parseHash(hash: string): Route {
       return { name: "services" };
     case "alerts":
       return { name: "alerts" };
+    case "timeline":
+      return { name: "timeline" };
     case "settings":
       return { name: "settings" };
     default:
