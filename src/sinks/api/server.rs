@@ -88,6 +88,7 @@ impl ApiServer {
             hub: hub.clone(),
             api: api.clone(),
             saving: tokio::sync::Mutex::new(()),
+            sessions: Default::default(),
             sources: sources.clone(),
         });
         let app = router
