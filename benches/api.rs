@@ -60,11 +60,9 @@ fn state() -> (docktray::Snapshot, HashMap<String, f64>) {
         "disk": {"used_gb": 100.0, "total_gb": 250.0, "percent": 40.0}, "disks": [],
         "cpu": {"count": 2, "percent": 12.0, "per_core": [10.0, 14.0]}, "network": {"rx_bytes_per_s": 100.0, "tx_bytes_per_s": 50.0},
         "load": {"one": 0.5, "five": 0.4, "fifteen": 0.3}, "uptime_s": 100000, "status": "active", "timestamp": now, "vps": null});
-    let source = |name: &str, kind: &str| {
-        json!({"name": name, "kind": kind, "endpoint": "unix:///var/run/docker.sock",
+    let source = |name: &str, kind: &str| json!({"name": name, "kind": kind, "endpoint": "unix:///var/run/docker.sock",
         "state": "up", "reason": null, "consecutive_failures": 0, "next_retry": null, "engine_version": "20.10",
-        "api_version": "1.41", "stats_method": "cgroup", "since": now})
-    };
+        "api_version": "1.41", "stats_method": "cgroup", "since": now});
     let snapshot: docktray::Snapshot = serde_json::from_value(json!({
         "taken_at": now, "overall": "ok", "alerts": [], "hosts": [host],
         "sources": [source("local", "docker"), source("local", "host")], "containers": containers,
@@ -86,19 +84,14 @@ fn scrape_cost() {
         let rounds = 200;
         // Warm-up, then timed rounds (the clone of the state is outside the timing).
         for _ in 0..20 {
-            let _ = docktray::sinks::api::metrics::encode_snapshot(
-                snapshot.clone(),
-                cpu.clone(),
-                openmetrics,
-            );
+            let _ = docktray::sinks::api::metrics::encode_snapshot(snapshot.clone(), cpu.clone(), openmetrics);
         }
         let mut total = Duration::ZERO;
         let mut times = Vec::new();
         for _ in 0..rounds {
             let (s, c) = (snapshot.clone(), cpu.clone());
             let started = Instant::now();
-            let body =
-                docktray::sinks::api::metrics::encode_snapshot(s, c, openmetrics).expect("encode");
+            let body = docktray::sinks::api::metrics::encode_snapshot(s, c, openmetrics).expect("encode");
             let took = started.elapsed();
             total += took;
             times.push(took);
@@ -117,15 +110,8 @@ fn scrape_cost() {
 }
 
 fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("docker").args(args).output().expect("docker CLI");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -133,24 +119,11 @@ struct Containers(Vec<String>);
 
 impl Containers {
     fn start(n: usize) -> Self {
-        let image = std::env::var("DOCKTRAY_TEST_IMAGE")
-            .unwrap_or_else(|_| "docktray-test-busybox:latest".into());
+        let image = std::env::var("DOCKTRAY_TEST_IMAGE").unwrap_or_else(|_| "docktray-test-busybox:latest".into());
         let ids = (0..n)
             .map(|i| {
                 let name = format!("dtbench-api-{}-{i}", std::process::id());
-                docker(&[
-                    "run",
-                    "-d",
-                    "--name",
-                    &name,
-                    "--label",
-                    "docktray.test=1",
-                    "--label",
-                    "docktray.bench=1",
-                    &image,
-                    "sleep",
-                    "1000000",
-                ])
+                docker(&["run", "-d", "--name", &name, "--label", "docktray.test=1", "--label", "docktray.bench=1", &image, "sleep", "1000000"])
             })
             .collect();
         std::thread::sleep(Duration::from_secs(5));
@@ -171,14 +144,8 @@ fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0);
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -190,18 +157,13 @@ struct Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
 }
 
 /// `docktray watch` or `docktray serve` with a 2-s interval, the history in a temp dir, no notifications.
@@ -228,11 +190,7 @@ fn run(command: &str) -> Process {
         .expect("docktray");
     // Settle: first rounds, history opened, the once-a-minute re-list not at the window's edge.
     std::thread::sleep(Duration::from_secs(10));
-    Process {
-        child,
-        _dir: dir,
-        port,
-    }
+    Process { child, _dir: dir, port }
 }
 
 /// The process's CPU over `window`, as % of one core.
@@ -266,11 +224,7 @@ fn serve_against_watch(window: Duration) {
 }
 
 fn subscribers(window: Duration) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let mut rows = Vec::new();
     for round in 0..2 {
         for clients in [0usize, 50] {
@@ -286,17 +240,10 @@ fn subscribers(window: Duration) {
                     let mut request = format!("ws://127.0.0.1:{port}/api/v1/ws?streams=stats")
                         .into_client_request()
                         .expect("request");
-                    request.headers_mut().insert(
-                        "Authorization",
-                        "Bearer bench-token".parse().expect("header"),
-                    );
-                    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-                        .await
-                        .expect("connect");
+                    request.headers_mut().insert("Authorization", "Bearer bench-token".parse().expect("header"));
+                    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        if let Ok(Some(Ok(_))) =
-                            tokio::time::timeout(Duration::from_millis(500), socket.next()).await
-                        {
+                        if let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(500), socket.next()).await {
                             received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
@@ -319,10 +266,5 @@ fn subscribers(window: Duration) {
         let v: Vec<f64> = rows.iter().filter(|r| r.0 == n).map(|r| r.1).collect();
         v.iter().sum::<f64>() / v.len() as f64
     };
-    println!(
-        "mean: 0 subscribers {:.3} %, 50 subscribers {:.3} %, added {:+.3} % of a core",
-        mean(0),
-        mean(50),
-        mean(50) - mean(0)
-    );
+    println!("mean: 0 subscribers {:.3} %, 50 subscribers {:.3} %, added {:+.3} % of a core", mean(0), mean(50), mean(50) - mean(0));
 }

@@ -298,13 +298,8 @@ impl docktray::sinks::api::Control for EngineControl {
     }
 }
 
-async fn serve_engine(
-    config: &docktray::Config,
-    engine: docktray::Engine,
-) -> (Arc<EngineControl>, docktray::sinks::api::ApiServer) {
-    let control = Arc::new(EngineControl {
-        engine: tokio::sync::RwLock::new(None),
-    });
+async fn serve_engine(config: &docktray::Config, engine: docktray::Engine) -> (Arc<EngineControl>, docktray::sinks::api::ApiServer) {
+    let control = Arc::new(EngineControl { engine: tokio::sync::RwLock::new(None) });
     let sources = docktray::sinks::api::Sources {
         view: engine.view(),
         updates: Arc::new(engine.subscribe()),
@@ -313,18 +308,12 @@ async fn serve_engine(
         control: control.clone(),
     };
     *control.engine.write().await = Some(engine);
-    let server = docktray::sinks::api::ApiServer::start(config, sources)
-        .await
-        .expect("the API starts");
+    let server = docktray::sinks::api::ApiServer::start(config, sources).await.expect("the API starts");
     (control, server)
 }
 
 fn curl(url: &str) -> String {
-    let out = Command::new("curl")
-        .args(["-s", "-m", "10", "-w", "\n%{http_code}"])
-        .arg(url)
-        .output()
-        .expect("curl");
+    let out = Command::new("curl").args(["-s", "-m", "10", "-w", "\n%{http_code}"]).arg(url).output().expect("curl");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
