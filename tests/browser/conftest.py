@@ -66,6 +66,8 @@ def chromium():
         options.add_argument(arg)
     service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver",
                       log_output=os.path.join(os.environ.get("E2E_WORK", tempfile.gettempdir()), "chromedriver.log"))
+    # No "controlled by automated test software" bar in the screenshots.
+    options.add_experimental_option("excludeSwitches", ["enable-automation"])
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_script_timeout(20)
     return driver
