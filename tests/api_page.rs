@@ -91,6 +91,18 @@ fn the_page_is_served_with_a_strict_csp_and_long_cached_hashed_assets() {
         header(&head, "cache-control").is_some_and(|c| c.contains("immutable")),
         "{head}"
     );
+    // The API reference: a page of the same build, under the same CSP.
+    let (status, head, html) = raw(&serve, "GET", "/docs", &[], None);
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        header(&head, "content-type").is_some_and(|t| t.starts_with("text/html")),
+        "{head}"
+    );
+    assert!(
+        header(&head, "content-security-policy").is_some_and(|c| c == csp),
+        "{head}"
+    );
+    assert!(html.contains("API reference"), "{html}");
     // The page needs no token, the data does; a rebound DNS name gets neither.
     let (status, _, _) = raw(&serve, "GET", "/api/v1/snapshot", &[], None);
     assert_eq!(status, 401);

@@ -124,6 +124,20 @@ def test_stop_asks_for_confirmation_then_stops(driver, window, docker):
     wait_for("the page to show it exited", lambda: any("exited" in t.lower() for t in window.texts(CONTAINER_STATE)), 20)
 
 
+def test_docs_render_the_api_reference(driver, window, server, shots):
+    driver.get(server["url"] + "docs")
+    endpoints = wait_for("the endpoints of the reference",
+                         lambda: (lambda found: found if len(found) >= 45 else None)(
+                             driver.find_elements(By.CSS_SELECTOR, '[data-testid="endpoint"]')))
+    text = driver.find_element(By.TAG_NAME, "main").text
+    assert "/api/v1/containers/{ref}/{action}" in text and "/api/v1/session" in text, text[:500]
+    assert len(endpoints) >= 45
+    shots("docs")
+    driver.get(server["url"])
+    window.assert_rendered()
+    wait_for("the dashboard again", lambda: driver.find_elements(By.XPATH, '//nav[@aria-label="Main"]'))
+
+
 def test_sign_out_and_the_old_cookie_is_refused(driver, server):
     old = driver.get_cookie(COOKIE)["value"]
     status, _ = http(server["url"] + "api/v1/snapshot", {"Cookie": f"{COOKIE}={old}"})

@@ -1,7 +1,8 @@
 //! The window's page in a browser: the built UI (ui/dist, embedded at compile time by build.rs) served at `/`
 //! with a strict Content-Security-Policy. The page talks to this same API (its HTTP backend, ui/src/lib/http/),
 //! signed in with a session cookie ([`super::session`]). Asset names carry Vite's content hash, so they are
-//! cached for good; `index.html` is never cached, so a new build is picked up at the next load.
+//! cached for good; `index.html` is never cached, so a new build is picked up at the next load. `/docs` is the
+//! API reference (ui/docs.html), a page of the same build that renders `/api/v1/openapi.json`.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
@@ -26,12 +27,18 @@ pub fn is_page(method: &Method, path: &str) -> bool {
     (*method == Method::GET || *method == Method::HEAD) && (path == "/" || lookup(path).is_some())
 }
 
-fn lookup(path: &str) -> Option<&'static [u8]> {
-    let path = if path == "/" { "/index.html" } else { path };
+/// The file a path names: (its name in ui/dist, its bytes).
+fn lookup(path: &str) -> Option<(&'static str, &'static [u8])> {
+    let path = match path {
+        "/" => "/index.html",
+        // The API reference (ui/docs.html), rendered from /api/v1/openapi.json.
+        "/docs" => "/docs.html",
+        other => other,
+    };
     UI_FILES
         .iter()
         .find(|(name, _)| *name == path)
-        .map(|(_, bytes)| *bytes)
+        .map(|(name, bytes)| (*name, *bytes))
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -51,8 +58,8 @@ fn content_type(path: &str) -> &'static str {
 
 /// One of the page's files, or `None` when `path` is not one.
 pub fn serve(path: &str) -> Option<Response> {
-    let bytes = lookup(path)?;
-    let index = path == "/" || path == "/index.html";
+    let (name, bytes) = lookup(path)?;
+    let index = name == "/index.html";
     let body = if index {
         let html = String::from_utf8_lossy(bytes);
         html.replacen("</head>", &format!("  {BACKEND_META}\n  </head>"), 1)
@@ -62,10 +69,7 @@ pub fn serve(path: &str) -> Option<Response> {
     };
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(content_type(if index { "/index.html" } else { path })),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(name)));
     headers.insert(
         CACHE_CONTROL,
         HeaderValue::from_static(if path.starts_with("/assets/") {
