@@ -63,6 +63,8 @@ path = "$dir/data/history.sqlite"
 [api]
 listen = "127.0.0.1:$port"
 allow_actions = $actions
+# Also served under /docktray, for the Caddy below (it passes the prefix on).
+base_path = "/docktray"
 CONF
   HOME="$dir/home" XDG_CONFIG_HOME="$dir/config" XDG_DATA_HOME="$dir/data" XDG_CACHE_HOME="$dir/cache" \
     XDG_STATE_HOME="$dir/state" DOCKTRAY_API_TOKEN_FILE="$dir/token" \
@@ -92,6 +94,29 @@ BROWSER_URL="$(start_server rw true)"
 BROWSER_TOKEN_FILE="$WORK/rw/token"
 BROWSER_RO_URL="$(start_server ro false)"
 BROWSER_RO_TOKEN_FILE="$WORK/ro/token"
+# Caddy in front of the first server under /docktray (a reverse proxy on another port, WebSockets included).
+CADDY_PORT="$(free_port)"
+CADDY_ADMIN="$(free_port)"
+UPSTREAM="${BROWSER_URL#http://}"
+UPSTREAM="${UPSTREAM%/}"
+cat >"$WORK/caddy.json" <<CADDY
+{"admin": {"listen": "127.0.0.1:$CADDY_ADMIN"},
+ "apps": {"http": {"http_port": $CADDY_PORT, "servers": {"browser": {
+   "listen": ["127.0.0.1:$CADDY_PORT"], "automatic_https": {"disable": true},
+   "routes": [{"match": [{"path": ["/docktray", "/docktray/*"]}],
+               "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "$UPSTREAM"}]}]}]}}}}}
+CADDY
+command -v caddy >/dev/null || die "caddy missing (scripts/deps.sh installs it)"
+HOME="$WORK" XDG_DATA_HOME="$WORK/caddy-data" XDG_CONFIG_HOME="$WORK/caddy-config" \
+  caddy run --config "$WORK/caddy.json" >"$WORK/caddy.log" 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$CADDY_PORT/docktray/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$CADDY_PORT/docktray/healthz" || die "Caddy did not proxy: $(cat "$WORK/caddy.log")"
+export BROWSER_PROXY_URL="http://127.0.0.1:$CADDY_PORT/docktray/"
+
 export E2E_SCREENSHOT_DIR="${E2E_SCREENSHOT_DIR:-$ROOT/docs/screenshots}" E2E_WORK="$WORK"
 
 cd "$ROOT/tests/browser"

@@ -159,3 +159,22 @@ def test_a_read_only_server_offers_no_actions(fresh_driver, read_only_server, we
     assert not window.all(action("stop")), "a server without allow_actions must not offer Stop"
     nav = fresh_driver.find_element(By.XPATH, '//nav[@aria-label="Main"]').text
     assert "Settings" not in nav and "Images" not in nav, f"desktop-only views are left out: {nav}"
+
+
+def test_behind_caddy_under_a_path_prefix(fresh_driver, server, web, shots):
+    """Caddy proxies /docktray/* (prefix passed on, [api] base_path = "/docktray"): the page, its assets, the
+    sign-in cookie and the WebSockets all work under the prefix."""
+    import os
+    url = os.environ["BROWSER_PROXY_URL"]
+    window = Window(fresh_driver)
+    sign_in(fresh_driver, url, server["token"])
+    window.assert_rendered()
+    assert fresh_driver.current_url.startswith(url), fresh_driver.current_url
+    window.open_container(web)
+    window.tab("logs")
+    lines = wait_for("log lines through the proxy", lambda: (lambda got: got if len(got) >= 3 else None)(window.log_lines()))
+    newest = max(int(m.group(1)) for line in lines if (m := re.search(r"tick (\d+)", line)))
+    wait_for("newer lines through the proxy's WebSocket", lambda: any(
+        int(m.group(1)) > newest + 2 for line in window.log_lines() if (m := re.search(r"tick (\d+)", line))), 20)
+    shots("behind-caddy")
+

@@ -16,6 +16,7 @@ mod logs;
 pub mod metrics;
 mod monitoring;
 mod page;
+mod prefix;
 mod routes;
 pub mod rules;
 mod server;

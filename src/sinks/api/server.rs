@@ -100,6 +100,7 @@ impl ApiServer {
             ))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(state);
+        let app = super::prefix::under(app, &api.base_path);
         let (stop, stop_rx) = watch::channel(false);
         let hub_task = tokio::spawn(hub::run(
             hub,
