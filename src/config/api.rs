@@ -238,6 +238,17 @@ mod tests {
     }
 
     #[test]
+    fn base_path_is_a_clean_prefix_or_empty() {
+        for good in ["", "/docktray", "/ops/docktray-1"] {
+            assert!(check(|a| a.base_path = good.into()).is_ok(), "{good}");
+        }
+        for bad in ["docktray", "/docktray/", "/a//b", "/dock tray", "/x?y"] {
+            let refused = check(|a| a.base_path = bad.into()).unwrap_err();
+            assert!(refused.contains("api.base_path") && refused.contains("/docktray"), "{bad}: {refused}");
+        }
+    }
+
+    #[test]
     fn the_default_port_is_no_common_exporters() {
         let port = ApiConfig::default().address().map(|a| a.port());
         // Prometheus's exporter range, cAdvisor, Docker's metrics, Prometheus and Alertmanager.
