@@ -48,7 +48,7 @@ export default defineConfig({
     // uPlot alone is about 50 kB; nothing here should grow past this.
     chunkSizeWarningLimit: 400,
     // index.html is the window; docs.html the API reference `docktray serve` serves at /docs.
-    rollupOptions: { input: { main: "index.html", docs: "docs.html" } },
+    rollupOptions: { input: { index: "index.html", docs: "docs.html" } },
   },
   server: { port: 5173, strictPort: true },
   preview: { headers: { "Content-Security-Policy": CSP } },

@@ -126,10 +126,15 @@ def test_stop_asks_for_confirmation_then_stops(driver, window, docker):
 
 def test_docs_render_the_api_reference(driver, window, server, shots):
     driver.get(server["url"] + "docs")
-    endpoints = wait_for("the endpoints of the reference",
-                         lambda: (lambda found: found if len(found) >= 45 else None)(
-                             driver.find_elements(By.CSS_SELECTOR, '[data-testid="endpoint"]')))
-    text = driver.find_element(By.TAG_NAME, "main").text
+    try:
+        endpoints = wait_for("the endpoints of the reference",
+                             lambda: (lambda found: found if len(found) >= 45 else None)(
+                                 driver.find_elements(By.CSS_SELECTOR, '[data-testid="endpoint"]')))
+    except AssertionError as error:
+        logs = [entry["message"] for entry in driver.get_log("browser")]
+        raise AssertionError(f"{error}; page: {driver.find_element(By.TAG_NAME, 'body').text[:400]!r}; "
+                             f"console: {logs}") from None
+    text = driver.execute_script("return document.querySelector('main').textContent")
     assert "/api/v1/containers/{ref}/{action}" in text and "/api/v1/session" in text, text[:500]
     assert len(endpoints) >= 45
     shots("docs")
