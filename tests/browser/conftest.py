@@ -68,6 +68,10 @@ def chromium():
                       log_output=os.path.join(os.environ.get("E2E_WORK", tempfile.gettempdir()), "chromedriver.log"))
     # No "controlled by automated test software" bar in the screenshots.
     options.add_experimental_option("excludeSwitches", ["enable-automation"])
+    # No "save password?" bubble over the screenshots (the page asks browsers not to keep the token, but Chromium
+    # may offer it for any password field).
+    options.add_experimental_option("prefs", {"credentials_enable_service": False,
+                                              "profile.password_manager_enabled": False})
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_script_timeout(20)
     return driver
