@@ -244,7 +244,10 @@ mod tests {
         }
         for bad in ["docktray", "/docktray/", "/a//b", "/dock tray", "/x?y"] {
             let refused = check(|a| a.base_path = bad.into()).unwrap_err();
-            assert!(refused.contains("api.base_path") && refused.contains("/docktray"), "{bad}: {refused}");
+            assert!(
+                refused.contains("api.base_path") && refused.contains("/docktray"),
+                "{bad}: {refused}"
+            );
         }
     }
 
