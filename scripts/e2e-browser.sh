@@ -47,6 +47,8 @@ trap 'exit 143' TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # One server: its own HOME/XDG dirs and config, the token in a file (DOCKTRAY_API_TOKEN_FILE, as the systemd unit).
+# Sets SERVER_URL. Called directly, never in $(...): a subshell would lose the pid, and the server (holding the
+# shared test lock's descriptor) would outlive this script.
 start_server() {
   local name="$1" actions="$2" port dir
   port="$(free_port)"
@@ -76,7 +78,7 @@ CONF
     sleep 0.2
   done
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || die "docktray serve ($name) did not start: $(cat "$WORK/$name-serve.log")"
-  echo "http://127.0.0.1:$port/"
+  SERVER_URL="http://127.0.0.1:$port/"
 }
 
 # Xvfb on a free display (it writes the number to fd 3).
@@ -90,9 +92,11 @@ done
 export DISPLAY=":$(tr -dc '0-9' <"$WORK/display")"
 
 export BROWSER_URL BROWSER_TOKEN_FILE BROWSER_RO_URL BROWSER_RO_TOKEN_FILE
-BROWSER_URL="$(start_server rw true)"
+start_server rw true
+BROWSER_URL="$SERVER_URL"
 BROWSER_TOKEN_FILE="$WORK/rw/token"
-BROWSER_RO_URL="$(start_server ro false)"
+start_server ro false
+BROWSER_RO_URL="$SERVER_URL"
 BROWSER_RO_TOKEN_FILE="$WORK/ro/token"
 # Caddy in front of the first server under /docktray (a reverse proxy on another port, WebSockets included).
 CADDY_PORT="$(free_port)"
