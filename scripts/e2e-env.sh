@@ -6,7 +6,7 @@
 #   scripts/e2e-env.sh env      install, then print `export ...` lines (eval "$(scripts/e2e-env.sh env)")
 #
 # - Debian packages (apt-get, as root or with sudo): Xvfb, WebKitWebDriver, a D-Bus session bus, ImageMagick
-#   (`import` for the tray capture), xwininfo, dunst (the notification server, and dunstctl), python3-venv, and the app's run-time libraries.
+#   (`import` for the tray capture), Chromium and its chromedriver (the served page), xwininfo, dunst (the notification server, and dunstctl), python3-venv, and the app's run-time libraries.
 # - tauri-driver: the one on PATH, else `cargo install tauri-driver --locked` into target/e2e-tools
 #   (project-local, about 50 s once).
 # - A Python venv in target/e2e-venv with tests/e2e/requirements.txt (selenium, dbus-next, pytest, pillow),
@@ -20,7 +20,8 @@ VENV="$TARGET/e2e-venv"
 REQS="$ROOT/tests/e2e/requirements.txt"
 TAURI_DRIVER_VERSION="${TAURI_DRIVER_VERSION:-2.1.0}"
 
-PKGS=(xvfb xauth webkit2gtk-driver dbus dbus-daemon imagemagick x11-utils xdotool dunst python3 python3-venv curl procps
+# chromium + chromium-driver: the browser test of the page `docktray serve` serves (tests/e2e/test_browser.py).
+PKGS=(xvfb xauth webkit2gtk-driver chromium chromium-driver dbus dbus-daemon imagemagick x11-utils xdotool dunst python3 python3-venv curl procps
   libwebkit2gtk-4.1-0 libayatana-appindicator3-1 librsvg2-common fonts-dejavu-core)
 
 die() { echo "e2e-env.sh: $*" >&2; exit 1; }

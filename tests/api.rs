@@ -152,7 +152,10 @@ fn every_endpoint_checks_token_host_and_origin_and_the_document_lists_the_routes
         };
         let (status_wrong, _) =
             serve.request(method, path, &["Authorization: Bearer wrong"], body(method));
-        if *open {
+        if *open && method == "POST" && path == "/api/v1/session" {
+            // The page's sign-in needs no header (the token is its body): an empty body is a bad request.
+            assert_eq!(status_none, 400, "{method} {path}: {text_none}");
+        } else if *open {
             assert_eq!(
                 status_none, 200,
                 "{method} {path} should be open: {text_none}"

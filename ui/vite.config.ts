@@ -47,6 +47,8 @@ export default defineConfig({
     sourcemap: false,
     // uPlot alone is about 50 kB; nothing here should grow past this.
     chunkSizeWarningLimit: 400,
+    // index.html is the window; docs.html the API reference `docktray serve` serves at /docs.
+    rollupOptions: { input: { index: "index.html", docs: "docs.html" } },
   },
   server: { port: 5173, strictPort: true },
   preview: { headers: { "Content-Security-Policy": CSP } },

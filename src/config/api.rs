@@ -51,6 +51,9 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// Messages a stream client may fall behind before it is told how many it lost (default 1024).
     pub client_queue: usize,
+    /// The path prefix a reverse proxy serves Docktray under, such as `/docktray` (empty: at the root). The page
+    /// and the API answer under it as well as at the root, so the proxy may pass the prefix on or strip it.
+    pub base_path: String,
 }
 
 impl Default for ApiConfig {
@@ -68,6 +71,7 @@ impl Default for ApiConfig {
             max_connections: 64,
             request_timeout: Duration::from_secs(30),
             client_queue: 1024,
+            base_path: String::new(),
         }
     }
 }
@@ -165,6 +169,22 @@ impl ApiConfig {
                 "a duration between \"1s\" and \"10m\", such as \"30s\"",
             ));
         }
+        let base = self.base_path.trim();
+        if !base.is_empty()
+            && (!base.starts_with('/')
+                || base.ends_with('/')
+                || base.contains("//")
+                || !base
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c)))
+        {
+            return Err(invalid(
+                "api.base_path",
+                format!("\"{}\"", self.base_path),
+                "a path prefix such as \"/docktray\" (a leading slash, no trailing slash, letters, digits, - _ . ~), \
+                 or \"\" for the root",
+            ));
+        }
         if !(16..=65_536).contains(&self.client_queue) {
             return Err(invalid(
                 "api.client_queue",
@@ -215,6 +235,20 @@ mod tests {
         assert!(half.contains("api.tls_key"), "{half}");
         let bad = check(|a| a.listen = "localhost".into()).unwrap_err();
         assert!(bad.contains("api.listen"), "{bad}");
+    }
+
+    #[test]
+    fn base_path_is_a_clean_prefix_or_empty() {
+        for good in ["", "/docktray", "/ops/docktray-1"] {
+            assert!(check(|a| a.base_path = good.into()).is_ok(), "{good}");
+        }
+        for bad in ["docktray", "/docktray/", "/a//b", "/dock tray", "/x?y"] {
+            let refused = check(|a| a.base_path = bad.into()).unwrap_err();
+            assert!(
+                refused.contains("api.base_path") && refused.contains("/docktray"),
+                "{bad}: {refused}"
+            );
+        }
     }
 
     #[test]

@@ -120,8 +120,18 @@ pub async fn check(State(state): State<Arc<ApiState>>, request: Request, next: N
             .into_response();
         }
     }
-    if !OPEN_PATHS.contains(&request.uri().path()) {
-        if let Err(refusal) = authorize(headers, &state.token) {
+    let path = request.uri().path();
+    let method = request.method();
+    let open = OPEN_PATHS.contains(&path)
+        || super::page::is_page(method, path)
+        || (*method == axum::http::Method::POST && path == super::session::SESSION_PATH);
+    if !open {
+        let authorized = if has_bearer(headers) {
+            authorize(headers, &state.token)
+        } else {
+            state.sessions.authorize(method, headers)
+        };
+        if let Err(refusal) = authorized {
             let mut response = refusal.into_response();
             response
                 .headers_mut()
@@ -130,6 +140,12 @@ pub async fn check(State(state): State<Arc<ApiState>>, request: Request, next: N
         }
     }
     next.run(request).await
+}
+
+/// Whether the request offers the token itself (a header, or a WebSocket subprotocol); else a page's session
+/// cookie is looked for.
+fn has_bearer(headers: &HeaderMap) -> bool {
+    headers.contains_key(AUTHORIZATION) || websocket_token(headers).is_some()
 }
 
 /// The token from `Authorization: Bearer`, or from a WebSocket's `bearer.<token>` subprotocol.

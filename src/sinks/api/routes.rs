@@ -18,7 +18,7 @@ use super::hub::Hub;
 use super::monitoring::{MetricsQuery, ThresholdUpdate, ThresholdView};
 use super::table::{path, query, Answer, Doc, Param, Table};
 use super::token::ApiToken;
-use super::{containers, health, metrics, monitoring, streams, Sources};
+use super::{containers, health, metrics, monitoring, session, streams, Sources};
 use crate::config::{ApiConfig, Config};
 
 /// What every handler reads.
@@ -33,6 +33,8 @@ pub struct ApiState {
     pub openapi: String,
     /// One settings change at a time.
     pub saving: tokio::sync::Mutex<()>,
+    /// Pages signed in with a session cookie.
+    pub sessions: super::session::Sessions,
 }
 
 impl ApiState {
@@ -327,6 +329,35 @@ fn table() -> Table {
         openapi,
         Doc::json("meta", "This document (OpenAPI 3.1)"),
     )
+    // The page's sign-in (src/sinks/api/session.rs).
+    .post(
+        session::SESSION_PATH,
+        session::sign_in,
+        Doc::json(
+            "session",
+            "Sign a browser page in with the token: a session cookie and a CSRF token",
+        )
+        .body("SignIn")
+        .schema("SessionInfo")
+        .open(),
+    )
+    .get(
+        session::SESSION_PATH,
+        session::current,
+        Doc::json(
+            "session",
+            "The signed-in page's CSRF token and what it may do",
+        )
+        .schema("SessionInfo"),
+    )
+    .delete(
+        session::SESSION_PATH,
+        session::sign_out,
+        Doc::json(
+            "session",
+            "Sign out: the session cookie is refused from now on",
+        ),
+    )
 }
 
 /// The REST routes, the stream routes (no time limit: they last) and the OpenAPI document.
@@ -351,6 +382,8 @@ pub fn build() -> (Router<Arc<ApiState>>, OpenApi) {
                 .schema_from::<MetricsQuery>()
                 .schema_from::<ThresholdUpdate>()
                 .schema_from::<ThresholdView>()
+                .schema_from::<session::SignIn>()
+                .schema_from::<session::SessionInfo>()
                 .schema(
                     "ThresholdList",
                     utoipa::openapi::schema::ArrayBuilder::new()
@@ -393,7 +426,5 @@ async fn openapi(State(state): State<Arc<ApiState>>) -> Response {
     response
 }
 
-/// Unknown paths: a JSON 404 listing where to look.
-pub async fn fallback() -> ApiError {
-    ApiError::not_found("no such endpoint: GET /api/v1/openapi.json lists them all (docs/api.md)")
-}
+/// Unknown paths: the page's files (`/`, `/assets/...`), else a JSON 404 listing where to look.
+pub use super::page::fallback;

@@ -88,6 +88,7 @@ impl ApiServer {
             hub: hub.clone(),
             api: api.clone(),
             saving: tokio::sync::Mutex::new(()),
+            sessions: Default::default(),
             sources: sources.clone(),
         });
         let app = router
@@ -99,6 +100,7 @@ impl ApiServer {
             ))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(state);
+        let app = super::prefix::under(app, &api.base_path);
         let (stop, stop_rx) = watch::channel(false);
         let hub_task = tokio::spawn(hub::run(
             hub,

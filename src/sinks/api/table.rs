@@ -157,6 +157,15 @@ impl Table {
         self.add(at, HttpMethod::Put, routing::put(handler), doc)
     }
 
+    pub fn delete<H: Handler<T, Arc<ApiState>>, T: 'static>(
+        self,
+        at: &str,
+        handler: H,
+        doc: Doc,
+    ) -> Self {
+        self.add(at, HttpMethod::Delete, routing::delete(handler), doc)
+    }
+
     fn add(
         mut self,
         at: &str,
@@ -212,6 +221,7 @@ fn operation_id(at: &str, method: &HttpMethod) -> String {
     let verb = match method {
         HttpMethod::Post => "post",
         HttpMethod::Put => "put",
+        HttpMethod::Delete => "delete",
         _ => "get",
     };
     let words: Vec<String> = at

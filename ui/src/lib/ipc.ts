@@ -1,5 +1,6 @@
 // Typed access to the shell's commands and events (docs/ipc.md). In the Tauri window the calls go through
-// @tauri-apps/api; anywhere else (a browser with `npm run dev`, `vite preview`, tests) a mock backend answers.
+// @tauri-apps/api; in the page `docktray serve` serves, over its HTTP API (lib/http/, docs/web.md); anywhere else
+// (a browser with `npm run dev`, `vite preview`, tests) a mock backend answers.
 import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
 import type { Discovered } from "./bindings/Discovered";
@@ -208,12 +209,21 @@ export function inTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 
-/** The backend in use, chosen once: Tauri when `window.__TAURI_INTERNALS__` exists, the mock otherwise. */
+/** True in the page `docktray serve` serves (it marks index.html with `<meta name="docktray-backend">`). */
+export function inServedPage(): boolean {
+  return typeof document !== "undefined" && document.querySelector('meta[name="docktray-backend"][content="http"]') !== null;
+}
+
+/** The backend in use, chosen once: Tauri when `window.__TAURI_INTERNALS__` exists, HTTP in the served page, the
+ * mock otherwise. */
 export function getBackend(): Promise<Backend> {
   if (backend) return Promise.resolve(backend);
   pending ??= (async () => {
     if (inTauri()) {
       backend = new TauriBackend();
+    } else if (inServedPage()) {
+      const { HttpBackend } = await import("./http/backend");
+      backend = new HttpBackend();
     } else {
       const { MockBackend } = await import("./mock/backend");
       const mock = new MockBackend({ autoTick: true, latency: 20 });
@@ -233,7 +243,7 @@ export function setBackend(next: Backend | null): void {
 }
 
 export function isMock(): boolean {
-  return !inTauri();
+  return !inTauri() && !inServedPage();
 }
 
 async function call<K extends CommandName>(command: K, args: Commands[K]["args"]): Promise<Commands[K]["result"]> {

@@ -52,4 +52,9 @@ request_timeout: string,
 /**
  * Messages a stream client may fall behind before it is told how many it lost (default 1024).
  */
-client_queue: number, };
+client_queue: number, 
+/**
+ * The path prefix a reverse proxy serves Docktray under, such as `/docktray` (empty: at the root). The page
+ * and the API answer under it as well as at the root, so the proxy may pass the prefix on or strip it.
+ */
+base_path: string, };

@@ -270,6 +270,7 @@ export function defaultConfig(): Config {
       enabled: false, listen: "127.0.0.1:7583", allow_remote: false, allow_plain_http: false, tls_cert: "", tls_key: "",
       allowed_hosts: [], allowed_origins: [], allow_actions: false, max_connections: 64, request_timeout: "30s",
       client_queue: 1024,
+      base_path: "",
     },
   };
 }

@@ -1,0 +1,182 @@
+// The window's Backend over `docktray serve`'s HTTP API (docs/api.md, docs/web.md): commands are REST calls,
+// events come from one WebSocket (`snapshot` and `alerts` streams), each log subscription is a WebSocket of its
+// own. Nothing polls: a dropped socket reconnects with a growing delay and then fetches a fresh snapshot. Requests
+// ride the session cookie (webSession); the ones that change something carry the CSRF header.
+import type { LogLine } from "../bindings/LogLine";
+import type { Snapshot } from "../bindings/Snapshot";
+import type { Backend, CommandName, Commands, EventName, Events, ExecHandlers, ExecRequest, ExecSession, Unlisten } from "../ipc";
+import type { HistoryRange, Series } from "../types";
+import { apiUrl, failure, webSession } from "./session.svelte";
+
+type Handler = (payload: never) => void;
+type Args<K extends CommandName> = Commands[K]["args"];
+
+/** What a browser page cannot do: only the desktop app has it. */
+export const DESKTOP_ONLY = "only the desktop app can do this";
+
+/** The history's row fields for the window's metric names (WakeDock's monitoring/metrics rows). */
+const ROW_FIELDS: Record<string, string> = {
+  cpu_percent: "cpu_percent",
+  memory_bytes: "memory_usage",
+  memory_percent: "memory_percent",
+  net_rx_bytes_per_s: "network_rx_bytes_per_s",
+  net_tx_bytes_per_s: "network_tx_bytes_per_s",
+};
+const RANGE_HOURS: Record<HistoryRange, number> = { "15m": 0.25, "1h": 1, "24h": 24, "7d": 168 };
+
+/** `ws://` or `wss://` for a path of the API. */
+function socketUrl(path: string): string {
+  const url = new URL(apiUrl(path));
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+export class HttpBackend implements Backend {
+  private readonly listeners = new Map<EventName, Set<Handler>>();
+  private events: WebSocket | null = null;
+  private retryDelay = 500;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly logSockets = new Map<number, WebSocket>();
+  private nextSubscription = 1;
+
+  async invoke<K extends CommandName>(command: K, args: Args<K>): Promise<Commands[K]["result"]> {
+    return (await this.run(command, args)) as Commands[K]["result"];
+  }
+
+  private async run(command: CommandName, args: unknown): Promise<unknown> {
+    switch (command) {
+      case "get_snapshot":
+        return this.request<Snapshot>("GET", "api/v1/snapshot");
+      case "container_action": {
+        const { container, action } = args as Args<"container_action">;
+        await this.request("POST", `api/v1/containers/${encodeURIComponent(container)}/${action}`);
+        return null;
+      }
+      case "get_history":
+        return this.history(args as Args<"get_history">);
+      case "subscribe_logs":
+        return this.subscribeLogs(args as Args<"subscribe_logs">);
+      case "unsubscribe_logs": {
+        const { subscription } = args as Args<"unsubscribe_logs">;
+        this.logSockets.get(subscription)?.close();
+        this.logSockets.delete(subscription);
+        return null;
+      }
+      case "take_route":
+        return null;
+      case "list_alerts": {
+        // The active alerts ride in the snapshot; the page lists those.
+        const snapshot = await this.request<Snapshot>("GET", "api/v1/snapshot");
+        return snapshot.alerts;
+      }
+      default:
+        throw new Error(`${command.replace(/_/g, " ")}: ${DESKTOP_ONLY}`);
+    }
+  }
+
+  /** One REST call; a 401 ends the session (the page goes back to its sign-in form). */
+  private async request<T>(method: string, path: string): Promise<T> {
+    const response = await fetch(apiUrl(path), {
+      method,
+      credentials: "same-origin",
+      headers: method === "GET" ? {} : webSession.headers(),
+    });
+    if (response.status === 401) {
+      const message = await failure(response);
+      webSession.ended(message);
+      throw new Error(message);
+    }
+    if (!response.ok) throw new Error(await failure(response));
+    if (response.status === 204) return null as T;
+    return (await response.json()) as T;
+  }
+
+  private async history({ target, metric, range }: Args<"get_history">): Promise<Series> {
+    const field = ROW_FIELDS[metric];
+    if (target.kind !== "container" || !field) return { resolution: "raw", points: [] };
+    const query = new URLSearchParams({ container_id: target.id, hours: String(RANGE_HOURS[range]), limit: "5000" });
+    const rows = await this.request<Record<string, unknown>[]>("GET", `api/v1/monitoring/metrics?${query}`);
+    const points = rows
+      .filter((row) => typeof row[field] === "number" && typeof row.timestamp === "string")
+      .map((row) => {
+        const value = row[field] as number;
+        return { at: row.timestamp as string, min: value, avg: value, max: value };
+      });
+    return { resolution: "raw", points };
+  }
+
+  /** Follows a container's logs over a WebSocket of its own; its lines (the kept history first) come as `logs`. */
+  private subscribeLogs({ container, tail }: Args<"subscribe_logs">): Promise<{ subscription: number; history: LogLine[] }> {
+    const subscription = this.nextSubscription++;
+    const query = new URLSearchParams({ streams: "logs", container, tail: String(tail ?? 1000) });
+    const socket = new WebSocket(socketUrl(`api/v1/ws?${query}`));
+    this.logSockets.set(subscription, socket);
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data)) as { type: string; lines?: LogLine[] };
+      if (message.type === "logs" && message.lines) this.emit("logs", { subscription, lines: message.lines });
+    };
+    return new Promise((resolve, reject) => {
+      socket.onopen = () => resolve({ subscription, history: [] });
+      socket.onerror = () => {
+        this.logSockets.delete(subscription);
+        reject(new Error(`the logs of ${container} cannot be followed (is the container still there?)`));
+      };
+    });
+  }
+
+  async listen<E extends EventName>(event: E, handler: (payload: Events[E]) => void): Promise<Unlisten> {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(handler as Handler);
+    if (event === "snapshot" || event === "alert") this.connect();
+    return () => {
+      set.delete(handler as Handler);
+    };
+  }
+
+  private emit<E extends EventName>(event: E, payload: Events[E]): void {
+    for (const handler of this.listeners.get(event) ?? []) (handler as (p: Events[E]) => void)(payload);
+  }
+
+  /** The one socket for pushed snapshots and alert changes; reconnects after a drop, then catches up. */
+  private connect(): void {
+    if (this.events || this.retryTimer) return;
+    const socket = new WebSocket(socketUrl("api/v1/ws?streams=snapshot,alerts"));
+    this.events = socket;
+    socket.onopen = () => {
+      this.retryDelay = 500;
+    };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data)) as { type: string; data?: unknown; transition?: unknown };
+      if (message.type === "snapshot") this.emit("snapshot", message.data as Snapshot);
+      else if (message.type === "alert" && message.transition) this.emit("alert", message.transition as Events["alert"]);
+    };
+    socket.onclose = () => {
+      this.events = null;
+      if (webSession.state !== "signed-in") return;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.connect();
+        this.request<Snapshot>("GET", "api/v1/snapshot")
+          .then((snapshot) => this.emit("snapshot", snapshot))
+          .catch(() => {});
+      }, this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+    };
+  }
+
+  /** Closes every socket (sign-out). */
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.events?.close();
+    this.events = null;
+    for (const socket of this.logSockets.values()) socket.close();
+    this.logSockets.clear();
+  }
+
+  async exec(_request: ExecRequest, _handlers: ExecHandlers): Promise<ExecSession> {
+    throw new Error(`terminals: ${DESKTOP_ONLY}`);
+  }
+}
+
