@@ -241,7 +241,12 @@ pub fn disk_usage(
                     line.total.to_string(),
                     line.active.to_string(),
                     human_size(line.size),
-                    reclaimable(line),
+                    // `docker system df` gives the build cache's reclaimable space without a percentage.
+                    if kind == "Build Cache" {
+                        human_size(line.reclaimable)
+                    } else {
+                        reclaimable(line)
+                    },
                 ],
             ));
         }

@@ -186,16 +186,19 @@ impl DfReply {
             return Self::totals(totals);
         }
         let records = self.build_cache.as_deref().unwrap_or_default();
-        let size = self
-            .builder_size
-            .map(|s| non_negative(Some(s)))
-            .unwrap_or_else(|| {
-                records
-                    .iter()
-                    .filter(|r| r.shared != Some(true))
-                    .map(|r| non_negative(r.size))
-                    .sum()
-            });
+        // As `docker system df` counts it: the records not shared with another, when there are records (the
+        // engine's BuilderSize also counts shared layers, so it reads higher than the docker CLI's figure).
+        let size = if records.is_empty() {
+            self.builder_size
+                .map(|s| non_negative(Some(s)))
+                .unwrap_or(0)
+        } else {
+            records
+                .iter()
+                .filter(|r| r.shared != Some(true))
+                .map(|r| non_negative(r.size))
+                .sum()
+        };
         let in_use: u64 = records
             .iter()
             .filter(|r| r.in_use == Some(true) && r.shared != Some(true))
