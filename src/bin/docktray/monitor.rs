@@ -31,10 +31,7 @@ pub async fn watch(
         },
     )
     .map_err(|err| Failure::from(anyhow!(err)))?;
-    let mut updates = monitor.engine().subscribe();
-    let mut terminate =
-        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let updates = monitor.engine().subscribe();
     eprintln!(
         "docktray: watching (interval {}); Ctrl-C to stop{}",
         docktray::util::format_duration(config.interval),
@@ -43,10 +40,36 @@ pub async fn watch(
             .map(|p| format!("; SIGHUP reloads {}", p.display()))
             .unwrap_or_default()
     );
+    print_alerts_until_stopped(updates, options.json, || {
+        reload(monitor.engine(), config_path.as_deref())
+    })
+    .await?;
+    monitor
+        .shutdown()
+        .await
+        .map_err(|err| Failure::from(anyhow!(err)))?;
+    eprintln!("docktray: stopped");
+    Ok(())
+}
+
+/// Prints each alert transition until Ctrl-C or SIGTERM; SIGHUP runs `on_hangup` (re-reading the config file).
+/// The one loop `docktray watch` and `docktray serve` share.
+pub async fn print_alerts_until_stopped<F, R>(
+    mut updates: tokio::sync::broadcast::Receiver<Update>,
+    json: bool,
+    mut on_hangup: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut() -> R,
+    R: std::future::Future<Output = ()>,
+{
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     loop {
         tokio::select! {
             update = updates.recv() => match update {
-                Ok(Update::Alert(change)) => print_transition(&change, options.json).context("writing to stdout")?,
+                Ok(Update::Alert(change)) => print_transition(&change, json).context("writing to stdout")?,
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
                     eprintln!("docktray: the output fell behind; {skipped} updates skipped");
@@ -55,14 +78,9 @@ pub async fn watch(
             },
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
-            _ = hangup.recv() => reload(monitor.engine(), config_path.as_deref()).await,
+            _ = hangup.recv() => on_hangup().await,
         }
     }
-    monitor
-        .shutdown()
-        .await
-        .map_err(|err| Failure::from(anyhow!(err)))?;
-    eprintln!("docktray: stopped");
     Ok(())
 }
 

@@ -6,16 +6,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use clap::Subcommand;
 use docktray::model::{Action, Actor};
 use docktray::monitor::{Monitor, MonitorOptions};
 use docktray::sinks::api::{self, ApiServer, BoxFuture, Control, Sources};
-use docktray::{Config, Update};
-use tokio::signal::unix::{signal, SignalKind};
+use docktray::Config;
 use tokio::sync::RwLock;
 
-use crate::monitor::{print_transition, WatchOptions};
+use crate::monitor::{print_alerts_until_stopped, WatchOptions};
 use crate::Failure;
 
 #[derive(Subcommand, Debug)]
@@ -157,7 +156,7 @@ pub async fn serve(
         },
     )
     .map_err(|err| Failure::from(anyhow!(err)))?;
-    let mut updates = monitor.engine().subscribe();
+    let updates = monitor.engine().subscribe();
     let (view, engine_updates, logs, history) = (
         monitor.engine().view(),
         Arc::new(monitor.engine().subscribe()),
@@ -191,24 +190,10 @@ pub async fn serve(
         listening.url(),
         listening.token_source.describe()
     );
-    let mut terminate =
-        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
-    loop {
-        tokio::select! {
-            update = updates.recv() => match update {
-                Ok(Update::Alert(change)) => print_transition(&change, options.json).context("writing to stdout")?,
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
-                    eprintln!("docktray: the output fell behind; {skipped} updates skipped");
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            },
-            _ = tokio::signal::ctrl_c() => break,
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => reload(&served, config_path.as_deref()).await,
-        }
-    }
+    print_alerts_until_stopped(updates, options.json, || {
+        reload(&served, config_path.as_deref())
+    })
+    .await?;
     server.stop().await;
     if let Some(monitor) = served.monitor.write().await.take() {
         monitor
