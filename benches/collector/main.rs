@@ -1,7 +1,7 @@
 //! Collector cost benchmark: docktray's engine against `docker stats`, on the real engine of the test
 //! environment (DOCKER_HOST). Run it with `scripts/bench.sh` (or `make bench`); results are in docs/benchmarks.md.
 //!
-//! For each N (default 10 and 50) it starts N idle containers and measures, over windows of WINDOW_SECS (default
+//! For each N (default 10, 50, 200 and 500) it starts N idle containers and measures, over windows of WINDOW_SECS (default
 //! 60) seconds each, in this order:
 //!   1. idle baseline: CPU of dockerd + containerd + containerd-shim* with nothing watching;
 //!   2. docktray: the engine in this process (2 s interval), its own CPU (getrusage RUSAGE_SELF, after start-up)
@@ -12,7 +12,8 @@
 //!      `docker stats --no-stream` (median of 3); memory per container compared between the two.
 //!
 //! Environment: DOCKER_HOST and DOCKTRAY_TEST_IMAGE (scripts/test-env.sh env), WINDOW_SECS (default 60),
-//! BENCH_N (default "10,50"), DOCKER_CLI (default `docker` on PATH), BENCH_MODE=engine (profiling aid: only run
+//! BENCH_N (default "10,50,200,500"; N=500 needs about 5 GB of free memory, docs/benchmarks.md), DOCKER_CLI
+//! (default `docker` on PATH), BENCH_MODE=engine (profiling aid: only run
 //! the engine for one window with the largest N, e.g. under `perf record`).
 //! Every container it creates is labelled docktray.test=1 and docktray.bench=1 and removed at the end.
 
@@ -24,9 +25,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use docktray::{Config, Engine};
 
+mod breakdown;
 mod cpu;
 mod fixtures;
 
+use breakdown::*;
 use cpu::*;
 use fixtures::*;
 
@@ -43,7 +46,7 @@ fn main() -> Result<()> {
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
     let window = Duration::from_secs(env_parse("WINDOW_SECS", 60)?);
     let counts: Vec<usize> = std::env::var("BENCH_N")
-        .unwrap_or_else(|_| "10,50".to_owned())
+        .unwrap_or_else(|_| "10,50,200,500".to_owned())
         .split(',')
         .map(|n| {
             n.trim()
@@ -96,11 +99,15 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let mut results = Vec::new();
+    let available_before = status_kib("/proc/meminfo", "MemAvailable:");
     for &n in &counts {
         containers.grow_to(n, &image)?;
         // Let the new containers' start-up work in the engine die down before measuring anything.
         std::thread::sleep(Duration::from_secs(5));
-        results.push(runtime.block_on(measure(&cli, &containers, window))?);
+        let available = status_kib("/proc/meminfo", "MemAvailable:");
+        let mut measured = runtime.block_on(measure(&cli, &containers, window))?;
+        measured.containers_memory_mib = available_before.saturating_sub(available) as f64 / 1024.0;
+        results.push(measured);
     }
     drop(runtime);
     containers.remove_all();
@@ -131,38 +138,11 @@ struct Measured {
     memory_max_deviation: f64,
     memory_worst: String,
     breakdown: Breakdown,
-}
-
-/// Where docktray's own CPU goes per tick: each part timed alone on one thread (RUSAGE_THREAD), outside the
-/// engine, over BREAKDOWN_ROUNDS rounds.
-struct Breakdown {
-    /// /proc/stat + every container's cgroup files and /proc/<pid>/net/dev (the container sweep).
-    container_sweep_ms: f64,
-    /// Of which reading /proc/<pid>/net/dev.
-    net_dev_ms: f64,
-    /// Of which reading memory.stat.
-    memory_stat_ms: f64,
-    /// The same files, bytes only (no parsing): opened, read and closed each time ...
-    raw_open_read_ms: f64,
-    /// ... and kept open and re-read from offset 0 with pread.
-    raw_pread_ms: f64,
-    files_per_container: usize,
-    /// The whole host sampler (docktray::sources::host::HostSampler::sample).
-    host_sample_ms: f64,
-    /// Its parts through sysinfo: Networks::refresh, Disks::refresh, CPU + memory.
-    host_networks_ms: f64,
-    host_disks_ms: f64,
-    host_cpu_memory_ms: f64,
-    interfaces: usize,
-    mounts: usize,
-    /// Engine CPU (above idle) of one re-list as the engine does it every minute: list + inspect each container.
-    reconcile_engine_ms: f64,
-    /// Engine CPU (above idle) and wall time of one sweep through the API fallback (one-shot stats per container).
-    api_sweep_engine_ms: f64,
-    api_sweep_wall_ms: f64,
-    /// Wall time of connecting (version negotiation) and of one re-list, the first steps of a first snapshot.
-    connect_wall_ms: f64,
-    reconcile_wall_ms: f64,
+    /// The bench process's resident memory (the engine in it) at the end of docktray's window, in MiB.
+    docktray_rss_mib: f64,
+    /// The machine's MemAvailable before any benchmark container minus after the N were started, in MiB: what
+    /// N idle containers (shims, processes, network) need.
+    containers_memory_mib: f64,
 }
 
 impl Measured {
@@ -213,6 +193,7 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
     let self_after = self_cpu();
     let engine_after = engine_cpu();
     let busy_docktray = host_busy(host0, host_cpu());
+    let docktray_rss_mib = status_kib("/proc/self/status", "VmRSS:") as f64 / 1024.0;
     let snapshot = engine.snapshot();
     engine.shutdown().await;
     running.push(running_now()?);
@@ -332,6 +313,8 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
         memory_max_deviation,
         memory_worst,
         breakdown,
+        docktray_rss_mib,
+        containers_memory_mib: 0.0,
     })
 }
 
@@ -427,169 +410,6 @@ fn parse_size(text: &str) -> Result<u64> {
     Ok((number * factor).round() as u64)
 }
 
-const BREAKDOWN_ROUNDS: u32 = 20;
-
-/// CPU milliseconds per call of `f`, on this thread.
-fn per_round(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    f()?; // warm caches and sysinfo's lists
-    let before = thread_cpu();
-    for _ in 0..BREAKDOWN_ROUNDS {
-        f()?;
-    }
-    Ok((thread_cpu() - before) * 1000.0 / f64::from(BREAKDOWN_ROUNDS))
-}
-
-/// `inspect` lines "ID PID" -> the cost of each part of one tick.
-fn breakdown(id_pids: &str) -> Result<Breakdown> {
-    use docktray::sources::docker::cgroup::{self, CgroupPaths, Mounts};
-    let mounts = Mounts::discover()?;
-    let mut targets = Vec::new();
-    for line in id_pids.lines() {
-        let (id, pid) = line.split_once(' ').context("inspect output")?;
-        let pid: u32 = pid.trim().parse()?;
-        let paths = mounts
-            .locate(pid, id)
-            .with_context(|| format!("no cgroup found for {id}"))?;
-        targets.push((pid, paths));
-    }
-    let container_sweep_ms = per_round(|| {
-        let host = cgroup::read_host_cpu()?;
-        let now = Instant::now();
-        for (pid, paths) in &targets {
-            std::hint::black_box(cgroup::read_counters(paths, *pid, &host, now)?);
-        }
-        Ok(())
-    })?;
-    let net_dev_ms = per_round(|| {
-        for (pid, _) in &targets {
-            std::hint::black_box(cgroup::parse_net_dev(&fs::read_to_string(format!(
-                "/proc/{pid}/net/dev"
-            ))?));
-        }
-        Ok(())
-    })?;
-    let memory_stat_ms = per_round(|| {
-        for (_, paths) in &targets {
-            let dir = match paths {
-                CgroupPaths::V1 { memory, .. } => memory,
-                CgroupPaths::V2 { dir } => dir,
-            };
-            std::hint::black_box(cgroup::parse_flat_keyed(&fs::read_to_string(
-                dir.join("memory.stat"),
-            )?));
-        }
-        Ok(())
-    })?;
-    // The files the container sweep reads (as src/sources/docker/cgroup.rs does), raw: what does opening them cost?
-    let files: Vec<std::path::PathBuf> = targets
-        .iter()
-        .flat_map(|(pid, paths)| {
-            let mut files = vec![std::path::PathBuf::from(format!("/proc/{pid}/net/dev"))];
-            match paths {
-                CgroupPaths::V1 {
-                    cpuacct,
-                    memory,
-                    blkio,
-                    pids,
-                } => {
-                    files.push(cpuacct.join("cpuacct.usage"));
-                    files.push(memory.join("memory.usage_in_bytes"));
-                    files.push(memory.join("memory.stat"));
-                    files.push(memory.join("memory.limit_in_bytes"));
-                    files.push(blkio.join("blkio.io_service_bytes_recursive"));
-                    files.push(blkio.join("blkio.throttle.io_service_bytes_recursive"));
-                    files.extend(pids.iter().map(|dir| dir.join("pids.current")));
-                }
-                CgroupPaths::V2 { dir } => {
-                    for name in [
-                        "cpu.stat",
-                        "memory.current",
-                        "memory.stat",
-                        "memory.max",
-                        "io.stat",
-                        "pids.current",
-                    ] {
-                        files.push(dir.join(name));
-                    }
-                }
-            }
-            files
-        })
-        .filter(|file| file.exists())
-        .collect();
-    let files_per_container = files.len() / targets.len().max(1);
-    let mut buffer = vec![0u8; 64 * 1024];
-    let raw_open_read_ms = per_round(|| {
-        for file in &files {
-            std::hint::black_box(fs::read(file)?);
-        }
-        Ok(())
-    })?;
-    let open: Vec<fs::File> = files
-        .iter()
-        .map(fs::File::open)
-        .collect::<std::io::Result<_>>()?;
-    let raw_pread_ms = per_round(|| {
-        use std::os::unix::fs::FileExt;
-        for file in &open {
-            // One read covers these files (all well under 64 KiB); read until EOF to be safe.
-            let mut at = 0;
-            loop {
-                let n = file.read_at(&mut buffer, at)?;
-                if n == 0 {
-                    break;
-                }
-                at += n as u64;
-            }
-            std::hint::black_box(at);
-        }
-        Ok(())
-    })?;
-    drop(open);
-    let mut sampler = docktray::sources::host::HostSampler::new()?;
-    let host_sample_ms = per_round(|| {
-        std::hint::black_box(sampler.sample());
-        Ok(())
-    })?;
-    let mut networks = sysinfo::Networks::new_with_refreshed_list()?;
-    let host_networks_ms = per_round(|| {
-        networks.refresh(true);
-        Ok(())
-    })?;
-    let mut disks = sysinfo::Disks::new_with_refreshed_list()?;
-    let host_disks_ms = per_round(|| {
-        disks.refresh(true);
-        Ok(())
-    })?;
-    let mut system = sysinfo::System::new()?;
-    let host_cpu_memory_ms = per_round(|| {
-        system.refresh_cpu_usage();
-        system.refresh_memory();
-        Ok(())
-    })?;
-    Ok(Breakdown {
-        container_sweep_ms,
-        net_dev_ms,
-        memory_stat_ms,
-        raw_open_read_ms,
-        raw_pread_ms,
-        files_per_container,
-        host_sample_ms,
-        host_networks_ms,
-        host_disks_ms,
-        host_cpu_memory_ms,
-        interfaces: networks.iter().count(),
-        mounts: fs::read_to_string("/proc/self/mounts")
-            .map(|m| m.lines().count())
-            .unwrap_or(0),
-        reconcile_engine_ms: 0.0,
-        api_sweep_engine_ms: 0.0,
-        api_sweep_wall_ms: 0.0,
-        connect_wall_ms: 0.0,
-        reconcile_wall_ms: 0.0,
-    })
-}
-
 /// Engine CPU of the API calls the engine makes: the periodic re-list, and the one-shot stats fallback used when
 /// cgroups cannot be read (remote engines). `idle_rate` = engine CPU seconds per second with nothing watching.
 async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) -> Result<()> {
@@ -624,10 +444,11 @@ async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) ->
     breakdown.reconcile_engine_ms = used * 1000.0 / f64::from(RECONCILES);
     breakdown.reconcile_wall_ms = elapsed * 1000.0 / f64::from(RECONCILES);
 
-    const SWEEPS: u32 = 5;
+    // At 8 in flight one API sweep takes about 0.15 s per container: once is enough for hundreds.
+    let sweeps: u32 = if ids.len() > 100 { 1 } else { 5 };
     let started = Instant::now();
     let before = engine_cpu();
-    for _ in 0..SWEEPS {
+    for _ in 0..sweeps {
         let results: Vec<_> = futures_util::stream::iter(ids.iter())
             .map(|id| {
                 docktray::sources::docker::api_stats::sample(
@@ -645,12 +466,24 @@ async fn api_costs(breakdown: &mut Breakdown, ids: &[String], idle_rate: f64) ->
     }
     let elapsed = started.elapsed().as_secs_f64();
     let used = cpu_delta(&before, &engine_cpu()) - idle_rate * elapsed;
-    breakdown.api_sweep_engine_ms = used * 1000.0 / f64::from(SWEEPS);
-    breakdown.api_sweep_wall_ms = elapsed * 1000.0 / f64::from(SWEEPS);
+    breakdown.api_sweep_engine_ms = used * 1000.0 / f64::from(sweeps);
+    breakdown.api_sweep_wall_ms = elapsed * 1000.0 / f64::from(sweeps);
     Ok(())
 }
 
 // ---- CPU accounting -------------------------------------------------------------------------------------------
+
+/// A `Key:   N kB` line of a /proc status-like file, in KiB (0 if absent).
+fn status_kib(path: &str, key: &str) -> u64 {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(key))
+                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
 
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
@@ -708,11 +541,11 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
         );
     }
     println!();
-    println!("| N | running on engine at window boundaries | engine idle baseline % (before / after) | engine total % with docktray | engine total % with docker stats | docktray own CPU ms per 2-s tick | machine busy % of all cores (idle / docktray / docker stats / idle) | first snapshots ms | all sampled | --no-stream runs ms | memory: compared, max deviation |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| N | running on engine at window boundaries | engine idle baseline % (before / after) | engine total % with docktray | engine total % with docker stats | docktray own CPU ms per 2-s tick | machine busy % of all cores (idle / docktray / docker stats / idle) | first snapshots ms | all sampled | --no-stream runs ms | memory: compared, max deviation | docktray own µs per container per tick | docktray RSS MiB | machine memory for the N containers MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         println!(
-            "| {} | {} | {:.2} ({:.2} / {:.2}) | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {}, {:.2} % ({}) |",
+            "| {} | {} | {:.2} ({:.2} / {:.2}) | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {}, {:.2} % ({}) | {:.1} | {:.0} | {:.0} |",
             r.n,
             r.running
                 .iter()
@@ -732,6 +565,9 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
             r.memory_compared,
             r.memory_max_deviation * 100.0,
             r.memory_worst,
+            r.docktray_own * 1e6 / r.docktray_sweeps.max(1) as f64 / r.n.max(1) as f64,
+            r.docktray_rss_mib,
+            r.containers_memory_mib,
         );
     }
     println!();
@@ -739,12 +575,12 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
         "Per-tick CPU of docktray's own work, each part timed alone on one thread (ms per 2-s tick; {BREAKDOWN_ROUNDS} rounds):"
     );
     println!();
-    println!("| N | container sweep (cgroup files + /proc/<pid>/net/dev) | of which net/dev | of which memory.stat | same files raw: open+read+close / kept open + pread (files per container) | host sampler | sysinfo networks | sysinfo disks | sysinfo CPU + memory | interfaces | mounts |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| N | container sweep, files kept open (cgroup files + /proc/<pid>/net/dev) | of which net/dev | of which memory.stat | same files raw: open+read+close / kept open + pread (files per container) | host sampler | sysinfo networks | sysinfo disks | sysinfo CPU + memory | interfaces | mounts | same sweep opening every file |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         let b = &r.breakdown;
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} ({}) | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} ({}) | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} |",
             r.n,
             b.container_sweep_ms,
             b.net_dev_ms,
@@ -758,6 +594,7 @@ fn print_report(versions: &str, window: Duration, results: &[Measured]) {
             b.host_cpu_memory_ms,
             b.interfaces,
             b.mounts,
+            b.container_sweep_per_open_ms,
         );
     }
     println!();

@@ -11,6 +11,11 @@ use std::time::Instant;
 use super::formula::MemoryFormula;
 use crate::model::RawCounters;
 
+mod kept;
+pub mod parse;
+
+pub use kept::{ContainerFiles, KeptFiles, Outcome};
+
 /// Where a container's cgroup files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CgroupPaths {
@@ -92,8 +97,13 @@ impl Mounts {
     /// Finds the cgroup of the process `pid`; `container_id` must appear in the path so a reused pid or a
     /// process outside the container is never mistaken for it.
     pub fn locate(&self, pid: u32, container_id: &str) -> Option<CgroupPaths> {
-        let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-        self.locate_in(&text, container_id)
+        self.try_locate(pid, container_id).ok().flatten()
+    }
+
+    /// Like [`Mounts::locate`], telling a process that is gone (an error) from one outside the container.
+    pub fn try_locate(&self, pid: u32, container_id: &str) -> io::Result<Option<CgroupPaths>> {
+        let text = fs::read_to_string(format!("/proc/{pid}/cgroup"))?;
+        Ok(self.locate_in(&text, container_id))
     }
 
     /// Like [`Mounts::locate`] but from the text of a `/proc/<pid>/cgroup` file.
@@ -174,6 +184,16 @@ pub fn read_host_cpu() -> io::Result<HostCpu> {
 /// Same as [`read_host_cpu`] from file contents. Docker sums the first seven fields of the `cpu` line
 /// (user, nice, system, idle, iowait, irq, softirq) and converts ticks to nanoseconds.
 pub fn parse_host_cpu(stat: &str, meminfo: &str, ticks_per_second: u64) -> Option<HostCpu> {
+    let (system_ns, online_cpus) = parse_proc_stat(stat, ticks_per_second)?;
+    Some(HostCpu {
+        system_ns,
+        online_cpus,
+        memory_total_bytes: parse_mem_total(meminfo)?,
+    })
+}
+
+/// The host's CPU time in nanoseconds and its online CPUs, from `/proc/stat`.
+pub fn parse_proc_stat(stat: &str, ticks_per_second: u64) -> Option<(u64, u32)> {
     let mut system_ticks = None;
     let mut online_cpus = 0u32;
     for line in stat.lines() {
@@ -189,212 +209,196 @@ pub fn parse_host_cpu(stat: &str, meminfo: &str, ticks_per_second: u64) -> Optio
             online_cpus += 1;
         }
     }
-    let memory_total_bytes = meminfo
+    let ticks_per_second = ticks_per_second.max(1);
+    Some((
+        system_ticks? * (1_000_000_000 / ticks_per_second),
+        online_cpus.max(1),
+    ))
+}
+
+/// The machine's memory in bytes, from `/proc/meminfo`.
+pub fn parse_mem_total(meminfo: &str) -> Option<u64> {
+    meminfo
         .lines()
         .find_map(|line| line.strip_prefix("MemTotal:"))
         .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())?
-        * 1024;
-    let ticks_per_second = ticks_per_second.max(1);
-    Some(HostCpu {
-        system_ns: system_ticks? * (1_000_000_000 / ticks_per_second),
-        online_cpus: online_cpus.max(1),
-        memory_total_bytes,
-    })
+        .checked_mul(1024)
 }
 
 /// USER_HZ; 100 on every Linux architecture Docker runs on.
-fn clock_ticks() -> u64 {
+pub(crate) fn clock_ticks() -> u64 {
     100
 }
 
-/// Reads one container's counters, memory as `docker stats` counts it. `pid` is its main process (for the
-/// network namespace).
-pub fn read_counters(
-    paths: &CgroupPaths,
-    pid: u32,
-    host: &HostCpu,
-    at: Instant,
-) -> io::Result<RawCounters> {
-    let read = |path: &Path| fs::read_to_string(path);
-    counters_with(paths, pid, host, at, MemoryFormula::DOCKER, &read)
+/// One of the files a container's counters come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterFile {
+    /// `/proc/<pid>/net/dev`: the container's network namespace.
+    NetDev,
+    /// cgroup v1.
+    CpuacctUsage,
+    MemoryUsage,
+    MemoryLimit,
+    BlkioService,
+    BlkioThrottle,
+    /// cgroup v2.
+    CpuStat,
+    MemoryCurrent,
+    MemoryMax,
+    IoStat,
+    /// Both: `memory.stat` and `pids.current`.
+    MemoryStat,
+    Pids,
 }
 
-/// [`read_counters`] through files kept open between sweeps (see [`OpenFiles`]), memory as the engine counts it.
-pub fn read_counters_kept_open(
-    paths: &CgroupPaths,
-    pid: u32,
-    host: &HostCpu,
-    at: Instant,
-    memory: MemoryFormula,
-    files: &mut OpenFiles,
-) -> io::Result<RawCounters> {
-    let files = std::cell::RefCell::new(files);
-    counters_with(paths, pid, host, at, memory, &|path: &Path| {
-        files.borrow_mut().read(path)
+impl CounterFile {
+    /// How many kinds there are (an index for per-file tables).
+    pub const COUNT: usize = 12;
+
+    /// The file's name in its cgroup directory.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NetDev => "net/dev",
+            Self::CpuacctUsage => "cpuacct.usage",
+            Self::MemoryUsage => "memory.usage_in_bytes",
+            Self::MemoryLimit => "memory.limit_in_bytes",
+            Self::BlkioService => BLKIO_V1_FILES[0],
+            Self::BlkioThrottle => BLKIO_V1_FILES[1],
+            Self::CpuStat => "cpu.stat",
+            Self::MemoryCurrent => "memory.current",
+            Self::MemoryMax => "memory.max",
+            Self::IoStat => "io.stat",
+            Self::MemoryStat => "memory.stat",
+            Self::Pids => "pids.current",
+        }
+    }
+}
+
+/// v1 block I/O: `io_service_bytes_recursive` (CFQ, BFQ) when it has device lines, else the throttle file, as
+/// runc does. Kernels without those schedulers have no first file at all.
+const BLKIO_V1_FILES: [&str; 2] = [
+    "blkio.io_service_bytes_recursive",
+    "blkio.throttle.io_service_bytes_recursive",
+];
+
+impl CgroupPaths {
+    /// The files kept open for a container: all it reads every sweep. `memory.limit_in_bytes` is not among
+    /// them: v1's `memory.stat` carries the effective limit (`hierarchical_memory_limit`).
+    pub fn kept_files(&self) -> &'static [CounterFile] {
+        use CounterFile::*;
+        match self {
+            Self::V1 { pids: Some(_), .. } => &[
+                NetDev,
+                CpuacctUsage,
+                MemoryUsage,
+                MemoryStat,
+                BlkioService,
+                BlkioThrottle,
+                Pids,
+            ],
+            Self::V1 { pids: None, .. } => &[
+                NetDev,
+                CpuacctUsage,
+                MemoryUsage,
+                MemoryStat,
+                BlkioService,
+                BlkioThrottle,
+            ],
+            Self::V2 { .. } => &[
+                NetDev,
+                CpuStat,
+                MemoryCurrent,
+                MemoryStat,
+                MemoryMax,
+                IoStat,
+                Pids,
+            ],
+        }
+    }
+
+    /// Where `file` is for this container (`None` for a file of the other cgroup version, or v1 without pids).
+    pub fn path(&self, file: CounterFile, pid: u32) -> Option<PathBuf> {
+        use CounterFile::*;
+        if file == NetDev {
+            return Some(PathBuf::from(format!("/proc/{pid}/net/dev")));
+        }
+        let dir = match (self, file) {
+            (Self::V1 { cpuacct, .. }, CpuacctUsage) => cpuacct,
+            (Self::V1 { memory, .. }, MemoryUsage | MemoryLimit | MemoryStat) => memory,
+            (Self::V1 { blkio, .. }, BlkioService | BlkioThrottle) => blkio,
+            (Self::V1 { pids, .. }, Pids) => pids.as_ref()?,
+            (
+                Self::V2 { dir },
+                CpuStat | MemoryCurrent | MemoryMax | IoStat | MemoryStat | Pids,
+            ) => dir,
+            _ => return None,
+        };
+        Some(dir.join(file.name()))
+    }
+}
+
+/// Where a container's counter files are read from: kept descriptors, a fresh open per read, or the output of
+/// one batched command on a remote host.
+pub trait CounterFiles {
+    /// Reads `file` whole and hands its bytes to `parse`.
+    fn read<T>(&mut self, file: CounterFile, parse: impl FnOnce(&[u8]) -> T) -> io::Result<T>;
+}
+
+/// A required number: a file that does not hold one is an error naming it.
+fn read_number(files: &mut impl CounterFiles, file: CounterFile) -> io::Result<u64> {
+    files.read(file, parse::number)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a number", file.name()),
+        )
     })
 }
 
-/// Most open files kept: 7 per container, so about 70 containers; beyond that files are opened per read.
-const MAX_OPEN_FILES: usize = 512;
-
-/// Cgroup and `/proc` files kept open between sweeps and re-read from the start (`pread`): opening and closing
-/// them was most of a sweep's cost (docs/benchmarks.md, "What dominates now"). The kernel regenerates these
-/// files on every read from offset 0. Files a sweep did not read are closed after it (those of removed or
-/// restarted containers); a kept file that fails to read (its cgroup was removed) is opened again once.
-#[derive(Debug, Default)]
-pub struct OpenFiles {
-    files: HashMap<PathBuf, fs::File>,
-    read_this_sweep: std::collections::HashSet<PathBuf>,
-}
-
-impl OpenFiles {
-    /// The whole file, as it is now.
-    pub fn read(&mut self, path: &Path) -> io::Result<String> {
-        self.read_this_sweep.insert(path.to_owned());
-        if let Some(file) = self.files.get(path) {
-            match read_from_start(file) {
-                Ok(text) => return Ok(text),
-                Err(_) => {
-                    self.files.remove(path);
-                }
-            }
-        }
-        let file = fs::File::open(path)?;
-        let text = read_from_start(&file)?;
-        if self.files.len() < MAX_OPEN_FILES {
-            self.files.insert(path.to_owned(), file);
-        }
-        Ok(text)
-    }
-
-    /// Closes the files the sweep that just ended did not read.
-    pub fn end_sweep(&mut self) {
-        let read = std::mem::take(&mut self.read_this_sweep);
-        self.files.retain(|path, _| read.contains(path));
-    }
-
-    /// How many files are open.
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-}
-
-fn read_from_start(file: &fs::File) -> io::Result<String> {
-    use std::os::unix::fs::FileExt;
-    let mut text = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let read = file.read_at(&mut chunk, text.len() as u64)?;
-        if read == 0 {
-            break;
-        }
-        text.extend_from_slice(&chunk[..read]);
-    }
-    String::from_utf8(text).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
-}
-
-/// Every file [`counters_with`] may read for one container, so a remote host can `cat` them all at once.
-pub fn files_of(paths: &CgroupPaths, pid: u32) -> Vec<PathBuf> {
-    let mut files = vec![PathBuf::from(format!("/proc/{pid}/net/dev"))];
-    match paths {
-        CgroupPaths::V1 {
-            cpuacct,
-            memory,
-            blkio,
-            pids,
-        } => {
-            files.push(cpuacct.join("cpuacct.usage"));
-            files.push(memory.join("memory.usage_in_bytes"));
-            files.push(memory.join("memory.stat"));
-            files.push(memory.join("memory.limit_in_bytes"));
-            files.extend(BLKIO_V1_FILES.iter().map(|f| blkio.join(f)));
-            if let Some(dir) = pids {
-                files.push(dir.join("pids.current"));
-            }
-        }
-        CgroupPaths::V2 { dir } => {
-            for name in [
-                "cpu.stat",
-                "memory.current",
-                "memory.stat",
-                "memory.max",
-                "io.stat",
-                "pids.current",
-            ] {
-                files.push(dir.join(name));
-            }
-        }
-    }
-    files
-}
-
-/// [`read_counters`] with the file reads given (the local filesystem, or the output of one batched command on a
-/// remote host) and memory counted as the engine's own stats command does.
-pub fn counters_with(
+/// One container's counters from its files, as the engine's own stats command computes them (`formula`: Docker's,
+/// or the Podman version's memory). The one reading for every way of getting at the files: kept open, opened per
+/// read, or read by one batched command on a remote host.
+pub fn counters(
     paths: &CgroupPaths,
-    pid: u32,
+    files: &mut impl CounterFiles,
     host: &HostCpu,
     at: Instant,
     formula: MemoryFormula,
-    read: &dyn Fn(&Path) -> io::Result<String>,
 ) -> io::Result<RawCounters> {
-    let read_u64 = |path: &Path| -> io::Result<u64> {
-        read(path)?.trim().parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{} is not a number", path.display()),
-            )
-        })
-    };
-    let (net_rx_bytes, net_tx_bytes) =
-        parse_net_dev(&read(Path::new(&format!("/proc/{pid}/net/dev")))?);
+    use CounterFile::*;
+    let (net_rx_bytes, net_tx_bytes) = files.read(NetDev, parse::net_dev_totals)?;
     let (cpu_total_ns, memory_bytes, limit, block, pids) = match paths {
-        CgroupPaths::V1 {
-            cpuacct,
-            memory,
-            blkio,
-            pids,
-        } => {
-            let cpu = read_u64(&cpuacct.join("cpuacct.usage"))?;
-            let usage = read_u64(&memory.join("memory.usage_in_bytes"))?;
-            let stat = parse_flat_keyed(&read(&memory.join("memory.stat"))?);
-            let mut limit = read_u64(&memory.join("memory.limit_in_bytes")).unwrap_or(u64::MAX);
-            if let Some(&hierarchical) = stat.get("hierarchical_memory_limit") {
-                limit = limit.min(hierarchical);
-            }
-            let block = BLKIO_V1_FILES
-                .iter()
-                .filter_map(|file| read(&blkio.join(file)).ok())
-                .find_map(|text| parse_blkio_v1(&text))
+        CgroupPaths::V1 { pids, .. } => {
+            let cpu = read_number(files, CpuacctUsage)?;
+            let usage = read_number(files, MemoryUsage)?;
+            let stat = files.read(MemoryStat, parse::memory_stat)?;
+            // The lowest limit of the cgroup and its ancestors, so never above memory.limit_in_bytes.
+            let limit = match stat.hierarchical_memory_limit {
+                Some(limit) => limit,
+                None => read_number(files, MemoryLimit).unwrap_or(u64::MAX),
+            };
+            let block = [BlkioService, BlkioThrottle]
+                .into_iter()
+                .find_map(|file| files.read(file, parse::blkio_v1).ok().flatten())
                 .unwrap_or((0, 0));
-            let pids = pids
-                .as_ref()
-                .and_then(|dir| read_u64(&dir.join("pids.current")).ok());
-            (
-                cpu,
-                formula.v1(usage, &stat),
-                limit,
-                block,
-                pids.unwrap_or(0),
-            )
+            let pids = match pids {
+                Some(_) => read_number(files, Pids).unwrap_or(0),
+                None => 0,
+            };
+            (cpu, formula.v1(usage, &stat), limit, block, pids)
         }
-        CgroupPaths::V2 { dir } => {
-            let cpu_stat = parse_flat_keyed(&read(&dir.join("cpu.stat"))?);
-            let cpu = cpu_stat
-                .get("usage_usec")
-                .copied()
+        CgroupPaths::V2 { .. } => {
+            let cpu = files
+                .read(CpuStat, |text| parse::keyed(text, b"usage_usec"))?
                 .unwrap_or(0)
                 .saturating_mul(1000);
-            let usage = read_u64(&dir.join("memory.current"))?;
-            let stat = parse_flat_keyed(&read(&dir.join("memory.stat")).unwrap_or_default());
-            // "max" (no limit) does not parse and falls back to the host's memory below.
-            let limit = read_u64(&dir.join("memory.max")).unwrap_or(u64::MAX);
-            let block = parse_io_stat(&read(&dir.join("io.stat")).unwrap_or_default());
-            let pids = read_u64(&dir.join("pids.current")).unwrap_or(0);
+            let usage = read_number(files, MemoryCurrent)?;
+            let stat = files
+                .read(MemoryStat, parse::memory_stat)
+                .unwrap_or_default();
+            // "max" (no limit) is no number and falls back to the host's memory below.
+            let limit = read_number(files, MemoryMax).unwrap_or(u64::MAX);
+            let block = files.read(IoStat, parse::io_stat).unwrap_or((0, 0));
+            let pids = read_number(files, Pids).unwrap_or(0);
             (cpu, formula.v2(usage, &stat), limit, block, pids)
         }
     };
@@ -414,81 +418,118 @@ pub fn counters_with(
     })
 }
 
-/// `key value` lines (memory.stat, cpu.stat).
-pub fn parse_flat_keyed(text: &str) -> HashMap<String, u64> {
-    text.lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once(' ')?;
-            Some((key.to_owned(), value.trim().parse().ok()?))
-        })
-        .collect()
+/// Reads one container's counters, opening each file for the read, memory as `docker stats` counts it. `pid` is
+/// its main process (for the network namespace).
+pub fn read_counters(
+    paths: &CgroupPaths,
+    pid: u32,
+    host: &HostCpu,
+    at: Instant,
+) -> io::Result<RawCounters> {
+    let mut files = OpenPerRead {
+        paths,
+        pid,
+        buffer: Vec::new(),
+    };
+    counters(paths, &mut files, host, at, MemoryFormula::DOCKER)
+}
+
+/// Files opened, read whole and closed at each read.
+pub struct OpenPerRead<'a> {
+    pub paths: &'a CgroupPaths,
+    pub pid: u32,
+    pub buffer: Vec<u8>,
+}
+
+impl CounterFiles for OpenPerRead<'_> {
+    fn read<T>(&mut self, file: CounterFile, parse: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+        let path = self
+            .paths
+            .path(file, self.pid)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        let text = read_whole(&fs::File::open(path)?, &mut self.buffer)?;
+        Ok(parse(text))
+    }
+}
+
+/// A read of at least this many bytes may not be the last: procfs tables (`/proc/<pid>/net/dev`) hand out at
+/// most a page per read, cut at a line, while cgroup files and regular files come whole in one read.
+const READ_MAY_CONTINUE: usize = 2048;
+const FIRST_BUFFER: usize = 8 * 1024;
+
+/// Reads a file from offset 0 (`pread`, so a kept descriptor needs no seek) into `buffer`; the kernel
+/// generates these files anew for each read from the start.
+pub fn read_whole<'b>(file: &fs::File, buffer: &'b mut Vec<u8>) -> io::Result<&'b [u8]> {
+    use std::os::unix::fs::FileExt;
+    if buffer.len() < FIRST_BUFFER {
+        buffer.resize(FIRST_BUFFER, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let asked = buffer.len() - filled;
+        let read = match file.read_at(&mut buffer[filled..], filled as u64) {
+            Ok(read) => read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        filled += read;
+        if read == 0 || (read < asked && read < READ_MAY_CONTINUE) {
+            return Ok(&buffer[..filled]);
+        }
+    }
+}
+
+/// Every file [`counters`] may read for one container, so a remote host can read them all at once.
+pub fn files_of(paths: &CgroupPaths, pid: u32) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = paths
+        .kept_files()
+        .iter()
+        .filter_map(|file| paths.path(*file, pid))
+        .collect();
+    if let Some(limit) = paths.path(CounterFile::MemoryLimit, pid) {
+        files.push(limit);
+    }
+    files
+}
+
+/// [`counters`] with the file contents given by `read`: the output of one batched command on a remote host.
+pub fn counters_with(
+    paths: &CgroupPaths,
+    pid: u32,
+    host: &HostCpu,
+    at: Instant,
+    formula: MemoryFormula,
+    read: &dyn Fn(&Path) -> io::Result<String>,
+) -> io::Result<RawCounters> {
+    struct Given<'a> {
+        paths: &'a CgroupPaths,
+        pid: u32,
+        read: &'a dyn Fn(&Path) -> io::Result<String>,
+    }
+    impl CounterFiles for Given<'_> {
+        fn read<T>(&mut self, file: CounterFile, parse: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+            let path = self
+                .paths
+                .path(file, self.pid)
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+            Ok(parse((self.read)(&path)?.as_bytes()))
+        }
+    }
+    counters(paths, &mut Given { paths, pid, read }, host, at, formula)
 }
 
 /// Sums bytes received and sent over every interface of a network namespace except loopback.
 pub fn parse_net_dev(text: &str) -> (u64, u64) {
-    net_dev_interfaces(text)
-        .filter(|(name, ..)| *name != "lo")
-        .fold((0u64, 0u64), |(rx, tx), (_, r, t)| {
-            (rx.saturating_add(r), tx.saturating_add(t))
-        })
+    parse::net_dev_totals(text.as_bytes())
 }
 
 /// Each interface of a `/proc/<pid>/net/dev` (or `/proc/net/dev`) table with its received and sent bytes.
 pub fn net_dev_interfaces(text: &str) -> impl Iterator<Item = (&str, u64, u64)> {
-    text.lines().skip(2).filter_map(|line| {
-        let (name, values) = line.split_once(':')?;
-        let mut fields = values
-            .split_whitespace()
-            .map(|v| v.parse::<u64>().unwrap_or(0));
-        let rx = fields.next()?;
-        let tx = fields.nth(7)?;
-        Some((name.trim(), rx, tx))
-    })
-}
-
-/// v1 block I/O: `io_service_bytes_recursive` (CFQ) when it has device lines, else the throttle file, as runc does.
-const BLKIO_V1_FILES: [&str; 2] = [
-    "blkio.io_service_bytes_recursive",
-    "blkio.throttle.io_service_bytes_recursive",
-];
-
-/// Parses `MAJ:MIN Op bytes` lines, summing Read and Write over devices; `None` when there are no device lines.
-pub fn parse_blkio_v1(text: &str) -> Option<(u64, u64)> {
-    let mut read = 0u64;
-    let mut write = 0u64;
-    let mut any = false;
-    for line in text.lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(device), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        if !device.contains(':') {
-            continue;
-        }
-        any = true;
-        let value: u64 = value.parse().unwrap_or(0);
-        match op.to_ascii_lowercase().as_str() {
-            "read" => read = read.saturating_add(value),
-            "write" => write = write.saturating_add(value),
-            _ => {}
-        }
-    }
-    any.then_some((read, write))
-}
-
-/// v2 block I/O: `MAJ:MIN rbytes=N wbytes=N ...` lines, summed over devices.
-pub fn parse_io_stat(text: &str) -> (u64, u64) {
-    let mut read = 0u64;
-    let mut write = 0u64;
-    for field in text.split_whitespace() {
-        if let Some(value) = field.strip_prefix("rbytes=") {
-            read = read.saturating_add(value.parse().unwrap_or(0));
-        } else if let Some(value) = field.strip_prefix("wbytes=") {
-            write = write.saturating_add(value.parse().unwrap_or(0));
-        }
-    }
-    (read, write)
+    parse::net_dev_interfaces(text.as_bytes())
+        .filter_map(|(name, rx, tx)| Some((std::str::from_utf8(name).ok()?, rx, tx)))
 }
 
 #[cfg(test)]

@@ -165,12 +165,26 @@ impl Client {
         })
     }
 
-    /// Inspects one container; `Ok(None)` when it no longer exists.
+    /// Inspects one container; `Ok(None)` when it no longer exists. Podman reports a transitional state
+    /// (`"stopped"`, between `running` and `exited`) that Docker's API schema does not have, so bollard cannot
+    /// read that reply: the inspect is asked again a moment later instead of failing the whole session.
     pub async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
-        match self.docker.inspect_container(id, None).await {
-            Ok(reply) => Ok(Some(info_from_inspect(&self.host, &reply, Utc::now()))),
-            Err(err) if is_gone(&err) => Ok(None),
-            Err(err) => Err(Error::Docker(err.to_string())),
+        let mut attempt = 0;
+        loop {
+            match self.docker.inspect_container(id, None).await {
+                Ok(reply) => return Ok(Some(info_from_inspect(&self.host, &reply, Utc::now()))),
+                Err(err) if is_gone(&err) => return Ok(None),
+                Err(err) if is_unreadable_reply(&err) && attempt < INSPECT_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(
+                        container = id,
+                        attempt,
+                        "inspect reply not readable yet ({err}); asking again"
+                    );
+                    tokio::time::sleep(INSPECT_RETRY_PAUSE).await;
+                }
+                Err(err) => return Err(Error::Docker(err.to_string())),
+            }
         }
     }
 
@@ -194,6 +208,21 @@ impl Client {
     pub fn docker(&self) -> &Docker {
         &self.docker
     }
+}
+
+/// How often, and how far apart, an inspect whose reply cannot be read is asked again (Podman's `stopped` lasts
+/// until Podman's clean-up of the stopped container has run: milliseconds, a second or more under load).
+const INSPECT_RETRIES: u32 = 10;
+const INSPECT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Whether bollard got a reply it could not decode (a state or field outside Docker's schema), which a later
+/// inspect of the same container usually reads fine.
+fn is_unreadable_reply(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::JsonDataError { .. }
+            | bollard::errors::Error::JsonSerdeError { .. }
+    )
 }
 
 /// Whether an engine error means the container does not exist (any more): Docker answers 404; Podman answers 500
@@ -465,6 +494,25 @@ pub fn detail_from_inspect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn podmans_transitional_stopped_state_is_an_unreadable_reply_that_is_asked_again() {
+        // Podman answers an inspect with "stopped" for a moment while a container's processes are reaped;
+        // Docker's schema has no such state, so the reply does not decode.
+        let reply =
+            serde_json::json!({"Id": "abc123", "Name": "/web", "State": {"Status": "stopped"}});
+        let decoded = serde_json::from_value::<ContainerInspectResponse>(reply);
+        let err = match decoded {
+            Ok(_) => panic!("bollard now reads \"stopped\": the retry in inspect may be dropped"),
+            Err(err) => bollard::errors::Error::from(err),
+        };
+        assert!(is_unreadable_reply(&err));
+        let not_found = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: "no such container".into(),
+        };
+        assert!(!is_unreadable_reply(&not_found));
+    }
 
     #[test]
     fn inspect_reply_becomes_info() {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::cgroup::parse::MemoryStat;
 use crate::model::EngineProduct;
 
 /// One way of turning a cgroup's memory counters into "memory in use".
@@ -62,49 +63,58 @@ impl MemoryFormula {
     }
 
     /// Memory in use from a cgroup v1 `memory.usage_in_bytes` and `memory.stat`.
-    pub fn v1(&self, usage: u64, stat: &HashMap<String, u64>) -> u64 {
+    pub fn v1(&self, usage: u64, stat: &MemoryStat) -> u64 {
         match self.v1 {
-            MemoryMeasure::UsageMinusInactiveFile => memory_in_use(usage, stat),
+            MemoryMeasure::UsageMinusInactiveFile => stat.in_use(usage),
             MemoryMeasure::Usage => usage,
-            MemoryMeasure::Anon => {
-                match (
-                    stat.get("total_active_anon"),
-                    stat.get("total_inactive_anon"),
-                ) {
-                    (None, None) => memory_in_use(usage, stat),
-                    (active, inactive) => active
-                        .copied()
-                        .unwrap_or(0)
-                        .saturating_add(inactive.copied().unwrap_or(0)),
-                }
-            }
+            MemoryMeasure::Anon => match (stat.total_active_anon, stat.total_inactive_anon) {
+                (None, None) => stat.in_use(usage),
+                (active, inactive) => active.unwrap_or(0).saturating_add(inactive.unwrap_or(0)),
+            },
         }
     }
 
     /// Memory in use from a cgroup v2 `memory.current` and `memory.stat`.
-    pub fn v2(&self, usage: u64, stat: &HashMap<String, u64>) -> u64 {
+    pub fn v2(&self, usage: u64, stat: &MemoryStat) -> u64 {
         match self.v2 {
-            MemoryMeasure::UsageMinusInactiveFile => memory_in_use(usage, stat),
+            MemoryMeasure::UsageMinusInactiveFile => stat.in_use(usage),
             MemoryMeasure::Usage => usage,
-            MemoryMeasure::Anon => stat
-                .get("anon")
-                .copied()
-                .unwrap_or_else(|| memory_in_use(usage, stat)),
+            MemoryMeasure::Anon => stat.anon.unwrap_or_else(|| stat.in_use(usage)),
         }
+    }
+}
+
+impl MemoryStat {
+    /// [`memory_in_use`] from the parsed values.
+    fn in_use(&self, usage: u64) -> u64 {
+        memory_in_use_of(usage, self.total_inactive_file, self.inactive_file)
     }
 }
 
 /// Memory in use as `docker stats` reports it: usage minus `total_inactive_file` (cgroup v1) or minus
 /// `inactive_file` (cgroup v2). Subtracting `cache` is the old, wrong formula.
 pub fn memory_in_use(usage: u64, stats: &HashMap<String, u64>) -> u64 {
-    if let Some(&inactive) = stats.get("total_inactive_file") {
+    memory_in_use_of(
+        usage,
+        stats.get("total_inactive_file").copied(),
+        stats.get("inactive_file").copied(),
+    )
+}
+
+/// [`memory_in_use`] from the two `memory.stat` values it needs.
+pub fn memory_in_use_of(
+    usage: u64,
+    total_inactive_file: Option<u64>,
+    inactive_file: Option<u64>,
+) -> u64 {
+    if let Some(inactive) = total_inactive_file {
         if inactive < usage {
             return usage - inactive;
         }
         // cgroup v1 with an inactive count above usage: fall through like the docker CLI does.
     }
-    match stats.get("inactive_file") {
-        Some(&inactive) if inactive < usage => usage - inactive,
+    match inactive_file {
+        Some(inactive) if inactive < usage => usage - inactive,
         _ => usage,
     }
 }
@@ -112,6 +122,7 @@ pub fn memory_in_use(usage: u64, stats: &HashMap<String, u64>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::docker::cgroup::parse::memory_stat;
 
     #[test]
     fn memory_v1_subtracts_total_inactive_file() {
@@ -136,11 +147,10 @@ mod tests {
     #[test]
     fn podman_counts_memory_as_its_version_did() {
         // A v1 cgroup holding 30 MB of written, inactive page cache and 50 kB of process memory.
-        let v1 = HashMap::from([
-            ("total_inactive_file".to_owned(), 31_457_280),
-            ("total_active_anon".to_owned(), 40_960),
-            ("total_inactive_anon".to_owned(), 12_288),
-        ]);
+        let v1 = memory_stat(
+            b"cache 31457280\nactive_anon 4096\ninactive_file 1000\ntotal_active_anon 40960\n\
+              total_inactive_anon 12288\ntotal_inactive_file 31457280\n",
+        );
         let usage = 32_690_176;
         let podman_4 = MemoryFormula::of(EngineProduct::Podman, "4.3.1");
         assert_eq!(podman_4.v1(usage, &v1), usage, "Podman 4 on v1: raw usage");
@@ -156,10 +166,7 @@ mod tests {
             MemoryFormula::of(EngineProduct::Docker, "4.3.1"),
             MemoryFormula::DOCKER
         );
-        let v2 = HashMap::from([
-            ("anon".to_owned(), 700_000),
-            ("inactive_file".to_owned(), 10_000_000),
-        ]);
+        let v2 = memory_stat(b"anon 700000\nanon_thp 0\nfile 12000000\ninactive_file 10000000\n");
         assert_eq!(
             podman_4.v2(20_000_000, &v2),
             700_000,
@@ -174,6 +181,9 @@ mod tests {
             MemoryFormula::of(EngineProduct::Podman, "dev"),
             MemoryFormula::DOCKER
         );
+        // Anon asked for but not in the file (an old kernel): usage minus inactive file, as Podman falls back.
+        let no_anon = memory_stat(b"inactive_file 10000000\n");
+        assert_eq!(podman_4.v2(20_000_000, &no_anon), 10_000_000);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod api_stats;
 pub mod cgroup;
 mod client;
 pub mod collector;
+pub mod descriptors;
 mod disk;
 mod events;
 pub mod exec;

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{stream, Stream, StreamExt};
 use tokio::sync::watch;
 
-use super::cgroup::{self, CgroupPaths, Mounts};
+use super::cgroup::{CgroupPaths, KeptFiles, Mounts, Outcome};
 use super::collector::Failure;
 use super::formula::MemoryFormula;
 use super::logs::LogHub;
@@ -88,12 +88,12 @@ pub(super) struct Session<'a> {
     pub(super) client: Client,
     /// The engine's containers as last listed or inspected, by id.
     pub(super) known: HashMap<String, Known>,
-    /// Cgroup locations by container id, with the pid they were found for.
+    /// A remote host's cgroup locations by container id, with the pid they were found for.
     pub(super) cgroups: HashMap<String, (u32, Option<CgroupPaths>)>,
     /// This machine's cgroup mounts, when the engine runs here and they can be read.
     mounts: Option<Mounts>,
-    /// The local containers' counter files, kept open between sweeps.
-    open_files: cgroup::OpenFiles,
+    /// The local containers' counter files, kept open between sweeps (taken out while a sweep runs).
+    kept: Option<KeptFiles>,
     /// A remote host's SSH connection and its batched reads (None for the local engine).
     pub(super) remote: Option<RemoteReads>,
     /// Which containers the OOM killer hit in their current run (their `die` is marked).
@@ -125,19 +125,20 @@ impl<'a> Session<'a> {
             .then(Mounts::discover)
             .and_then(Result::ok)
             .filter(Mounts::usable);
+        let memory = client.memory_formula();
         Self {
             reporter,
             logs,
             slot,
             settings: *settings,
-            memory: client.memory_formula(),
+            memory,
             stats_unavailable: client.podman_host.stats_unavailable(),
             pods: HashMap::new(),
             client,
             known: HashMap::new(),
             cgroups: HashMap::new(),
+            kept: mounts.clone().map(|mounts| KeptFiles::new(mounts, memory)),
             mounts,
-            open_files: cgroup::OpenFiles::default(),
             remote: remote.map(RemoteReads::new),
             oom: events::OomWatch::default(),
             resume: None,
@@ -350,6 +351,12 @@ impl<'a> Session<'a> {
             .map(|info| (info.id.clone(), Known::of(info)))
             .collect();
         self.cgroups.retain(|id, _| self.known.contains_key(id));
+        if let Some(kept) = &mut self.kept {
+            let known = &self.known;
+            kept.retain(|id| known.get(id).is_some_and(|known| known.has_processes));
+            // A cgroup that moved (the process is the same) is found at the next sweep.
+            kept.recheck_locations();
+        }
         self.report(Observation::Containers {
             host: self.client.host.clone(),
             containers,
@@ -412,7 +419,12 @@ impl<'a> Session<'a> {
                         info.oom_killed = true;
                     }
                     inspected_oom = info.oom_killed;
-                    self.known.insert(id.clone(), Known::of(&info));
+                    let known = Known::of(&info);
+                    if !known.has_processes {
+                        // Stopped: its counter files close now, not at the next sweep.
+                        self.forget_files(&id);
+                    }
+                    self.known.insert(id.clone(), known);
                     // A new run gets a new cgroup: its rates start from a fresh baseline.
                     let new_run = matches!(action.as_str(), "start" | "restart" | "die");
                     self.report(Observation::Container {
@@ -467,6 +479,7 @@ impl<'a> Session<'a> {
 
     async fn remove(&mut self, id: &str) {
         self.cgroups.remove(id);
+        self.forget_files(id);
         self.pods.remove(id);
         if self.known.remove(id).is_some() {
             self.report(Observation::ContainerGone {
@@ -486,6 +499,13 @@ impl<'a> Session<'a> {
             .collect()
     }
 
+    /// Closes a container's counter files (it stopped or was removed).
+    fn forget_files(&mut self, id: &str) {
+        if let Some(kept) = &mut self.kept {
+            kept.forget(id);
+        }
+    }
+
     /// Reads every container that has processes: from cgroup files where they can be read, else through the
     /// API. Reports all the counters as one observation.
     async fn sweep(&mut self) {
@@ -499,65 +519,47 @@ impl<'a> Session<'a> {
             return;
         }
         let targets = self.targets();
-        let live: HashSet<&String> = targets.iter().map(|(id, _)| id).collect();
-        self.cgroups.retain(|id, _| live.contains(id));
+        if !self.cgroups.is_empty() {
+            let live: HashSet<&String> = targets.iter().map(|(id, _)| id).collect();
+            self.cgroups.retain(|id, _| live.contains(id));
+        }
 
         let mut samples: Vec<CounterSample> = Vec::with_capacity(targets.len());
         let mut via_api = Vec::new();
         if let Some(mounts) = &self.mounts {
-            // Locate cgroups once per (container, pid); then one blocking sweep over all the files.
             let mut jobs = Vec::with_capacity(targets.len());
-            for (id, pid) in &targets {
-                let Some(pid) = *pid else {
-                    via_api.push(id.clone());
-                    continue;
-                };
-                let cached = self
-                    .cgroups
-                    .get(id)
-                    .filter(|(cached_pid, _)| *cached_pid == pid);
-                let paths = match cached {
-                    Some((_, paths)) => paths.clone(),
-                    None => {
-                        let paths = mounts.locate(pid, id);
-                        self.cgroups.insert(id.clone(), (pid, paths.clone()));
-                        paths
-                    }
-                };
-                match paths {
-                    Some(paths) => jobs.push((id.clone(), pid, paths)),
-                    None => via_api.push(id.clone()),
-                }
-            }
-            let mut files = std::mem::take(&mut self.open_files);
-            let memory = self.memory;
-            let (read, files) = tokio::task::spawn_blocking(move || {
-                let now = Instant::now();
-                let host = cgroup::read_host_cpu().ok();
-                let read = jobs
-                    .into_iter()
-                    .map(|(id, pid, paths)| {
-                        let counters = host.as_ref().and_then(|host| {
-                            cgroup::read_counters_kept_open(
-                                &paths, pid, host, now, memory, &mut files,
-                            )
-                            .ok()
-                        });
-                        (id, counters)
-                    })
-                    .collect::<Vec<_>>();
-                files.end_sweep();
-                (read, files)
-            })
-            .await
-            .unwrap_or_default();
-            self.open_files = files;
-            for (id, counters) in read {
-                match counters {
-                    Some(counters) => samples.push(sample(id, counters, SampleMethod::Cgroup)),
-                    // The process may have just exited; the API knows better.
+            for (id, pid) in targets {
+                match pid {
+                    Some(pid) => jobs.push((id, pid)),
                     None => via_api.push(id),
                 }
+            }
+            // One blocking task reads every file; the kept descriptors travel with it and come back.
+            let mut kept = self
+                .kept
+                .take()
+                .unwrap_or_else(|| KeptFiles::new(mounts.clone(), self.memory));
+            let swept = tokio::task::spawn_blocking(move || {
+                let read = kept.sweep(jobs, Instant::now());
+                (read, kept)
+            })
+            .await;
+            match swept {
+                Ok((read, kept)) => {
+                    self.kept = Some(kept);
+                    for (id, outcome) in read {
+                        match outcome {
+                            Outcome::Counters(counters) => {
+                                samples.push(sample(id, counters, SampleMethod::Cgroup))
+                            }
+                            // It stopped during the sweep; its events follow.
+                            Outcome::Gone => {}
+                            Outcome::Unreadable => via_api.push(id),
+                        }
+                    }
+                }
+                // Its files were closed with it; the next sweep opens them again.
+                Err(err) => tracing::warn!(%err, "the counter sweep failed"),
             }
         } else if let Some(read) = self.remote.as_mut().and_then(RemoteReads::take_samples) {
             // Read on the host by the interval's batched command (probe_remote, just before this).

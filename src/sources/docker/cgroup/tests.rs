@@ -16,41 +16,6 @@ fn v1_mounts() -> Mounts {
 }
 
 #[test]
-fn kept_open_files_read_fresh_content_and_close_when_unused() {
-    let mut files = OpenFiles::default();
-    // A file the kernel generates on each read, like the cgroup files: a kept descriptor sees new values.
-    let uptime = |text: String| -> f64 {
-        text.split_whitespace()
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("uptime")
-    };
-    let first = uptime(files.read(Path::new("/proc/uptime")).expect("read"));
-    std::thread::sleep(std::time::Duration::from_millis(30));
-    let second = uptime(files.read(Path::new("/proc/uptime")).expect("read again"));
-    assert!(second > first, "{first} then {second}");
-    assert_eq!(files.len(), 1, "one descriptor, kept");
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("memory.current");
-    fs::write(&path, "100\n").expect("write");
-    assert_eq!(files.read(&path).expect("read"), "100\n");
-    fs::write(&path, "2000\n").expect("rewrite");
-    assert_eq!(files.read(&path).expect("read"), "2000\n");
-    files.end_sweep();
-    assert_eq!(files.len(), 2);
-    // The next sweep reads only one of them: the other is closed after it.
-    files.read(&path).expect("read");
-    files.end_sweep();
-    assert_eq!(files.len(), 1);
-    // A sweep that reads nothing closes everything; a file that is not there is an error, not kept.
-    files.end_sweep();
-    assert!(files.is_empty());
-    assert!(files.read(&dir.path().join("absent")).is_err());
-    assert!(files.is_empty());
-}
-
-#[test]
 fn v1_paths_come_from_proc_cgroup() {
     let proc_cgroup = format!(
         "12:pids:/docker/{ID}\n8:memory:/docker/{ID}\n5:cpu,cpuacct:/docker/{ID}\n4:blkio:/docker/{ID}\n0::/docker/{ID}\n"
@@ -161,11 +126,11 @@ fn net_dev_skips_loopback() {
 #[test]
 fn blkio_v1_and_io_stat_v2() {
     let v1 =
-        "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:16 Read 100\n8:16 Write 0\nTotal 12388\n";
-    assert_eq!(parse_blkio_v1(v1), Some((4196, 8192)));
-    assert_eq!(parse_blkio_v1("Total 0\n"), None);
-    let v2 = "8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=5 wbytes=7 rios=1 wios=1\n";
-    assert_eq!(parse_io_stat(v2), (1005, 2007));
+        b"8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:16 Read 100\n8:16 Write 0\nTotal 12388\n";
+    assert_eq!(parse::blkio_v1(v1), Some((4196, 8192)));
+    assert_eq!(parse::blkio_v1(b"Total 0\n"), None);
+    let v2 = b"8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=5 wbytes=7 rios=1 wios=1\n";
+    assert_eq!(parse::io_stat(v2), (1005, 2007));
 }
 
 #[test]
