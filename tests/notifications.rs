@@ -482,6 +482,7 @@ fn raised(id: u64, target: Target, level: Level, value: f64) -> AlertTransition 
             resolved_at: None,
             acknowledged: false,
             top: Vec::new(),
+            lines: Vec::new(),
         },
         previous_level: None,
         at,

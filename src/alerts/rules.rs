@@ -13,6 +13,9 @@ pub struct Effective {
     pub critical: f64,
     pub hold: Duration,
     pub unit: &'static str,
+    /// Lower values are worse (a projected time until a disk is full): a level is raised at or below its line
+    /// and clears above `warning x (1 + hysteresis)`.
+    pub lower_is_worse: bool,
 }
 
 /// The thresholds part of a validated config.
@@ -54,12 +57,18 @@ impl Rules {
         self.effective(metric, merged)
     }
 
+    /// The `[forecasts]` settings (horizons, holds).
+    pub fn forecasts(&self) -> &crate::config::ForecastSettings {
+        &self.config.forecasts
+    }
+
     fn effective(&self, metric: &str, threshold: Threshold) -> Option<Effective> {
         threshold.enabled.then(|| Effective {
             warning: threshold.warning,
             critical: threshold.critical,
             hold: threshold.hold.unwrap_or(self.config.alerts.hold),
             unit: self.config.thresholds.unit(metric).unwrap_or(""),
+            lower_is_worse: false,
         })
     }
 }

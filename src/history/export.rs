@@ -485,6 +485,8 @@ impl CsvRow {
                         line,
                         reason: format!("column `top` is not JSON: {e}"),
                     })?,
+                    // CSV has no column for a log alert's lines (JSON lines keeps them).
+                    lines: Vec::new(),
                 })
             }
             "event" => ExportRow::Event(EngineEvent {

@@ -13,12 +13,16 @@
 
 mod error;
 mod export;
+mod gauges;
 mod query;
 mod schema;
 mod table;
 mod timeline;
 mod types;
 mod writer;
+
+#[cfg(test)]
+mod upgrade_tests;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
@@ -35,6 +39,7 @@ use crate::config::HistorySettings;
 use crate::model::{AuditEntry, ContainerInfo, ContainerStats, EngineEvent, ServerStats};
 
 pub use error::{HistoryError, Problem};
+pub use gauges::{GaugeQuery, GAUGE_DISK, GAUGE_NETWORK_QUOTA};
 pub use schema::{CONTAINER_METRICS, HOST_METRICS, SCHEMA_VERSION};
 pub use table::{write_series, write_timeline};
 pub use timeline::{TimelineCursor, TimelinePage, TimelineQuery};
@@ -45,6 +50,7 @@ pub use types::*;
 pub(crate) enum Record {
     Container(ContainerSample),
     Host(HostSample),
+    Gauge(gauges::GaugeSample),
     Alert(Box<Alert>),
     Event(Box<EngineEvent>),
     Audit(Box<AuditEntry>),
@@ -186,10 +192,13 @@ impl History {
         }));
     }
 
-    /// Queues one host sample; never waits for the disk.
+    /// Queues one host sample, with its gauges (each filesystem, a VPS's traffic quota); never waits for the
+    /// disk.
     pub fn record_host(&self, stats: &ServerStats) {
+        let at = to_ms_precision(stats.timestamp);
+        self.push(gauges::samples_of(stats, at).into_iter().map(Record::Gauge));
         self.push(std::iter::once(Record::Host(HostSample {
-            at: to_ms_precision(stats.timestamp),
+            at,
             host: stats.server_name.clone(),
             cpu_percent: finite(stats.cpu.percent),
             memory_percent: finite(stats.memory.percent),
@@ -284,6 +293,13 @@ impl History {
     pub fn query(&self, query: &SeriesQuery) -> Result<Series, HistoryError> {
         let mut conn = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
         query::series(&mut conn, &self.path, query)
+    }
+
+    /// Points of one gauge (a filesystem's use, a VPS's traffic quota); a gauge with no rows gives an empty
+    /// series.
+    pub fn gauge(&self, query: &GaugeQuery) -> Result<Series, HistoryError> {
+        let mut conn = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        gauges::series(&mut conn, &self.path, query)
     }
 
     /// Stored alerts, newest first.

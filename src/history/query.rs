@@ -262,13 +262,14 @@ fn combine_service(rows: &[Row5], resolution: Resolution, additive: bool) -> Vec
 }
 
 pub(crate) const ALERT_COLUMNS: &str = "id, level, metric, target_kind, target_host, target_id, \
-    target_name, detail, started_at, resolved_at, acknowledged, message, value, threshold, unit, top";
+    target_name, detail, started_at, resolved_at, acknowledged, message, value, threshold, unit, top, lines";
 
 /// Reads a row selected with [`ALERT_COLUMNS`].
 pub(crate) fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Alert> {
     let level: String = row.get(1)?;
     let kind: String = row.get(3)?;
     let top: String = row.get(15)?;
+    let lines: String = row.get(16)?;
     Ok(Alert {
         id: row.get::<_, i64>(0)? as u64,
         target: Target {
@@ -293,6 +294,7 @@ pub(crate) fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Alert> {
         resolved_at: row.get::<_, Option<i64>>(9)?.map(from_ms),
         acknowledged: row.get(10)?,
         top: serde_json::from_str(&top).unwrap_or_default(),
+        lines: serde_json::from_str(&lines).unwrap_or_default(),
     })
 }
 

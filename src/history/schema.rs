@@ -225,8 +225,40 @@ CREATE TABLE audit (
 CREATE INDEX audit_ts ON audit (ts_ns);
 ";
 
+/// Version 2 -> 3: single figures beside the wide rows, for what forecasts fit: each filesystem of a host or VPS
+/// (`disk_percent`, detail = the mount point) and a VPS's monthly traffic (`network_quota_percent`), as raw
+/// samples and one-minute rollups like the others; and the last matching lines of log-pattern alerts.
+const V3: &str = "
+CREATE TABLE gauge_series (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    name TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    UNIQUE (host, name, detail)
+);
+
+CREATE TABLE gauge_raw (
+    series INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    value NUMERIC NOT NULL,
+    PRIMARY KEY (series, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE gauge_minute (
+    series INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    value_min NUMERIC NOT NULL,
+    value_avg NUMERIC NOT NULL,
+    value_max NUMERIC NOT NULL,
+    PRIMARY KEY (series, ts)
+) WITHOUT ROWID;
+
+ALTER TABLE alerts ADD COLUMN lines TEXT NOT NULL DEFAULT '[]';
+";
+
 /// Schema steps, oldest first. See the module comment before touching this.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

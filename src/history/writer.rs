@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use super::gauges;
 use super::schema::{CONTAINER_METRICS, HOST_METRICS};
 use super::timeline;
 use super::{level_rank, Control, HistoryError, PruneReport, Queue, Record, Shared, Tuning};
@@ -40,13 +41,14 @@ const UPSERT_HOST_SERIES: &str = "INSERT INTO host_series (name) VALUES (?1) \
 
 const UPSERT_ALERT: &str = "INSERT INTO alerts (id, level, level_rank, peak_rank, metric, target_kind, \
     target_host, target_id, target_name, detail, started_at, resolved_at, acknowledged, message, value, threshold, \
-    unit, top) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+    unit, top, lines) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
     ON CONFLICT (id) DO UPDATE SET level = excluded.level, level_rank = excluded.level_rank, \
     peak_rank = max(alerts.peak_rank, excluded.peak_rank), metric = excluded.metric, \
     target_kind = excluded.target_kind, target_host = excluded.target_host, target_id = excluded.target_id, \
     target_name = excluded.target_name, detail = excluded.detail, started_at = excluded.started_at, \
     resolved_at = excluded.resolved_at, acknowledged = excluded.acknowledged, message = excluded.message, \
-    value = excluded.value, threshold = excluded.threshold, unit = excluded.unit, top = excluded.top";
+    value = excluded.value, threshold = excluded.threshold, unit = excluded.unit, top = excluded.top, \
+    lines = excluded.lines";
 
 const SET_WATERMARK: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2) \
     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
@@ -73,7 +75,7 @@ const DELETE_HOST_ORPHANS: &str = "DELETE FROM host_series \
     AND NOT EXISTS (SELECT 1 FROM host_minute m WHERE m.series = host_series.id)";
 
 /// `INSERT ... SELECT ... GROUP BY` of the minutes in [?1, ?2) of every series (one index range per series).
-fn rollup_sql(series: &str, raw: &str, minute: &str, metrics: &[&str]) -> String {
+pub(crate) fn rollup_sql(series: &str, raw: &str, minute: &str, metrics: &[&str]) -> String {
     let columns: Vec<String> = metrics
         .iter()
         .map(|m| format!("{m}_min, {m}_avg, {m}_max"))
@@ -115,9 +117,11 @@ pub(crate) struct Writer {
     tuning: Tuning,
     containers: HashMap<SeriesKey, i64>,
     hosts: HashMap<String, i64>,
+    gauges: gauges::SeriesCache,
     watermark: Option<i64>,
     rollup_containers: String,
     rollup_hosts: String,
+    rollup_gauges: String,
     /// The last error logged, so a full disk is reported once rather than every 2 s.
     last_logged: Option<String>,
 }
@@ -139,6 +143,7 @@ impl Writer {
             tuning,
             containers: HashMap::new(),
             hosts: HashMap::new(),
+            gauges: HashMap::new(),
             watermark,
             rollup_containers: rollup_sql(
                 "container_series",
@@ -147,6 +152,7 @@ impl Writer {
                 &CONTAINER_METRICS,
             ),
             rollup_hosts: rollup_sql("host_series", "host_raw", "host_minute", &HOST_METRICS),
+            rollup_gauges: rollup_sql("gauge_series", "gauge_raw", "gauge_minute", &["value"]),
             last_logged: None,
         })
     }
@@ -291,6 +297,7 @@ impl Writer {
                     // The rollback may have undone series rows the caches point at.
                     self.containers.clear();
                     self.hosts.clear();
+                    self.gauges.clear();
                     let err = HistoryError::db(&self.path, "commit a batch of samples", source);
                     let text = err.to_string();
                     if self.last_logged.as_deref() != Some(text.as_str()) {
@@ -312,9 +319,11 @@ impl Writer {
             conn,
             containers,
             hosts,
+            gauges: gauge_series,
             watermark,
             rollup_containers,
             rollup_hosts,
+            rollup_gauges,
             ..
         } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -404,6 +413,7 @@ impl Writer {
                             s.load_1,
                         ])?;
                     }
+                    Record::Gauge(sample) => seen(gauges::insert(&tx, gauge_series, sample)?),
                     Record::Alert(alert) => upsert_alert(&mut alert_row, alert)?,
                     Record::Event(event) => timeline::insert_event(&mut event_row, event)?,
                     Record::Audit(entry) => timeline::insert_audit(&mut audit_row, entry)?,
@@ -417,6 +427,8 @@ impl Writer {
                 .execute([minute, minute + MINUTE_MS])?;
             tx.prepare_cached(rollup_hosts)?
                 .execute([minute, minute + MINUTE_MS])?;
+            tx.prepare_cached(rollup_gauges)?
+                .execute([minute, minute + MINUTE_MS])?;
         }
         if lo <= hi {
             // Minutes before the newest sample's minute are complete.
@@ -425,6 +437,7 @@ impl Writer {
             if from < to {
                 tx.prepare_cached(rollup_containers)?.execute([from, to])?;
                 tx.prepare_cached(rollup_hosts)?.execute([from, to])?;
+                tx.prepare_cached(rollup_gauges)?.execute([from, to])?;
             }
             if Some(to) != *watermark {
                 tx.prepare_cached(SET_WATERMARK)?
@@ -458,9 +471,14 @@ impl Writer {
             .max(settings.raw_retention);
         let audit_cut = ns(ago(audit_keep));
         let mut report = PruneReport::default();
-        let steps: [(&str, i64, Counter); 7] = [
+        let steps: [(&str, i64, Counter); 9] = [
             (DELETE_CONTAINER_RAW, raw_cut, |r| &mut r.container_raw_rows),
             (DELETE_HOST_RAW, raw_cut, |r| &mut r.host_raw_rows),
+            // Gauges count with the host's rows: they are parts of host samples.
+            (gauges::DELETE_RAW, raw_cut, |r| &mut r.host_raw_rows),
+            (gauges::DELETE_MINUTE, rollup_cut, |r| {
+                &mut r.host_minute_rows
+            }),
             (DELETE_CONTAINER_MINUTE, rollup_cut, |r| {
                 &mut r.container_minute_rows
             }),
@@ -479,7 +497,11 @@ impl Writer {
             }
         }
         if complete {
-            for sql in [DELETE_CONTAINER_ORPHANS, DELETE_HOST_ORPHANS] {
+            for sql in [
+                DELETE_CONTAINER_ORPHANS,
+                DELETE_HOST_ORPHANS,
+                gauges::DELETE_ORPHANS,
+            ] {
                 let n = self
                     .conn
                     .execute(sql, [])
@@ -489,6 +511,7 @@ impl Writer {
             if report.series > 0 {
                 self.containers.clear();
                 self.hosts.clear();
+                self.gauges.clear();
             }
         }
         report.took_ms = started.elapsed().as_millis() as u64;
@@ -553,6 +576,7 @@ fn upsert_alert(stmt: &mut rusqlite::CachedStatement<'_>, alert: &Alert) -> rusq
         .map(|(name, value)| (name.as_str(), if value.is_finite() { *value } else { 0.0 }))
         .collect();
     let top = serde_json::to_string(&top).unwrap_or_else(|_| "[]".to_owned());
+    let lines = serde_json::to_string(&alert.lines).unwrap_or_else(|_| "[]".to_owned());
     stmt.execute(params![
         alert.id as i64,
         alert.level.as_str(),
@@ -571,6 +595,7 @@ fn upsert_alert(stmt: &mut rusqlite::CachedStatement<'_>, alert: &Alert) -> rusq
         alert.threshold,
         alert.unit,
         top,
+        lines,
     ])?;
     Ok(())
 }

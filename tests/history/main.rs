@@ -128,6 +128,7 @@ fn alert(id: u64, level: Level, started: DateTime<Utc>, resolved: Option<DateTim
         resolved_at: resolved,
         acknowledged: false,
         top: Vec::new(),
+        lines: Vec::new(),
     }
 }
 

@@ -33,6 +33,7 @@ impl Evaluator {
             resolved_at: None,
             acknowledged: false,
             top: Vec::new(),
+            lines: Vec::new(),
         };
         vec![self.open(key, alert, at)]
     }
@@ -203,6 +204,7 @@ impl Evaluator {
             resolved_at: Some(at),
             acknowledged: false,
             top: Vec::new(),
+            lines: Vec::new(),
         };
         changes.push(transition(TransitionKind::Notice, &notice, None, at));
         changes

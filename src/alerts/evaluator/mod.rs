@@ -104,6 +104,8 @@ fn elapsed(since: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
 }
 
 mod events;
+mod forecasts;
+mod logs;
 mod thresholds;
 
 impl Evaluator {
@@ -271,3 +273,5 @@ fn container_target(info: &ContainerInfo) -> Target {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_foresight;

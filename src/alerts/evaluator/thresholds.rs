@@ -3,9 +3,28 @@
 
 use super::*;
 
+/// Messages that replace the generic ones ("CPU of web at 95.0 %: above ..."), for readings that say more in
+/// their own words (forecasts).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Texts {
+    /// The current state, for a raised, escalated or eased alert ("Disk / of local full in about 3 days").
+    pub now: Option<String>,
+    /// The message of the alert once it clears.
+    pub cleared: Option<String>,
+}
+
 impl Evaluator {
     /// Evaluates one numeric reading.
     pub fn observe(&mut self, observation: Reading) -> Vec<AlertTransition> {
+        self.observe_with(observation, Texts::default())
+    }
+
+    /// [`Evaluator::observe`] with messages of the reading's own.
+    pub(super) fn observe_with(
+        &mut self,
+        observation: Reading,
+        texts: Texts,
+    ) -> Vec<AlertTransition> {
         let Reading {
             target,
             metric,
@@ -16,7 +35,16 @@ impl Evaluator {
             at,
         } = observation;
         let key = Key::new(&target, metric, detail.clone());
-        let clear_below = threshold.warning * (1.0 - self.settings.hysteresis_percent / 100.0);
+        let hysteresis = self.settings.hysteresis_percent / 100.0;
+        // "Above" and "below" in the direction of worse: for a falling-is-worse figure the lines are crossed
+        // from above, and it clears above the warning line plus the hysteresis.
+        let lower = threshold.lower_is_worse;
+        let clear_below = if lower {
+            threshold.warning * (1.0 + hysteresis)
+        } else {
+            threshold.warning * (1.0 - hysteresis)
+        };
+        let worse_or_at = |line: f64| if lower { value <= line } else { value >= line };
         let track = self.tracks.entry(key.clone()).or_default();
         let mark = |slot: &mut Option<DateTime<Utc>>, condition: bool| {
             if condition {
@@ -25,10 +53,17 @@ impl Evaluator {
                 *slot = None;
             }
         };
-        mark(&mut track.above_warning, value >= threshold.warning);
-        mark(&mut track.above_critical, value >= threshold.critical);
-        mark(&mut track.below_critical, value < threshold.critical);
-        mark(&mut track.below_clear, value < clear_below);
+        mark(&mut track.above_warning, worse_or_at(threshold.warning));
+        mark(&mut track.above_critical, worse_or_at(threshold.critical));
+        mark(&mut track.below_critical, !worse_or_at(threshold.critical));
+        mark(
+            &mut track.below_clear,
+            if lower {
+                value > clear_below
+            } else {
+                value < clear_below
+            },
+        );
         let hold = threshold.hold;
         let critical_held = held(track.above_critical, at, hold);
         let warning_held = held(track.above_warning, at, hold);
@@ -36,15 +71,27 @@ impl Evaluator {
         let eased_held = held(track.below_critical, at, hold);
 
         let label = metric_label(metric, detail.as_deref());
-        let describe = |level: Level, line: f64| {
-            format!(
-                "{label} of {} at {}: above the {} threshold of {}",
+        let side = if lower { "below" } else { "above" };
+        let describe = |level: Level, line: f64| match &texts.now {
+            Some(now) => format!(
+                "{now} (within the {} horizon of {})",
+                level.as_str(),
+                if threshold.unit == "h" {
+                    super::super::labels::format_hours(line)
+                } else {
+                    format_value(line, threshold.unit)
+                }
+            ),
+            None => format!(
+                "{label} of {} at {}: {side} the {} threshold of {}",
                 target.label(),
                 format_value(value, threshold.unit),
                 level.as_str(),
                 format_value(line, threshold.unit)
-            )
+            ),
         };
+        // A reading without a finite value (a forecast whose trend turned) is never stored as the alert's value.
+        let shown_value = value.is_finite().then_some(value);
         let current = self.active.get(&key).map(|a| a.alert.level);
         match current {
             None => {
@@ -61,7 +108,7 @@ impl Evaluator {
                     metric: metric.to_owned(),
                     detail,
                     level,
-                    value: Some(value),
+                    value: shown_value,
                     threshold: Some(line),
                     unit: threshold.unit.to_owned(),
                     message: describe(level, line),
@@ -69,6 +116,7 @@ impl Evaluator {
                     resolved_at: None,
                     acknowledged: false,
                     top,
+                    lines: Vec::new(),
                 };
                 vec![self.open(key, alert, at)]
             }
@@ -76,7 +124,9 @@ impl Evaluator {
                 let Some(active) = self.active.get_mut(&key) else {
                     return Vec::new();
                 };
-                active.alert.value = Some(value);
+                if shown_value.is_some() {
+                    active.alert.value = shown_value;
+                }
                 if level == Level::Warning && critical_held {
                     active.alert.level = Level::Critical;
                     active.alert.threshold = Some(threshold.critical);
@@ -92,12 +142,15 @@ impl Evaluator {
                     )];
                 }
                 if clear_held {
-                    let message = format!(
-                        "{label} of {} back to {} (below {})",
-                        target.label(),
-                        format_value(value, threshold.unit),
-                        format_value(clear_below, threshold.unit)
-                    );
+                    let message = texts.cleared.clone().unwrap_or_else(|| {
+                        format!(
+                            "{label} of {} back to {} ({} {})",
+                            target.label(),
+                            format_value(value, threshold.unit),
+                            if lower { "above" } else { "below" },
+                            format_value(clear_below, threshold.unit)
+                        )
+                    });
                     return vec![self.close(&key, message, at)]
                         .into_iter()
                         .flatten()
@@ -108,7 +161,7 @@ impl Evaluator {
                 if level == Level::Critical
                     && eased_held
                     && !critical_held
-                    && value >= threshold.warning
+                    && worse_or_at(threshold.warning)
                 {
                     active.alert.level = Level::Warning;
                     active.alert.threshold = Some(threshold.warning);
@@ -269,7 +322,7 @@ impl Evaluator {
         self.raise_event(target, metric::VPS_STATUS, level, None, message, at)
     }
 
-    fn drop_metric(
+    pub(super) fn drop_metric(
         &mut self,
         target: &Target,
         name: &str,

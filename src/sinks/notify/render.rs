@@ -17,6 +17,9 @@ const GROUP_LINES: usize = 4;
 /// Containers named in a host alert's body.
 const TOP_NAMED: usize = 3;
 
+/// A log alert's last matching lines shown in its notification.
+const LOG_LINES: usize = 3;
+
 /// How urgent a notification is; maps to the spec's `urgency` hint (0, 1, 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Urgency {
@@ -160,6 +163,13 @@ fn single(change: &AlertTransition) -> Notification {
         body.push('\n');
         body.push_str(&top_line(&alert.top, &alert.unit));
     }
+    // A log alert's last matching lines (escaped below like any text).
+    if change.kind != TransitionKind::Resolved {
+        for line in alert.lines.iter().rev().take(LOG_LINES).rev() {
+            body.push('\n');
+            body.push_str(&one_line(line));
+        }
+    }
     Notification {
         summary: one_line(&headline(change)),
         body: escape_markup(&body),
@@ -248,6 +258,8 @@ fn is_numeric(change: &AlertTransition) -> bool {
 fn detail_line(change: &AlertTransition) -> String {
     let alert = &change.alert;
     match (alert.value, alert.threshold) {
+        // A forecast's message says the projection in words ("full in about 3 days").
+        _ if crate::alerts::metric::is_forecast(&alert.metric) => alert.message.clone(),
         (Some(value), Some(threshold)) if change.kind != TransitionKind::Resolved => format!(
             "{} {} ({} above {})",
             metric_label(&alert.metric, alert.detail.as_deref()),

@@ -42,6 +42,7 @@ fn alert(id: u64, target: Target, metric: &str, level: Level, value: f64, thresh
         resolved_at: None,
         acknowledged: false,
         top: Vec::new(),
+        lines: Vec::new(),
     }
 }
 

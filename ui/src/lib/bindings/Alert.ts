@@ -29,4 +29,8 @@ threshold: number | null, unit: string, message: string, started_at: string, res
 /**
  * For host metrics: the containers using most of it, "name value" pairs, highest first.
  */
-top: Array<[string, number]>, };
+top: Array<[string, number]>, 
+/**
+ * For log-pattern alerts: the last matching lines (without colour codes), oldest first. Text, never HTML.
+ */
+lines?: Array<string>, };

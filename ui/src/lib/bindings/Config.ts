@@ -4,8 +4,10 @@ import type { ApiConfig } from "./ApiConfig";
 import type { CaddyConfig } from "./CaddyConfig";
 import type { DesktopSettings } from "./DesktopSettings";
 import type { DockerConfig } from "./DockerConfig";
+import type { ForecastSettings } from "./ForecastSettings";
 import type { HistorySettings } from "./HistorySettings";
 import type { HostConfig } from "./HostConfig";
+import type { LogAlert } from "./LogAlert";
 import type { LogSettings } from "./LogSettings";
 import type { LogsConfig } from "./LogsConfig";
 import type { NotificationSettings } from "./NotificationSettings";
@@ -51,6 +53,14 @@ services: ServicesConfig,
  * Keeping a Caddy reverse proxy's routes in step with the services (off unless `admin_url` is set).
  */
 caddy: CaddyConfig, 
+/**
+ * Alerts that see ahead: trends fitted to the history (disks filling, memory growing, quotas running out).
+ */
+forecasts: ForecastSettings, 
+/**
+ * Alerts on patterns in containers' logs.
+ */
+log_alerts: Array<LogAlert>, 
 /**
  * The HTTP API: `docktray serve`, and the desktop app when `enabled` (docs/api.md).
  */
