@@ -70,6 +70,8 @@ LOG_WINDOW = float(os.environ.get("BENCH_LOG_WINDOW", "60"))
 # variants quickly).
 ONLY_WINDOW = os.environ.get("BENCH_ONLY_WINDOW") in ("1", "plain")
 ONLY_PLAIN = os.environ.get("BENCH_ONLY_WINDOW") == "plain"
+# BENCH_ONLY_LOGS=1: only the log view's phases (4-6 below) after one launch through WebDriver.
+ONLY_LOGS = os.environ.get("BENCH_ONLY_LOGS") == "1"
 # How long the app has been in the tray before "Open Docktray" is clicked: a user opens a running app.
 OPEN_AFTER = float(os.environ.get("BENCH_OPEN_AFTER", "5"))
 # How long the window's pixels are read after the click (the last reading is the settled window).
@@ -682,15 +684,15 @@ def phase_window_plain():
     save()
 
 
-def phase_window():
-    log(f"window open, {RUNS} launches through WebDriver (load {loadavg()})")
+def phase_window(runs=RUNS):
+    log(f"window open, {runs} launches through WebDriver (load {loadavg()})")
     rows = []
-    for run in range(RUNS):
+    for run in range(runs):
         driver, pid, item, t = open_session()
         row = open_timings(t)
         rows.append(row)
         log(f"  run {run + 1}: {brief(row)}")
-        if run < RUNS - 1:
+        if run < runs - 1:
             end_session(driver, pid, item)
             time.sleep(2)
     results["window_open"] = {"runs": rows, "median_ms": medians(rows), "load": loadavg()}
@@ -869,6 +871,17 @@ def main():
         run_container(f"{PREFIX}-idle-{i}", "sleep", "1000000")
     results["containers_on_engine_at_start"] = engine_containers()
     save()
+    if ONLY_LOGS:
+        log(f"letting the engine settle for {IDLE_SETTLE:.0f} s (load {loadavg()})")
+        time.sleep(IDLE_SETTLE)
+        driver, pid, item = phase_window(runs=1)
+        phase_logs(driver, pid, item)
+        results["load_at_end"] = loadavg()
+        results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        judge()
+        save()
+        print_targets()
+        return
     if ONLY_WINDOW:
         # As in the full run, the window is first opened once starting the containers has settled.
         log(f"letting the engine settle for {IDLE_SETTLE:.0f} s (load {loadavg()})")
@@ -895,12 +908,56 @@ def main():
     phase_logs(driver, pid, item)
     results["load_at_end"] = loadavg()
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    judge()
     save()
     summary()
 
 
 def mb(kb):
     return f"{kb / 1024:.1f} MB"
+
+
+# The targets of docs/benchmarks.md ("Desktop app"), each judged from this run's figures: (name, result key,
+# how to read the figure, target, the figure's unit).
+TARGETS = (
+    ("log view at 1,000 lines/s: CPU of all processes, % of one core", "logs_1000_per_s",
+     lambda r: r["cpu"]["percent_of_one_core"], 15.0, "%"),
+    ("log view at 1,000 lines/s: newest line shown within, s (largest lag sampled)", "logs_1000_per_s",
+     lambda r: r["view_lag_s_max"], 0.3, "s"),
+    ("log view at 1,000 lines/s: lines missing after pausing the writer", "logs_1000_per_s",
+     lambda r: (r["lines_missing_from_view"] or 0)
+     + (0 if r["view_last_line_3s_after_pause"] == r["container_last_line_paused"] else 1), 0, "lines"),
+    ("window open on an idle container's Logs: PSS of all processes, MB", "window_open_logs_idle_container",
+     lambda r: round(r["total"]["pss_kb"] / 1024, 1), 180.0, "MB"),
+    ("idle 60 s after the window was closed: PSS, MB", "idle_after_window_closed",
+     lambda r: round(r["total"]["pss_kb"] / 1024, 1), 50.0, "MB"),
+    ("idle 60 s after the window was closed, no automation: PSS, MB", "idle_after_window_closed_plain",
+     lambda r: round(r["total"]["pss_kb"] / 1024, 1), 50.0, "MB"),
+    ("idle, window never opened: PSS, MB", "idle_never_opened",
+     lambda r: round(r["total"]["pss_kb"] / 1024, 1), 60.0, "MB"),
+)
+
+
+def judge():
+    """results["targets"]: each target this run measured, its figure and whether it was met (at most the
+    target; for missing lines exactly 0)."""
+    out = []
+    for name, key, read, target, unit in TARGETS:
+        if key not in results:
+            continue
+        try:
+            value = read(results[key])
+        except (KeyError, TypeError):
+            value = None
+        out.append({"target": name, "value": value, "limit": target, "unit": unit,
+                    "met": value is not None and (value <= target if target else value == 0)})
+    results["targets"] = out
+
+
+def print_targets():
+    for t in results.get("targets", []):
+        mark = "met" if t["met"] else "NOT met"
+        print(f"  {t['target']}: {t['value']} (target {'< ' if t['limit'] else ''}{t['limit']} {t['unit']}): {mark}")
 
 
 def summary():
@@ -927,6 +984,8 @@ def summary():
     h = r["headless_watch"]
     print(f"docktray watch: PSS {mb(h['memory']['total']['pss_kb'])}, RSS {mb(h['memory']['total']['rss_kb'])}, "
           f"CPU {h['cpu']['percent_of_one_core']} % of one core")
+    print("targets:")
+    print_targets()
 
 
 if __name__ == "__main__":

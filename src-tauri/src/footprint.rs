@@ -3,9 +3,10 @@
 //!
 //! - GTK probes OpenGL (GLX) when it opens the display, for drawing the tray's own widgets, which never use
 //!   it; on machines without a GPU that sets up Mesa's software renderer and LLVM, so GTK's GL is off
-//!   (`GDK_GL=disable`) unless the user set `GDK_GL` (or `DOCKTRAY_GPU=1` keeps GTK's default). WebKit keeps
-//!   its own EGL compositing (set up ahead of the first window, `egl_warm_up`); measured under Xvfb it opened
-//!   the window fastest this way (docs/benchmarks.md).
+//!   (`GDK_GL=disable`) unless the user set `GDK_GL` (or `DOCKTRAY_GPU=1` keeps GTK's default). WebKit still
+//!   sets up EGL in this process (ahead of the first window, `egl_warm_up`); its web process draws the page
+//!   without GL compositing (`WEBKIT_DISABLE_COMPOSITING_MODE=1` unless set), yet still maps Mesa and LLVM:
+//!   the window's memory in docs/benchmarks.md.
 //! - WebKit keeps its network process (about 35 MB) after the last webview is gone, and Tauri keeps the web
 //!   context alive on Linux so the next window reuses it. After the window closes we end that process; the
 //!   context starts a new one when the window opens again. Freed heap is handed back to the system too.
@@ -26,6 +27,24 @@ pub fn prefer_software_rendering() {
     }
     if std::env::var_os("GDK_GL").is_none() {
         std::env::set_var("GDK_GL", "disable");
+    }
+    // The web process draws the page itself (no GL compositing). Measured (docs/benchmarks.md, issue 16): on a
+    // GPU-less machine WebKitGTK 2.50 still maps Mesa and LLVM into the web process, so this saves little
+    // memory; it is kept until an A/B run says whether it costs the log view CPU.
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+}
+
+/// Caps malloc's per-thread arenas (glibc's default: eight per core), each of which keeps freed memory of its
+/// own; the tray's few busy threads do not need more than two. `MALLOC_ARENA_MAX` set by the user wins.
+pub fn cap_malloc_arenas() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only changes malloc's tuning; called before other threads start.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
     }
 }
 

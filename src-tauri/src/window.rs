@@ -12,6 +12,9 @@ pub const MAIN: &str = "main";
 /// How long after the window closed its leftovers are released, and when that is done once more.
 const RELEASE_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(2);
 const SETTLED_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(28);
+/// How long after the window opened the code that only ran to open it is let go of (the page has loaded and
+/// settled by then): the tray process keeps what it runs while the window is open, nothing more.
+const RELEASE_AFTER_OPEN: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Opens the window, or brings the open one forward; `route` is where it should show.
 pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
@@ -54,8 +57,30 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, route: Option<String>) {
                 }
             }
             tracing::debug!("window opened");
+            cache_as_document_viewer(&window);
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(RELEASE_AFTER_OPEN).await;
+                if app.get_webview_window(MAIN).is_some() {
+                    crate::footprint::drop_cold_pages();
+                }
+            });
         }
         Err(err) => tracing::error!(%err, "cannot open the Docktray window"),
+    }
+}
+
+/// The window shows one local page and never goes back and forth between sites: WebKit's caches for
+/// browsing (decoded resources of pages left, a back/forward cache) would only hold memory.
+fn cache_as_document_viewer<R: Runtime>(window: &tauri::WebviewWindow<R>) {
+    #[cfg(target_os = "linux")]
+    if let Err(err) = window.with_webview(|webview| {
+        use webkit2gtk::{WebContextExt, WebViewExt};
+        if let Some(context) = webview.inner().context() {
+            context.set_cache_model(webkit2gtk::CacheModel::DocumentViewer);
+        }
+    }) {
+        tracing::debug!(%err, "cannot set WebKit's cache model");
     }
 }
 
@@ -124,6 +149,8 @@ mod tests {
             services: Vec::new(),
             service_problems: Vec::new(),
             proxy: None,
+            forecasts: Vec::new(),
+            channels: Vec::new(),
         };
         let script = first_snapshot_script(&snapshot).expect("script");
         let literal = script

@@ -1,8 +1,7 @@
-import { render } from "@testing-library/svelte";
 import { describe, expect, test } from "vitest";
 import { parseAnsi, stripAnsi } from "../src/lib/util/ansi";
-import LogRow from "../src/views/detail/LogRow.svelte";
-import { line } from "./helpers";
+import { renderLogRow } from "../src/lib/logrow";
+import { line, mountRow } from "./helpers";
 
 describe("ANSI SGR parsing", () => {
   test("plain text is one unstyled segment", () => {
@@ -44,9 +43,7 @@ describe("ANSI SGR parsing", () => {
 
 describe("ANSI rendering", () => {
   test("a coloured line renders spans with the colour classes and styles", () => {
-    const { container } = render(LogRow, {
-      props: { line: line(1, "\x1b[31merror\x1b[0m plain \x1b[38;2;1;2;3mtrue\x1b[0m"), pattern: null, timestamps: false },
-    });
+    const { container } = mountRow(renderLogRow(line(1, "\x1b[31merror\x1b[0m plain \x1b[38;2;1;2;3mtrue\x1b[0m"), null, false));
     const spans = [...container.querySelectorAll(".text span")] as HTMLElement[];
     expect(spans.map((s) => s.textContent)).toEqual(["error", " plain ", "true"]);
     expect(spans[0].classList.contains("ansi-fg-1")).toBe(true);
@@ -55,9 +52,7 @@ describe("ANSI rendering", () => {
   });
 
   test("search matches across colour boundaries are marked", () => {
-    const { container } = render(LogRow, {
-      props: { line: line(1, "\x1b[32mfoo\x1b[0mbar baz"), pattern: /obar/g, timestamps: false },
-    });
+    const { container } = mountRow(renderLogRow(line(1, "\x1b[32mfoo\x1b[0mbar baz"), /obar/g, false));
     const marks = [...container.querySelectorAll("mark")];
     expect(marks.map((m) => m.textContent).join("")).toBe("obar");
     expect(marks[0].classList.contains("ansi-fg-2")).toBe(true);

@@ -98,4 +98,45 @@ describe("container stats charts", () => {
     await fireEvent.keyDown(liveButton, { key: "ArrowRight" });
     await waitFor(() => expect(screen.getByRole("radio", { name: "15 min" }).getAttribute("aria-checked")).toBe("true"));
   });
+
+  const memoryChart = (container: HTMLElement) =>
+    [...container.querySelectorAll("figure.chart")].find((f) => f.querySelector(".title")?.textContent === "Memory") as HTMLElement;
+
+  test("memory with a limit of its own is drawn against that limit", async () => {
+    const { container } = await open();
+    const figure = memoryChart(container);
+    expect(figure.querySelector(".note")).toBeNull();
+    expect(figure.querySelector("ul.legend")?.textContent).toMatch(/Limit\s*1\.0 GiB/);
+    expect(figure.getAttribute("aria-label")).toContain("limit 1.0 GiB");
+  });
+
+  test("memory without a limit is scaled to its usage, the host's memory given as text", async () => {
+    const c = live.snapshot!.containers.find((x) => x.name === "portainer")!;
+    const host = live.snapshot!.hosts.find((h) => h.server_name === c.host)!;
+    // Docker reports the host's memory as the limit of a container that has none.
+    expect(c.stats!.memory_limit_bytes).toBe(host.memory.total_gb * 1024 ** 3);
+    const { container } = render(StatsTab, { props: { container: c } });
+    await waitFor(() => expect(points(container).every((n) => n > 0)).toBe(true));
+    const figure = memoryChart(container);
+    expect(figure.querySelector(".note")?.textContent).toBe(`no limit · host has ${host.memory.total_gb.toFixed(1)} GiB`);
+    expect(figure.querySelector("ul.legend")?.textContent).not.toContain("Limit");
+    expect(figure.getAttribute("aria-label")).not.toMatch(/; limit /);
+    expect(screen.getByText(/\(no limit\)/)).toBeTruthy();
+  });
+
+  test("each legend shows the latest values as text, no hovering needed", async () => {
+    const { container, c } = await open();
+    const cpu = container.querySelector("figure.chart ul.legend")!;
+    expect(cpu.textContent).toMatch(/CPU\s*[\d.]+ %\s*peak [\d.]+ %/);
+    const network = [...container.querySelectorAll("figure.chart")].find((f) => f.querySelector(".title")?.textContent === "Network")!;
+    const items = [...network.querySelectorAll("ul.legend li")].map((li) => li.textContent?.replace(/\s+/g, " ").trim());
+    expect(items[0]).toMatch(/^Received [\d.]+ (B|KiB|MiB)\/s peak /);
+    expect(items[1]).toMatch(/^Sent [\d.]+ (B|KiB|MiB)\/s peak /);
+    // The legend follows pushed samples.
+    ctx.clock.now += 2000;
+    live.apply(ctx.mock.tick());
+    await settle();
+    const latest = live.container(c.host, c.id)!.stats!.cpu_percent;
+    expect(cpu.textContent).toContain(latest < 10 ? latest.toFixed(2) : latest.toFixed(1));
+  });
 });

@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { LogBuffer, MAX_LINES } from "../src/lib/logbuffer";
+import { FILTER_SLICE, LogBuffer, MAX_LINES, RENDER_EVERY_MS } from "../src/lib/logbuffer";
+import type { LogLine } from "../src/lib/bindings/LogLine";
 import { live } from "../src/lib/state/live.svelte";
 import { compileSearch } from "../src/lib/util/logfilter";
 import LogsTab from "../src/views/detail/LogsTab.svelte";
@@ -38,8 +39,7 @@ describe("logs view", () => {
     const [sub] = ctx.mock.activeSubscriptions();
     ctx.mock.emitLogs(sub, [line(6, "new line")]);
     ctx.mock.emitLogs(sub + 100, [line(7, "someone else's line")]);
-    await settle();
-    expect(logTexts(container)).toContain("new line");
+    await waitFor(() => expect(logTexts(container)).toContain("new line"));
     expect(logTexts(container)).not.toContain("someone else's line");
   });
 
@@ -55,18 +55,18 @@ describe("logs view", () => {
   test("plain-text search filters and highlights, case-insensitively by default", async () => {
     const { container } = await open();
     await fireEvent.input(screen.getByRole("searchbox", { name: "Search logs" }), { target: { value: "health" } });
-    expect(logTexts(container)).toEqual(["GET /health 200", "GET /health 200"]);
+    await waitFor(() => expect(logTexts(container)).toEqual(["GET /health 200", "GET /health 200"]));
     expect([...container.querySelectorAll("mark")].map((m) => m.textContent)).toEqual(["health", "health"]);
     // Regex characters are literal in plain mode.
     await fireEvent.input(screen.getByRole("searchbox", { name: "Search logs" }), { target: { value: "/orders/42" } });
-    expect(logTexts(container)).toEqual(["GET /orders/42 500"]);
+    await waitFor(() => expect(logTexts(container)).toEqual(["GET /orders/42 500"]));
   });
 
   test("regex search", async () => {
     const { container } = await open();
     await fireEvent.click(screen.getByRole("button", { name: "Regular expression" }));
     await fireEvent.input(screen.getByRole("searchbox", { name: "Search logs" }), { target: { value: "\\b5\\d\\d\\b|timeout" } });
-    expect(logTexts(container)).toEqual(["ERROR database timeout after 5000ms", "GET /orders/42 500"]);
+    await waitFor(() => expect(logTexts(container)).toEqual(["ERROR database timeout after 5000ms", "GET /orders/42 500"]));
     expect([...container.querySelectorAll("mark")].map((m) => m.textContent)).toEqual(["timeout", "500"]);
   });
 
@@ -75,7 +75,7 @@ describe("logs view", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Regular expression" }));
     const input = screen.getByRole("searchbox", { name: "Search logs" });
     await fireEvent.input(input, { target: { value: "(unclosed" } });
-    const alert = screen.getByRole("alert");
+    const alert = await screen.findByRole("alert");
     expect(alert.textContent).toMatch(/Invalid regular expression/);
     expect(input.getAttribute("aria-invalid")).toBe("true");
     expect(logTexts(container)).toHaveLength(HISTORY.length);
@@ -90,8 +90,7 @@ describe("logs view", () => {
     await fireEvent.input(screen.getByRole("searchbox", { name: "Search logs" }), { target: { value: "disk" } });
     await fireEvent.click(screen.getByRole("checkbox", { name: "Timestamps" }));
     await fireEvent.click(screen.getByRole("button", { name: "Regular expression" }));
-    await settle();
-    expect(logTexts(container)).toEqual(["warning: disk almost full"]);
+    await waitFor(() => expect(logTexts(container)).toEqual(["warning: disk almost full"]));
     expect(container.querySelector(".ts")).not.toBeNull();
     expect(subscribes()).toHaveLength(1);
     expect(ctx.mock.calls.filter((c) => c.command === "unsubscribe_logs")).toHaveLength(0);
@@ -103,7 +102,11 @@ describe("logs view", () => {
     await waitFor(() => expect(screen.getByText(/300 lines/)).toBeTruthy());
     await fireEvent.change(screen.getByRole("combobox", { name: "Lines to show" }), { target: { value: "100" } });
     await settle();
-    expect(logTexts(container)[0]).toBe("line 200");
+    // Following: the rows drawn are the bottom of the last 100 lines, and the list is 100 rows tall.
+    const shown = logTexts(container).map((t) => Number(t.split(" ")[1]));
+    expect(shown[shown.length - 1]).toBe(299);
+    expect(Math.min(...shown)).toBeGreaterThanOrEqual(200);
+    expect((container.querySelector(".viewport .spacer") as HTMLElement).style.height).toBe(`${100 * 18}px`);
     expect(screen.getByText(/last 100 shown/)).toBeTruthy();
   });
 
@@ -122,8 +125,7 @@ describe("logs view", () => {
     await fireEvent.click(button);
     const [sub] = ctx.mock.activeSubscriptions();
     ctx.mock.emitLogs(sub, [line(10, "a"), line(11, "b")]);
-    await settle();
-    const resume = screen.getByRole("button", { name: /Resume \(2 new\)/ });
+    const resume = await screen.findByRole("button", { name: /Resume \(2 new\)/ });
     await fireEvent.click(resume);
     expect(screen.getByRole("button", { name: /Following/ }).getAttribute("aria-pressed")).toBe("true");
   });
@@ -158,9 +160,95 @@ describe("logs view", () => {
         Array.from({ length: 1000 }, (_, i) => line(100 + batch * 1000 + i, `bulk ${batch * 1000 + i}`)),
       );
     }
-    await settle();
+    await waitFor(() => expect(screen.getByText(/dropped/)).toBeTruthy());
     expect(container.querySelectorAll(".line").length).toBeLessThan(100);
-    expect(screen.getByText(/dropped/)).toBeTruthy();
+    expect(logTexts(container).at(-1)).toBe("bulk 109999");
+    expect(screen.getByText(/^100,000 lines/)).toBeTruthy();
+
+    // Scrolled to the top (by the user): following stops and the oldest kept lines are drawn.
+    const viewport = container.querySelector(".viewport") as HTMLElement;
+    viewport.scrollTop = 0;
+    await fireEvent.scroll(viewport);
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    await settle();
+    expect(logTexts(container)[0]).toBe("bulk 10000");
+    expect(container.querySelectorAll(".line").length).toBeLessThan(100);
+    expect(screen.getByRole("button", { name: /Resume/ }).getAttribute("aria-pressed")).toBe("false");
+    // A regex search over the 100,000 lines.
+    await fireEvent.click(screen.getByRole("button", { name: "Regular expression" }));
+    await fireEvent.input(screen.getByRole("searchbox", { name: "Search logs" }), { target: { value: "^bulk 1099\\d9$" } });
+    await waitFor(() => expect(screen.getByText(/^10 matching of 100,000 lines/)).toBeTruthy());
+    expect(logTexts(container)).toEqual(Array.from({ length: 10 }, (_, i) => `bulk 1099${i}9`));
+  });
+
+  /** Counts the times the rows box is redrawn (its children replaced). */
+  function countDrawings(container: HTMLElement): { count: () => number; stop: () => void } {
+    let count = 0;
+    const observer = new MutationObserver((records) => (count += records.filter((r) => r.type === "childList").length ? 1 : 0));
+    observer.observe(container.querySelector(".rows")!, { childList: true });
+    return { count: () => count, stop: () => observer.disconnect() };
+  }
+
+  test("lines arriving one by one are drawn together, at most ten times a second, the figures once a second", async () => {
+    const { container } = await open();
+    const [sub] = ctx.mock.activeSubscriptions();
+    const drawings = countDrawings(container);
+    let footerChanges = 0;
+    const footer = new MutationObserver(() => footerChanges++);
+    footer.observe(container.querySelector(".foot")!, { childList: true, characterData: true, subtree: true });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      // 600 lines over one second, one every 5 ms in its own event (as a chatty engine would push them).
+      for (let i = 0; i < 200; i++) {
+        ctx.mock.emitLogs(sub, [line(100 + i, `line ${i}`)]);
+        await vi.advanceTimersByTimeAsync(5);
+      }
+      await vi.advanceTimersByTimeAsync(1000);
+      await settle();
+    } finally {
+      vi.useRealTimers();
+    }
+    drawings.stop();
+    footer.disconnect();
+    // 200 events over one second: drawn about ten times, not 200; the line count redrawn once or twice.
+    expect(drawings.count()).toBeGreaterThanOrEqual(2);
+    expect(drawings.count()).toBeLessThanOrEqual(12);
+    expect(footerChanges).toBeGreaterThanOrEqual(1);
+    expect(footerChanges).toBeLessThanOrEqual(3);
+    expect(logTexts(container).at(-1)).toBe("line 199");
+    expect(screen.getByText(/^206 lines/)).toBeTruthy();
+  });
+
+  test("nothing is drawn while the window is hidden; every line is there when it is seen again", async () => {
+    let state: DocumentVisibilityState = "visible";
+    const visibility = vi.spyOn(document, "visibilityState", "get").mockImplementation(() => state);
+    try {
+      const { container } = await open();
+      const [sub] = ctx.mock.activeSubscriptions();
+      state = "hidden";
+      document.dispatchEvent(new Event("visibilitychange"));
+      const drawings = countDrawings(container);
+      for (let i = 0; i < 5; i++) {
+        ctx.mock.emitLogs(sub, Array.from({ length: 100 }, (_, j) => line(100 + i * 100 + j, `hidden ${i * 100 + j}`)));
+        await new Promise((resolve) => setTimeout(resolve, RENDER_EVERY_MS));
+      }
+      await settle();
+      expect(drawings.count()).toBe(0);
+      expect(logTexts(container)).not.toContain("hidden 499");
+      state = "visible";
+      document.dispatchEvent(new Event("visibilitychange"));
+      await waitFor(() => expect(logTexts(container).at(-1)).toBe("hidden 499"));
+      expect(screen.getByText(/^506 lines/)).toBeTruthy();
+      drawings.stop();
+    } finally {
+      visibility.mockRestore();
+    }
+  });
+
+  test("/ moves the focus to the search box", async () => {
+    await open();
+    await fireEvent.keyDown(document.body, { key: "/" });
+    expect(document.activeElement).toBe(screen.getByRole("searchbox", { name: "Search logs" }));
   });
 });
 
@@ -184,5 +272,67 @@ describe("log buffer", () => {
     expect(compileSearch({ query: "a.b", regex: true, caseSensitive: false }).pattern?.test("axb")).toBe(true);
     expect(compileSearch({ query: "[", regex: true, caseSensitive: false }).error).toMatch(/Invalid regular expression/);
     expect(compileSearch({ query: "ABC", regex: false, caseSensitive: true }).pattern?.test("abc")).toBe(false);
+  });
+});
+
+describe("log buffer search in slices", () => {
+  const lines = (n: number, from = 0): LogLine[] =>
+    Array.from({ length: n }, (_, i) => line(from + i, `${(from + i) % 7 === 0 ? "needle" : "hay"} ${from + i}`, (from + i) % 2 ? "stderr" : "stdout"));
+
+  test("a search over a large buffer runs in slices, matching lines that arrive meanwhile, as a search at once would", () => {
+    const buffer = new LogBuffer(100_000);
+    buffer.append(lines(60_000));
+    const queue: (() => void)[] = [];
+    let slices = 0;
+    buffer.refilter("all", /needle/g, () => slices++, (run) => queue.push(run));
+    expect(buffer.progress).toBe(0);
+    queue.shift()!();
+    // After one slice: only the first slice's matches, and the run says how far it is.
+    expect(buffer.view.length).toBe(Math.ceil(FILTER_SLICE / 7));
+    expect(buffer.progress).toBeCloseTo(FILTER_SLICE / 60_000);
+    // Lines arriving during the run are matched when the run reaches them, not twice.
+    buffer.append(lines(10, 60_000));
+    while (queue.length) queue.shift()!();
+    expect(buffer.progress).toBeNull();
+    expect(slices).toBe(Math.ceil(60_010 / FILTER_SLICE));
+    const atOnce = new LogBuffer(100_000);
+    atOnce.append(lines(60_010));
+    atOnce.setFilter("all", /needle/g);
+    expect(buffer.view.map((l) => l.seq)).toEqual(atOnce.view.map((l) => l.seq));
+    // After the run, new lines are matched as they are appended.
+    buffer.append(lines(7, 60_010));
+    expect(buffer.view.at(-1)!.seq).toBe(60_011);
+  });
+
+  test("a newer search cancels an unfinished one; a small buffer is searched at once", () => {
+    const buffer = new LogBuffer(100_000);
+    buffer.append(lines(50_000));
+    const queue: (() => void)[] = [];
+    buffer.refilter("all", /needle/g, () => {}, (run) => queue.push(run));
+    buffer.refilter("stderr", null, () => {}, (run) => queue.push(run));
+    while (queue.length) queue.shift()!();
+    expect(buffer.view.length).toBe(25_000);
+    expect(buffer.view.every((l) => l.stream === "stderr")).toBe(true);
+    const small = new LogBuffer(100_000);
+    small.append(lines(100));
+    let called = 0;
+    small.refilter("all", /needle/g, () => called++, () => {
+      throw new Error("a small buffer needs no slices");
+    });
+    expect(called).toBe(1);
+    expect(small.view.length).toBe(15);
+  });
+
+  test("lines dropped from the front during a run are not searched", () => {
+    const buffer = new LogBuffer(30_000);
+    buffer.append(lines(30_000));
+    const queue: (() => void)[] = [];
+    buffer.refilter("all", /needle/g, () => {}, (run) => queue.push(run));
+    queue.shift()!();
+    buffer.append(lines(20_000, 30_000));
+    while (queue.length) queue.shift()!();
+    const first = buffer.lines[0].seq;
+    expect(buffer.view.every((l) => l.seq >= first)).toBe(true);
+    expect(buffer.view.length).toBe(buffer.lines.filter((l) => /needle/.test(l.plain)).length);
   });
 });
