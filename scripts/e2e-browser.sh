@@ -62,6 +62,10 @@ interval = "500ms"
 [history]
 path = "$dir/data/history.sqlite"
 
+# Alerts at once, so the page's acknowledgement can be tested within seconds.
+[alerts]
+hold = "0s"
+
 [api]
 listen = "127.0.0.1:$port"
 allow_actions = $actions

@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import http
 from selenium.webdriver.common.by import By
-from ui import CHART, CONFIRM_ACCEPT, CONFIRM_DIALOG, CONTAINER_STATE, Window, action, wait_for
+from ui import CHART, CONFIRM_ACCEPT, CONFIRM_DIALOG, CONTAINER_STATE, LABEL_ROW, Window, action, wait_for
 
 IMG = "<img src=x onerror=alert(1)>"
 TICKER = ["sh", "-c", 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.3; done']
@@ -124,6 +124,36 @@ def test_stop_asks_for_confirmation_then_stops(driver, window, docker):
     wait_for("the page to show it exited", lambda: any("exited" in t.lower() for t in window.texts(CONTAINER_STATE)), 20)
 
 
+def test_images_and_the_info_tab_come_from_the_api(driver, window, web, shots):
+    """The desktop window's workbench and Info tab, in the page: the real engine's images, a container's labels."""
+    import os
+    window.go("resources")
+    image = os.environ["DOCKTRAY_TEST_IMAGE"]
+    wait_for(f"the test image {image} in the images table", lambda: any(
+        image in table.text for table in driver.find_elements(By.CSS_SELECTOR, 'table[aria-label="Images on local"]')), 30)
+    shots("images")
+    window.open_container(web)
+    window.tab("info")
+    wait_for("the container's labels from its inspect data",
+             lambda: any("docktray.test" in t for t in window.texts(LABEL_ROW)), 20)
+
+
+def test_an_alert_is_acknowledged_from_the_page(driver, window, server, docker, shots):
+    exits = docker.run("exits", cmd=["sh", "-c", "exit 5"])
+    window.go("alerts")
+    button = (By.XPATH, f'//button[starts-with(@aria-label, "Acknowledge {exits} ")]')
+    wait_for(f"an alert for {exits} to acknowledge", lambda: driver.find_elements(*button), 30)
+    shots("alerts")
+    driver.find_element(*button).click()
+
+    def acknowledged():
+        status, body = http(server["url"] + "api/v1/snapshot", {"Authorization": f"Bearer {server['token']}"})
+        alerts = [a for a in json.loads(body)["alerts"] if a["target"]["name"] == exits] if status == 200 else []
+        return alerts and all(a["acknowledged"] for a in alerts)
+    wait_for("the server to hold the alert as acknowledged", acknowledged, 20)
+    wait_for("the Acknowledge button to go", lambda: not driver.find_elements(*button), 20)
+
+
 def test_docs_render_the_api_reference(driver, window, server, shots):
     driver.get(server["url"] + "docs")
     try:
@@ -163,7 +193,8 @@ def test_a_read_only_server_offers_no_actions(fresh_driver, read_only_server, we
     window.tab("stats")
     assert not window.all(action("stop")), "a server without allow_actions must not offer Stop"
     nav = fresh_driver.find_element(By.XPATH, '//nav[@aria-label="Main"]').text
-    assert "Settings" not in nav and "Images" not in nav, f"desktop-only views are left out: {nav}"
+    assert "Settings" not in nav, f"views the API cannot serve yet are left out: {nav}"
+    assert "Images & volumes" in nav, f"the workbench is in the page: {nav}"
 
 
 def test_behind_caddy_under_a_path_prefix(fresh_driver, server, web, shots):

@@ -94,8 +94,24 @@ impl ApiError {
         match err {
             crate::Error::NoSuchContainer(_) => Self::not_found(err.to_string()),
             crate::Error::DockerUnreachable { .. } => Self::unavailable(err.to_string()),
-            crate::Error::ActionFailed { .. } => {
+            crate::Error::ActionFailed { .. }
+            | crate::Error::InUse { .. }
+            | crate::Error::NotRunning { .. }
+            | crate::Error::NoShell { .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", err.to_string())
+            }
+            // The workbench says "no image 'x' on local ..." for what is not there (src/sources/docker/workbench.rs).
+            crate::Error::Other(ref message)
+                if ["no image '", "no volume '", "no network '"]
+                    .iter()
+                    .any(|start| message.starts_with(start)) =>
+            {
+                Self::not_found(err.to_string())
+            }
+            crate::Error::Docker(ref message)
+                if message.to_ascii_lowercase().contains("no such") =>
+            {
+                Self::not_found(err.to_string())
             }
             crate::Error::Config(inner) => Self::unprocessable("config", inner.to_string()),
             other => Self::internal(other.to_string()),

@@ -297,6 +297,7 @@ fn publish(hub: &Hub, view: &View, update: Update) {
             Stream::Hosts,
             text(&json!({"type": "host", "timestamp": stats.timestamp, "data": stats})),
         )),
-        Update::Proxy(_) => {}
+        // In the snapshot stream (the forecasts and channel states are part of the snapshot).
+        Update::Proxy(_) | Update::Forecasts(_) | Update::Channel(_) => {}
     }
 }

@@ -53,6 +53,11 @@ pub struct Following {
     pub timestamps: bool,
     /// Lost lines already reported.
     pub reported_lost: u64,
+    /// The batch being gathered, and when it is due. Kept here, not in [`Following::next_batch`]'s future: the
+    /// streams poll that future in a `select!` that drops it whenever another branch wins (a snapshot, a client
+    /// message), and lines held by a dropped future were lost (a followed log once went "tick 22", "tick 24").
+    batch: Vec<LogLine>,
+    due: Option<tokio::time::Instant>,
 }
 
 impl Following {
@@ -78,6 +83,8 @@ impl Following {
             subscription,
             timestamps: request.timestamps,
             reported_lost: 0,
+            batch: Vec::new(),
+            due: None,
         })
     }
 
@@ -91,18 +98,26 @@ impl Following {
     }
 
     /// The next batch of live lines: waits for one, then takes what else arrives within [`BATCH_GAP`].
-    /// `None` when the stream has ended.
+    /// `None` when the stream has ended. Cancel-safe: every line received is stored in `self` before the next
+    /// await, so dropping this future (a `select!` taking another branch) loses nothing; the next call goes on
+    /// with the same batch and deadline.
     pub async fn next_batch(&mut self) -> Option<Vec<LogLine>> {
-        let first = self.subscription.next().await?;
-        let mut lines = vec![first];
-        let deadline = tokio::time::Instant::now() + BATCH_GAP;
-        while lines.len() < BATCH_LINES {
-            match tokio::time::timeout_at(deadline, self.subscription.next()).await {
-                Ok(Some(line)) => lines.push(line),
+        if self.batch.is_empty() {
+            let first = self.subscription.next().await?;
+            self.batch.push(first);
+            self.due = Some(tokio::time::Instant::now() + BATCH_GAP);
+        }
+        let due = *self
+            .due
+            .get_or_insert_with(|| tokio::time::Instant::now() + BATCH_GAP);
+        while self.batch.len() < BATCH_LINES {
+            match tokio::time::timeout_at(due, self.subscription.next()).await {
+                Ok(Some(line)) => self.batch.push(line),
                 Ok(None) | Err(_) => break,
             }
         }
-        Some(lines)
+        self.due = None;
+        Some(std::mem::take(&mut self.batch))
     }
 
     /// Lines lost since the last report (the client read too slowly), if any.

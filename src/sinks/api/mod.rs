@@ -24,6 +24,7 @@ mod session;
 mod streams;
 mod table;
 pub mod token;
+mod workbench;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,7 +35,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use crate::config::Config;
-use crate::engine::{LogHub, View};
+use crate::engine::{Engine, LogHub, View};
 use crate::history::History;
 use crate::model::{Action, Actor, Update};
 
@@ -60,7 +61,19 @@ pub trait Control: Send + Sync + 'static {
     fn settings(&self) -> (Config, PathBuf);
     /// Applies settings the API has just saved into that file (thresholds), as the window's settings do.
     fn apply(&self, config: Config) -> BoxFuture<'_, crate::error::Result<()>>;
+    /// The running engine, held for one request, so the API calls the very functions the window's commands
+    /// call (images, detail, acknowledge ...). A face that does not lend it answers why (the default).
+    fn engine(&self) -> BoxFuture<'_, crate::error::Result<EngineGuard<'_>>> {
+        Box::pin(async {
+            Err(crate::Error::Other(
+                "this server cannot reach its engine for that".to_owned(),
+            ))
+        })
+    }
 }
+
+/// The engine lent for one request (see [`Control::engine`]); Quit waits for it.
+pub type EngineGuard<'a> = tokio::sync::RwLockReadGuard<'a, Engine>;
 
 /// Everything the API reads: the live state, its updates, the shared log streams and the history.
 #[derive(Clone)]

@@ -18,7 +18,7 @@ use super::hub::Hub;
 use super::monitoring::{MetricsQuery, ThresholdUpdate, ThresholdView};
 use super::table::{path, query, Answer, Doc, Param, Table};
 use super::token::ApiToken;
-use super::{containers, health, metrics, monitoring, session, streams, Sources};
+use super::{containers, health, metrics, monitoring, session, streams, workbench, Sources};
 use crate::config::{ApiConfig, Config};
 
 /// What every handler reads.
@@ -171,6 +171,7 @@ fn table() -> Table {
         )
         .get("/api/v1/containers/{ref}/logs", streams::events_for_container, Doc::json("logs", "A container's logs as Server-Sent Events (`logs` events)").params(&[REF, LOG_PARAMS[0], LOG_PARAMS[1], LOG_PARAMS[2]]).answer(Answer::EventStream))
         .get("/api/v1/snapshot", containers::snapshot, Doc::json("state", "Everything known right now, as the desktop window gets it (Snapshot)"));
+    let t = workbench_routes(t);
     // Servers (Dockpeek) and services (Enhanced Docker Monitor), both places.
     let t = ["", "/api/v1"].into_iter().fold(t, |t, base| {
         let at = |p: &str| format!("{base}{p}");
@@ -357,6 +358,99 @@ fn table() -> Table {
             "session",
             "Sign out: the session cookie is refused from now on",
         ),
+    )
+}
+
+const HOST: Param = path(
+    "host",
+    "A watched Docker host: `local` or an SSH host's name",
+);
+
+/// What the window's detail, workbench and timeline views do (src/sinks/api/workbench.rs).
+fn workbench_routes(t: Table) -> Table {
+    let doc = |tag, summary| Doc::json(tag, summary);
+    t.get(
+        "/api/v1/containers/{ref}/detail",
+        workbench::detail,
+        doc("containers", "A container's inspect data: command, environment names, mounts, ports, networks, labels").params(&[REF]),
+    )
+    .post(
+        "/api/v1/alerts/{id}/acknowledge",
+        workbench::acknowledge,
+        doc("alerts", "Acknowledge an active alert: it stays listed but no longer drives the overall level (needs [api] allow_actions = true)")
+            .params(&[path("id", "The alert's number")]),
+    )
+    .get("/api/v1/hosts/{host}/images", workbench::images, doc("workbench", "The host's images with size and the containers using them").params(&[HOST]))
+    .get("/api/v1/hosts/{host}/volumes", workbench::volumes, doc("workbench", "The host's volumes with the containers using them").params(&[HOST]))
+    .get("/api/v1/hosts/{host}/networks", workbench::networks, doc("workbench", "The host's networks with the containers on them").params(&[HOST]))
+    .get(
+        "/api/v1/hosts/{host}/disk-usage",
+        workbench::disk_usage,
+        doc("workbench", "Docker's disk usage on the host, as `docker system df`").params(&[
+            HOST,
+            query("fresh", "boolean", "Measure now instead of answering the last measurement (up to 6 minutes old)"),
+        ]),
+    )
+    .delete(
+        "/api/v1/hosts/{host}/images/{image}",
+        workbench::remove_image,
+        doc("workbench", "Remove an image; refused while a container uses it unless force (needs [api] allow_actions = true)").params(&[
+            HOST,
+            path("image", "The image's id or name:tag (URL-encoded)"),
+            query("force", "boolean", "Remove it even though containers use it"),
+        ]),
+    )
+    .post("/api/v1/hosts/{host}/images/prune", workbench::prune_images, doc("workbench", "Remove dangling images (needs [api] allow_actions = true)").params(&[HOST]))
+    .delete(
+        "/api/v1/hosts/{host}/volumes/{volume}",
+        workbench::remove_volume,
+        doc("workbench", "Remove a volume; refused while a container uses it (needs [api] allow_actions = true)")
+            .params(&[HOST, path("volume", "The volume's name")]),
+    )
+    .post("/api/v1/hosts/{host}/volumes/prune", workbench::prune_volumes, doc("workbench", "Remove unused volumes (needs [api] allow_actions = true)").params(&[HOST]))
+    .delete(
+        "/api/v1/hosts/{host}/networks/{network}",
+        workbench::remove_network,
+        doc("workbench", "Remove a network; refused while containers are on it (needs [api] allow_actions = true)")
+            .params(&[HOST, path("network", "The network's name or id")]),
+    )
+    .get(
+        "/api/v1/hosts/{host}/stacks/{project}/plan",
+        workbench::stack_plan,
+        doc("workbench", "What a compose stack action would do, step by step").params(&[
+            HOST,
+            path("project", "The compose project"),
+            query("action", "string", "start, stop or restart"),
+        ]),
+    )
+    .post(
+        "/api/v1/hosts/{host}/stacks/{project}/{action}",
+        workbench::stack,
+        doc("workbench", "Start, stop or restart a compose project in dependency order (needs [api] allow_actions = true)").params(&[
+            HOST,
+            path("project", "The compose project"),
+            path("action", "start, stop or restart"),
+        ]),
+    )
+    .post(
+        "/api/v1/hosts/{host}/retry",
+        workbench::retry_host,
+        doc("hosts", "End a host's backoff wait and connect now (needs [api] allow_actions = true)")
+            .params(&[path("host", "A configured host's name")]),
+    )
+    .get(
+        "/api/v1/timeline",
+        workbench::timeline,
+        doc("timeline", "Engine events and audit entries from the history, oldest first (the newest `limit`, at most 2000)").params(&[
+            query("since", "string", "Only rows since: RFC 3339, Unix seconds, or a duration ago (10m)"),
+            query("until", "string", "Only rows until: RFC 3339, Unix seconds, or a duration ago"),
+            query("host", "string", "Only this host's rows"),
+            query("container", "string", "Only this container's rows (name or id)"),
+            query("kind", "string", "An event kind (die, oom ...), a scope (container, image, volume, network) or audit"),
+            query("text", "string", "Words every row must contain"),
+            query("audit_only", "boolean", "Audit entries only"),
+            query("limit", "integer", "The newest N rows (at most 2000)"),
+        ]),
     )
 }
 

@@ -3,8 +3,6 @@
 //! digits). `docktray api token` prints it, `--rotate` replaces it. [`ApiToken`] has no `Display`, a redacted
 //! `Debug`, is not `Serialize`, and is compared in constant time: it never reaches a log, a file or an answer.
 
-use std::time::Duration;
-
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
@@ -17,8 +15,6 @@ pub const TOKEN_FILE_ENV: &str = "DOCKTRAY_API_TOKEN_FILE";
 /// The keychain service and user the token is stored under.
 pub const KEYCHAIN_SERVICE: &str = "docktray-api";
 const KEYCHAIN_USER: &str = "token";
-/// A keychain that does not answer within this is reported as unusable (locked, waiting for a prompt).
-const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The bearer token. Deliberately opaque.
 #[derive(Clone)]
@@ -150,31 +146,13 @@ async fn store(token: ApiToken) -> Result<ApiToken, TokenError> {
     Ok(token)
 }
 
-/// Runs a keychain call off the async threads, with a time limit; its error text never holds the secret.
+/// Runs a keychain call on the API token's entry.
 async fn keychain<T: Send + 'static>(
     call: impl FnOnce(&keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
 ) -> Result<T, TokenError> {
-    let task = tokio::task::spawn_blocking(move || {
-        keyring::Entry::new(KEYCHAIN_SERVICE, KEYCHAIN_USER).and_then(|entry| call(&entry))
-    });
-    match tokio::time::timeout(KEYCHAIN_TIMEOUT, task).await {
-        Err(_) => Err(TokenError::Keychain(format!(
-            "it did not answer within {} s (locked and waiting for an unlock prompt?)",
-            KEYCHAIN_TIMEOUT.as_secs()
-        ))),
-        Ok(Err(join)) => Err(TokenError::Keychain(join.to_string())),
-        Ok(Ok(result)) => result.map_err(|err| {
-            TokenError::Keychain(match err {
-                keyring::Error::NoStorageAccess(inner) => {
-                    format!("it is locked or absent: {inner}")
-                }
-                keyring::Error::PlatformFailure(inner) => {
-                    format!("no Secret Service is reachable: {inner}")
-                }
-                other => other.to_string(),
-            })
-        }),
-    }
+    crate::keychain::call(KEYCHAIN_SERVICE, KEYCHAIN_USER, call)
+        .await
+        .map_err(TokenError::Keychain)
 }
 
 #[cfg(test)]

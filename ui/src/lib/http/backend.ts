@@ -4,6 +4,7 @@
 // ride the session cookie (webSession); the ones that change something carry the CSRF header.
 import type { LogLine } from "../bindings/LogLine";
 import type { Snapshot } from "../bindings/Snapshot";
+import type { TimelineFilter } from "../bindings/TimelineFilter";
 import type { Backend, CommandName, Commands, EventName, Events, ExecHandlers, ExecRequest, ExecSession, Unlisten } from "../ipc";
 import type { HistoryRange, Series } from "../types";
 import { apiUrl, failure, webSession } from "./session.svelte";
@@ -23,6 +24,21 @@ const ROW_FIELDS: Record<string, string> = {
   net_tx_bytes_per_s: "network_tx_bytes_per_s",
 };
 const RANGE_HOURS: Record<HistoryRange, number> = { "15m": 0.25, "1h": 1, "24h": 24, "7d": 168 };
+
+/** What `request` resolves with for a 404 the caller expects. */
+const NOT_FOUND = Symbol("not found");
+
+/** The timeline route's query for the window's filter: empty fields do not filter. */
+function timelineQuery(filter: TimelineFilter): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const key of ["since", "until", "host", "container", "kind", "text"] as const) {
+    const value = filter[key];
+    if (value && value.trim()) query.set(key, value);
+  }
+  if (filter.audit_only) query.set("audit_only", "true");
+  if (filter.limit != null) query.set("limit", String(filter.limit));
+  return query;
+}
 
 /** `ws://` or `wss://` for a path of the API. */
 function socketUrl(path: string): string {
@@ -70,12 +86,56 @@ export class HttpBackend implements Backend {
         return snapshot.alerts;
       }
       default:
+        return this.workbench(command, args);
+    }
+  }
+
+  /** The detail, workbench and timeline commands: one REST route each (docs/api.md, "The window's views"). */
+  private async workbench(command: CommandName, args: unknown): Promise<unknown> {
+    const a = args as Record<string, unknown>;
+    const at = (value: unknown) => encodeURIComponent(String(value));
+    const host = `api/v1/hosts/${at(a?.host)}`;
+    switch (command) {
+      case "get_container_detail":
+        return this.request("GET", `api/v1/containers/${at(a.container)}/detail`);
+      case "acknowledge_alert":
+        // The window's command answers false when no active, unacknowledged alert had that id: so does the page.
+        return this.request("POST", `api/v1/alerts/${at(a.id)}/acknowledge`, true).then((answer) => answer !== NOT_FOUND);
+      case "list_images":
+        return this.request("GET", `${host}/images`);
+      case "list_volumes":
+        return this.request("GET", `${host}/volumes`);
+      case "list_networks":
+        return this.request("GET", `${host}/networks`);
+      case "get_disk_usage":
+        return this.request("GET", `${host}/disk-usage?fresh=${a.fresh ? "true" : "false"}`);
+      case "remove_image":
+        return this.request("DELETE", `${host}/images/${at(a.image)}?force=${a.force ? "true" : "false"}`);
+      case "prune_images":
+        return this.request("POST", `${host}/images/prune`);
+      case "remove_volume":
+        return this.request("DELETE", `${host}/volumes/${at(a.volume)}`);
+      case "prune_volumes":
+        return this.request("POST", `${host}/volumes/prune`);
+      case "remove_network":
+        return this.request("DELETE", `${host}/networks/${at(a.network)}`);
+      case "stack_plan":
+        return this.request("GET", `${host}/stacks/${at(a.project)}/plan?action=${at(a.action)}`);
+      case "stack_action":
+        return this.request("POST", `${host}/stacks/${at(a.project)}/${at(a.action)}`);
+      case "retry_host":
+        await this.request("POST", `api/v1/hosts/${at(a.name)}/retry`);
+        return null;
+      case "list_timeline":
+        return this.request("GET", `api/v1/timeline?${timelineQuery((args as Args<"list_timeline">).filter)}`);
+      default:
         throw new Error(`${command.replace(/_/g, " ")}: ${DESKTOP_ONLY}`);
     }
   }
 
-  /** One REST call; a 401 ends the session (the page goes back to its sign-in form). */
-  private async request<T>(method: string, path: string): Promise<T> {
+  /** One REST call; a 401 ends the session (the page goes back to its sign-in form). With `missingIsAnswer`, a
+   * 404 resolves with NOT_FOUND instead of failing. */
+  private async request<T>(method: string, path: string, missingIsAnswer = false): Promise<T> {
     const response = await fetch(apiUrl(path), {
       method,
       credentials: "same-origin",
@@ -86,6 +146,7 @@ export class HttpBackend implements Backend {
       webSession.ended(message);
       throw new Error(message);
     }
+    if (missingIsAnswer && response.status === 404) return NOT_FOUND as T;
     if (!response.ok) throw new Error(await failure(response));
     if (response.status === 204) return null as T;
     return (await response.json()) as T;
