@@ -46,9 +46,10 @@ lint: toolchain ui
 
 # Environment up -> tests -> environment down (always, via trap in with-test-env.sh);
 # the exit code is the tests'.
-# The Rust tests, then (same engine, only if they pass) the end-to-end test of the desktop app.
+# The Rust tests, then (same engine, only if they pass) the end-to-end test of the desktop app, then the page
+# `docktray serve` serves in Chromium (scripts/e2e-browser.sh, about a minute; the binary cargo test built).
 test: deps fmt-check lint ui-test e2e-app
-	scripts/with-test-env.sh bash -c '"$$@" && scripts/e2e.sh' test $(CARGO) test $(CARGO_TEST_FLAGS) -- $(TEST_ARGS)
+	scripts/with-test-env.sh bash -c '"$$@" && scripts/e2e.sh && scripts/e2e-browser.sh' test $(CARGO) test $(CARGO_TEST_FLAGS) -- $(TEST_ARGS)
 
 # The window's own checks: svelte-check (TypeScript strict) and the Vitest component tests.
 .PHONY: ui-test

@@ -116,6 +116,8 @@ fn main() {
             services: registry.services.clone(),
             service_problems: vec![],
             proxy: None,
+            forecasts: Vec::new(),
+            channels: Vec::new(),
         };
         // Caddy already holds every route (the usual pass: nothing to change).
         let wanted = wanted_routes(&snapshot, &config);

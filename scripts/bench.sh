@@ -2,7 +2,8 @@
 # Collector benchmark: docktray's engine against `docker stats` on a real Docker engine (benches/collector.rs).
 #   make bench                               environment up -> bench -> environment down
 #   scripts/bench.sh                         against the already running test environment
-#   WINDOW_SECS=10 BENCH_N=10 scripts/bench.sh   quick trial (defaults: 60 and "10,50")
+#   WINDOW_SECS=10 BENCH_N=10 scripts/bench.sh   quick trial (defaults: 60 and "10,50,200,500"; N=500 needs
+#                                            about 5 GB of free memory and a few minutes to start the containers)
 # Builds in release mode (the bench profile) and prints a Markdown table; a copy of the output goes to
 # target/bench/collector.md. Results and method: docs/benchmarks.md.
 # Every container it makes is named dtbench-<pid>-<i> and labelled docktray.test=1 and docktray.bench=1; they

@@ -20,12 +20,14 @@ DESKTOP_PKGS=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev)
 # service needs systemd and stays off; the tests run `caddy run --config` themselves).
 # prometheus: the real scraper (and promtool) the API tests run against `docktray serve` (tests/api_prometheus.rs);
 # its service stays off, the tests start `prometheus` themselves. openssl: the API's TLS test makes a self-signed
-# certificate; systemd: `systemd-analyze verify` checks the shipped unit (packaging/docktray-serve.service);
-# python3-venv: the venv with openapi-spec-validator (below). mmdebstrap: scripts/image.sh makes the container
-# image's Debian 12 base from the mirror when no debian:12-slim can be pulled (tests/container_image.rs).
+# certificate, and tests/channels.rs a private CA for its SMTP server (aiosmtpd in a venv, scripts/test-venv.sh);
+# systemd: `systemd-analyze verify` checks the shipped unit (packaging/docktray-serve.service); python3-venv: the
+# venvs with openapi-spec-validator (below) and the channels' receivers; e2fsprogs, mount: tests/forecasts.rs fills
+# a small ext4 file system mounted from a loop device. mmdebstrap: scripts/image.sh makes the container image's
+# Debian 12 base from the mirror when no debian:12-slim can be pulled (tests/container_image.rs).
 TEST_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}" busybox-static dbus dbus-daemon gnome-keyring libsecret-tools
   openssh-server openssh-client iproute2 dunst xvfb podman uidmap caddy prometheus openssl systemd python3-venv
-  mmdebstrap)
+  mmdebstrap e2fsprogs mount)
 RUN_PKGS=("${COMMON_PKGS[@]}" "${DESKTOP_PKGS[@]}")
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
@@ -113,9 +115,11 @@ if ! command -v cargo >/dev/null 2>&1; then
   die "cargo not found: install Rust with rustup (https://rustup.rs), then re-run"
 fi
 
-# The end-to-end test's tools (Xvfb, WebKitWebDriver, tauri-driver, a Python venv), when missing.
+# The end-to-end test's tools (Xvfb, WebKitWebDriver, tauri-driver, a Python venv), when missing; and the venv of
+# the integration tests' real receivers (aiosmtpd for the e-mail channel).
 if [[ "$mode" == test ]]; then
   "$(dirname "${BASH_SOURCE[0]}")/e2e-env.sh"
+  "$(dirname "${BASH_SOURCE[0]}")/test-venv.sh"
 fi
 
 # The API test's OpenAPI validator (PyPI's openapi-spec-validator) in its own venv, target/api-venv

@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "discover_hosts",
     "open_url",
     "retry_caddy",
+    "test_channel",
     "exec_start",
     "exec_input",
     "exec_resize",

@@ -24,6 +24,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod history;
+pub mod keychain;
 pub mod logfile;
 pub mod model;
 pub mod monitor;

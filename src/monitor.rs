@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::history::{AlertQuery, History};
 use crate::model::Level;
 use crate::sinks::caddy::CaddySync;
+use crate::sinks::channels::{ChannelError, Channels};
+use crate::sinks::forecast::Forecaster;
 use crate::sinks::{notify, recorder};
 
 /// What to run besides the collectors.
@@ -40,6 +42,10 @@ pub struct Monitor {
     notifier: Option<JoinHandle<()>>,
     /// Caddy's routes kept in step with the services (`None` while `[caddy] admin_url` is empty).
     caddy: Option<CaddySync>,
+    /// Webhooks, ntfy and e-mail, each with its own queue.
+    channels: Channels,
+    /// Trends fitted to the history (`None` without a history).
+    forecaster: Option<Forecaster>,
     paused: watch::Sender<bool>,
     clicks: broadcast::Sender<String>,
     /// The notifier's settings; changed by [`Monitor::reconfigure`].
@@ -116,8 +122,22 @@ impl Monitor {
             engine.subscribe(),
             engine.reporter(),
         );
+        // Notification channels beside the desktop report their delivery state back to the engine.
+        let channels =
+            Channels::start(&config.notifications, engine.subscribe(), engine.reporter());
+        // Forecasts read the history and hand each round to the engine, which judges it.
+        let forecaster = history.as_ref().map(|history| {
+            Forecaster::start(
+                engine.view(),
+                history.clone(),
+                engine.reporter(),
+                config.forecasts.clone(),
+            )
+        });
         Ok(Self {
             caddy,
+            channels,
+            forecaster,
             clicks,
             engine,
             history,
@@ -150,6 +170,10 @@ impl Monitor {
         self.engine.reconfigure(config, origin).await?;
         self.notification_settings
             .send_replace(config.notifications.clone());
+        self.channels.reconfigure(&config.notifications);
+        if let Some(forecaster) = &self.forecaster {
+            forecaster.reconfigure(&config.forecasts);
+        }
         if let Some(history) = &self.history {
             history
                 .set_retention(&config.history)
@@ -161,6 +185,12 @@ impl Monitor {
     /// Ends Caddy's backoff wait and talks to it now ("retry now"). Returns false while Caddy sync is off.
     pub fn retry_caddy(&self) -> bool {
         self.caddy.as_ref().map(CaddySync::retry_now).is_some()
+    }
+
+    /// Sends a test message through one notification channel now (`webhook:NAME`, `ntfy`, `email`); returns
+    /// where it went. The outcome also shows in the channel's state.
+    pub async fn test_channel(&self, name: &str) -> std::result::Result<String, ChannelError> {
+        self.channels.test(name).await
     }
 
     /// Pauses (or resumes) desktop notifications; alerts are still evaluated and recorded.
@@ -176,6 +206,10 @@ impl Monitor {
         if let Some(caddy) = self.caddy {
             caddy.stop().await;
         }
+        if let Some(forecaster) = self.forecaster {
+            forecaster.stop().await;
+        }
+        self.channels.stop().await;
         self.engine.shutdown().await;
         if let Some((task, stop)) = self.recorder {
             let _ = stop.send(true);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use docktray::model::{Action, Actor};
-use docktray::sinks::api::{ApiServer, BoxFuture, Control, Sources};
+use docktray::sinks::api::{ApiServer, BoxFuture, Control, EngineGuard, Sources};
 use docktray::Config;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -37,6 +37,14 @@ impl<R: Runtime> Control for ShellControl<R> {
     fn settings(&self) -> (Config, PathBuf) {
         let shell = self.app.state::<Shell>();
         (shell.config(), shell.config_path().to_path_buf())
+    }
+
+    fn engine(&self) -> BoxFuture<'_, docktray::error::Result<EngineGuard<'_>>> {
+        Box::pin(async move {
+            let shell = self.app.state::<Shell>().inner();
+            let monitor = shell.monitor().await.map_err(docktray::Error::Other)?;
+            Ok(tokio::sync::RwLockReadGuard::map(monitor, |m| m.engine()))
+        })
     }
 
     fn apply(&self, config: Config) -> BoxFuture<'_, docktray::error::Result<()>> {

@@ -55,6 +55,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         discover_hosts,
         crate::services::open_url,
         crate::services::retry_caddy,
+        crate::services::test_channel,
         crate::workbench::exec_start,
         crate::workbench::exec_input,
         crate::workbench::exec_resize,
@@ -514,6 +515,7 @@ mod tests {
             resolved_at: resolved.then_some(started),
             acknowledged: false,
             top: vec![],
+            lines: Vec::new(),
         }
     }
 

@@ -32,6 +32,18 @@ pub async fn retry_caddy(shell: State<'_, Shell>) -> Result<(), String> {
     }
 }
 
+/// Sends a test message through one notification channel ("Send test"): `webhook:NAME`, `ntfy` or `email`.
+/// Resolves with where it went; a failure names the channel and why (never a secret).
+#[tauri::command]
+pub async fn test_channel(shell: State<'_, Shell>, channel: String) -> Result<String, String> {
+    shell
+        .monitor()
+        .await?
+        .test_channel(&channel)
+        .await
+        .map_err(|err| err.to_string())
+}
+
 /// Whether `url` may be handed to the browser: http or https with a host, and `listed` as a service's.
 pub fn check_web_url(url: &str, listed: bool) -> Result<(), String> {
     let parsed =

@@ -14,17 +14,23 @@ use crate::error::ConfigError;
 
 pub mod api;
 pub mod caddy;
+pub mod channels;
 mod durations;
 pub mod endpoint;
 pub mod file;
+pub mod forecasts;
 pub mod layers;
 mod log;
+pub mod log_alerts;
 pub mod schema;
 pub mod services;
 mod validate;
 
 pub use api::ApiConfig;
 pub use caddy::CaddyConfig;
+pub use channels::{EmailChannel, NtfyChannel, WebhookChannel};
+pub use forecasts::{ForecastRule, ForecastSettings};
+pub use log_alerts::LogAlert;
 pub use services::ServicesConfig;
 
 use durations::{duration_text, optional_duration_text};
@@ -61,6 +67,10 @@ pub struct Config {
     pub services: ServicesConfig,
     /// Keeping a Caddy reverse proxy's routes in step with the services (off unless `admin_url` is set).
     pub caddy: CaddyConfig,
+    /// Alerts that see ahead: trends fitted to the history (disks filling, memory growing, quotas running out).
+    pub forecasts: ForecastSettings,
+    /// Alerts on patterns in containers' logs.
+    pub log_alerts: Vec<LogAlert>,
     /// The HTTP API: `docktray serve`, and the desktop app when `enabled` (docs/api.md).
     pub api: ApiConfig,
 }
@@ -355,6 +365,12 @@ pub struct NotificationSettings {
     #[ts(as = "String")]
     #[schemars(with = "String")]
     pub group_window: Duration,
+    /// Webhooks: a JSON POST for each batch of alert changes.
+    pub webhooks: Vec<WebhookChannel>,
+    /// Push notifications through ntfy.
+    pub ntfy: NtfyChannel,
+    /// E-mail over SMTP.
+    pub email: EmailChannel,
 }
 
 /// The local metrics history (SQLite).
@@ -421,6 +437,9 @@ impl Default for NotificationSettings {
             min_level: "warning".to_owned(),
             quiet_hours: String::new(),
             group_window: Duration::from_millis(1500),
+            webhooks: Vec::new(),
+            ntfy: NtfyChannel::default(),
+            email: EmailChannel::default(),
         }
     }
 }
@@ -496,6 +515,8 @@ impl Default for Config {
             log: LogSettings::default(),
             services: ServicesConfig::default(),
             caddy: CaddyConfig::default(),
+            forecasts: ForecastSettings::default(),
+            log_alerts: Vec::new(),
             api: ApiConfig::default(),
         }
     }

@@ -221,6 +221,14 @@ impl Config {
             }
         }
         self.log.validate(path)?;
+        self.forecasts.validate(path)?;
+        log_alerts::validate(&self.log_alerts, path)?;
+        channels::validate(
+            &notifications.webhooks,
+            &notifications.ntfy,
+            &notifications.email,
+            path,
+        )?;
         Ok(())
     }
 

@@ -60,9 +60,11 @@ pub(crate) fn judge(
         }
         Update::Source(status) => evaluator.source(status, now),
         // Judged where the host is forgotten: its containers are gone from the state by then.
+        Update::Forecasts(round) => evaluator.forecasts(round, now),
         Update::HostRemoved { .. }
         | Update::Alert(_)
         | Update::Proxy(_)
+        | Update::Channel(_)
         | Update::Timeline(_)
         | Update::Audit(_) => Vec::new(),
     }

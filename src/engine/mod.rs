@@ -21,11 +21,11 @@ use crate::alerts::overall_level;
 use crate::config::{Config, HostConfig};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, Actor, AuditTarget, ContainerInfo, ContainerSnapshot, OverallLevel, ServiceRegistry,
-    Snapshot, SourceState, SourceStatus, Update, LOCAL_HOST,
+    Action, Actor, AuditTarget, ContainerInfo, ContainerSnapshot, OverallLevel, SelfFigures,
+    ServiceRegistry, Snapshot, SourceState, SourceStatus, Update, LOCAL_HOST,
 };
 use crate::sources::docker::{self, Client, DockerSource, SessionSettings, Target};
-use crate::sources::{host, webdock, Reporter};
+use crate::sources::{host, logwatch, webdock, Reporter};
 use hosts::{diff_hosts, spawn_host, stop_host, HostTask};
 use state::{Readiness, State};
 use writer::Command;
@@ -171,6 +171,8 @@ impl Shared {
             services: registry.services,
             service_problems: registry.problems,
             proxy: state.proxy.clone(),
+            forecasts: state.forecasts.clone(),
+            channels: state.channels.values().cloned().collect(),
         }
     }
 
@@ -202,6 +204,20 @@ impl Shared {
             .containers
             .get(container)
             .map_or_else(|| LOCAL_HOST.to_owned(), |entry| entry.info.host.clone())
+    }
+}
+
+/// The containers in the live state, for the log watcher.
+struct StateContainers(Arc<Shared>);
+
+impl logwatch::Containers for StateContainers {
+    fn containers(&self) -> Vec<ContainerInfo> {
+        self.0
+            .read()
+            .containers
+            .values()
+            .map(|entry| entry.info.clone())
+            .collect()
     }
 }
 
@@ -286,6 +302,8 @@ pub struct Engine {
     /// One source task per remote host, by name; changed by [`Engine::set_hosts`].
     hosts: tokio::sync::Mutex<BTreeMap<String, HostTask>>,
     commands: mpsc::Sender<Command>,
+    /// The `[[log_alerts]]` rules the log watcher follows; changed by [`Engine::reconfigure`].
+    log_rules: watch::Sender<Vec<crate::config::LogAlert>>,
 }
 
 impl Engine {
@@ -297,6 +315,8 @@ impl Engine {
     /// [`Engine::start`], with each host's last stored timeline event (by host name): the sources ask their
     /// engines for what happened since then, so events from while Docktray was not running are not lost.
     pub fn start_resuming(config: Config, resume: BTreeMap<String, DateTime<Utc>>) -> Self {
+        // Raises the soft open-file limit to the hard one, before any counter file is kept open.
+        docker::descriptors::budget();
         let (updates, _) = broadcast::channel(UPDATE_QUEUE);
         let (readiness, _) = watch::channel(Readiness {
             webdock_waiting: config.webdock.len(),
@@ -345,6 +365,16 @@ impl Engine {
                 shutdown_rx.clone(),
             )),
         ];
+        // Log-pattern alerts count lines on the shared log streams; idle while no rule is set.
+        let (log_rules, log_rules_rx) = watch::channel(config.log_alerts.clone());
+        tasks.push(tokio::spawn(logwatch::run(logwatch::Wiring {
+            hub: logs.clone(),
+            containers: Arc::new(StateContainers(shared.clone())),
+            updates: shared.updates.subscribe(),
+            reporter: reporter.clone(),
+            rules: log_rules_rx,
+            shutdown: shutdown_rx.clone(),
+        })));
         for account in &config.webdock {
             tasks.push(tokio::spawn(webdock::source::run(
                 reporter.clone(),
@@ -373,6 +403,7 @@ impl Engine {
             tasks,
             hosts: tokio::sync::Mutex::new(hosts),
             commands,
+            log_rules,
         }
     }
 
@@ -455,6 +486,13 @@ impl Engine {
     /// Everything known right now, containers sorted by host, compose project and name.
     pub fn snapshot(&self) -> Snapshot {
         self.shared.snapshot()
+    }
+
+    /// What the engine costs its process (descriptors), for `status --json`.
+    pub fn self_figures(&self) -> SelfFigures {
+        SelfFigures {
+            descriptors: docker::descriptors::figures(),
+        }
     }
 
     /// Pushed changes. A slow subscriber that falls behind gets `RecvError::Lagged` and should take a snapshot.
@@ -584,6 +622,11 @@ impl Engine {
             .send(Command::Reconfigure(Box::new(config.clone())))
             .await
             .map_err(|_| Error::Other("the engine is shutting down".to_owned()))?;
+        self.log_rules.send_if_modified(|rules| {
+            let changed = *rules != config.log_alerts;
+            rules.clone_from(&config.log_alerts);
+            changed
+        });
         self.set_hosts(&config.hosts).await;
         Ok(())
     }

@@ -7,8 +7,9 @@ use chrono::Utc;
 
 use super::rates;
 use crate::model::{
-    Alert, ContainerInfo, ContainerStats, CounterSample, DockerDiskUsage, Observation, ProxyStatus,
-    RawCounters, ReadyPart, SampleMethod, ServerStats, SourceState, SourceStatus, Update,
+    Alert, ChannelStatus, ContainerInfo, ContainerStats, CounterSample, DockerDiskUsage, Forecast,
+    LogMatch, Observation, ProxyStatus, RawCounters, ReadyPart, SampleMethod, ServerStats,
+    SourceState, SourceStatus, Update,
 };
 
 /// One container's entry in the live state.
@@ -34,6 +35,10 @@ pub(crate) struct State {
     pub docker_disk: BTreeMap<String, DockerDiskUsage>,
     /// The Caddy sink's last report on its routes (none while Caddy sync is off).
     pub proxy: Option<ProxyStatus>,
+    /// The forecaster's latest round.
+    pub forecasts: Vec<Forecast>,
+    /// Each notification channel's last reported state, by name.
+    pub channels: BTreeMap<String, ChannelStatus>,
 }
 
 /// Which sources have delivered their first complete sample (or given up trying).
@@ -68,6 +73,8 @@ pub(crate) struct Applied {
     pub removed_names: HashMap<String, String>,
     /// A source delivered its first round.
     pub ready: Option<ReadyPart>,
+    /// Log-pattern counts for the alert evaluator (they change no state of their own).
+    pub log_matches: Vec<LogMatch>,
 }
 
 impl Applied {
@@ -136,6 +143,18 @@ impl State {
             Observation::Proxy(status) => {
                 self.proxy = Some((*status).clone());
                 Applied::one(Update::Proxy(status))
+            }
+            Observation::Forecasts(round) => {
+                self.forecasts = round.clone();
+                Applied::one(Update::Forecasts(round))
+            }
+            Observation::LogMatches(matches) => Applied {
+                log_matches: matches,
+                ..Applied::default()
+            },
+            Observation::Channel(status) => {
+                self.channels.insert(status.name.clone(), (*status).clone());
+                Applied::one(Update::Channel(status))
             }
         }
     }

@@ -74,11 +74,14 @@ fn observe(shared: &Shared, evaluator: &mut Evaluator, observation: Observation)
             before != *readiness
         });
     }
-    let changes: Vec<AlertTransition> = applied
+    let mut changes: Vec<AlertTransition> = applied
         .updates
         .iter()
         .flat_map(|update| judge(evaluator, &state, update, &applied.removed_names))
         .collect();
+    if !applied.log_matches.is_empty() {
+        changes.extend(evaluator.log_matches(&applied.log_matches));
+    }
     let mut updates = applied.updates;
     if !changes.is_empty() {
         state.alerts = evaluator.active();
@@ -101,6 +104,20 @@ fn execute(shared: &Shared, evaluator: &mut Evaluator, command: Command) -> Vec<
         }
         Command::Reconfigure(config) => {
             evaluator.reconfigure(&config);
+            // Channels taken out of the settings are no longer shown.
+            let names = crate::model::channel::configured_names(
+                config
+                    .notifications
+                    .webhooks
+                    .iter()
+                    .map(|hook| hook.name.as_str()),
+                config.notifications.ntfy.active(),
+                config.notifications.email.active(),
+            );
+            shared
+                .write()
+                .channels
+                .retain(|name, _| names.contains(name));
             Vec::new()
         }
         Command::ForgetHost { host, reply } => {

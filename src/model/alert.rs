@@ -90,6 +90,21 @@ pub mod metric {
     pub const RESTART_LOOP: &str = "restart_loop";
     pub const DISAPPEARED: &str = "disappeared";
     pub const UNREACHABLE: &str = "unreachable";
+    /// Forecasts (`[forecasts]`): the projected hours until a disk is full, a container's memory reaches its
+    /// limit, a VPS's monthly traffic reaches its quota. Lower is worse.
+    pub const DISK_FULL_FORECAST: &str = "disk_full_forecast";
+    pub const MEMORY_LIMIT_FORECAST: &str = "memory_limit_forecast";
+    pub const NETWORK_QUOTA_FORECAST: &str = "network_quota_forecast";
+    /// A `[[log_alerts]]` pattern matched often enough in a container's logs (the detail names the rule).
+    pub const LOG_PATTERN: &str = "log_pattern";
+
+    /// Whether an alert of this metric is about a projected time rather than a measured value.
+    pub fn is_forecast(name: &str) -> bool {
+        matches!(
+            name,
+            DISK_FULL_FORECAST | MEMORY_LIMIT_FORECAST | NETWORK_QUOTA_FORECAST
+        )
+    }
 }
 
 /// One alert, active or over.
@@ -115,6 +130,10 @@ pub struct Alert {
     pub acknowledged: bool,
     /// For host metrics: the containers using most of it, "name value" pairs, highest first.
     pub top: Vec<(String, f64)>,
+    /// For log-pattern alerts: the last matching lines (without colour codes), oldest first. Text, never HTML.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<String>>")]
+    pub lines: Vec<String>,
 }
 
 impl Alert {

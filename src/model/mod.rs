@@ -4,10 +4,14 @@
 //! window's IPC and the HTTP API. This module depends on nothing else in the crate.
 
 pub mod alert;
+pub mod channel;
 pub mod container;
 pub mod engine;
+pub mod forecast;
+pub mod logmatch;
 pub mod observation;
 pub mod proxy;
+pub mod self_figures;
 pub mod server;
 pub mod services;
 pub mod snapshot;
@@ -17,10 +21,14 @@ pub mod update;
 pub mod workbench;
 
 pub use alert::{Alert, AlertTransition, Level, OverallLevel, Target, TargetKind, TransitionKind};
+pub use channel::{ChannelState, ChannelStatus};
 pub use container::*;
 pub use engine::{engine_label, EngineProduct};
+pub use forecast::{Forecast, ForecastKind, ForecastState};
+pub use logmatch::LogMatch;
 pub use observation::{CounterSample, Observation, RawCounters, ReadyPart, Reporter};
 pub use proxy::{ProxyStatus, RouteState, RouteStatus};
+pub use self_figures::{DescriptorFigures, SelfFigures};
 pub use server::*;
 pub use services::{Service, ServiceKind, ServiceProblem, ServiceRegistry};
 pub use snapshot::Snapshot;

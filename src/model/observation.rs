@@ -57,6 +57,12 @@ pub enum Observation {
     DiskUsage(Box<DockerDiskUsage>),
     /// The reverse-proxy sink's routes after its last pass (its reachability comes as a [`Observation::Source`]).
     Proxy(Box<super::ProxyStatus>),
+    /// One round of the forecaster: every forecast it could fit now (a target missing from it has none).
+    Forecasts(Vec<super::Forecast>),
+    /// The log watcher's counts of `[[log_alerts]]` matches, for rules that matched lately.
+    LogMatches(Vec<super::LogMatch>),
+    /// A notification channel's delivery state after an attempt (sinks report their own reachability).
+    Channel(Box<super::ChannelStatus>),
 }
 
 /// The sources [`crate::Engine::ready`] waits for (remote hosts are judged from their state).

@@ -6,8 +6,8 @@ use ts_rs::TS;
 
 use super::alert::Alert;
 use super::{
-    ContainerSnapshot, OverallLevel, ProxyStatus, ServerStats, Service, ServiceProblem,
-    SourceStatus,
+    ChannelStatus, ContainerSnapshot, Forecast, OverallLevel, ProxyStatus, ServerStats, Service,
+    ServiceProblem, SourceStatus,
 };
 
 /// Everything the engine knows at one instant.
@@ -31,6 +31,12 @@ pub struct Snapshot {
     /// The Caddy sink's routes; `None` while Caddy sync is off.
     #[serde(default)]
     pub proxy: Option<ProxyStatus>,
+    /// The latest forecasts (`[forecasts]`): where disks, memory and quotas are heading.
+    #[serde(default)]
+    pub forecasts: Vec<Forecast>,
+    /// The notification channels beside the desktop (webhooks, ntfy, e-mail) and how their deliveries go.
+    #[serde(default)]
+    pub channels: Vec<ChannelStatus>,
 }
 
 impl Snapshot {

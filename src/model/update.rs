@@ -31,4 +31,8 @@ pub enum Update {
     Audit(Box<super::AuditEntry>),
     /// Caddy's routes changed state (see [`super::ProxyStatus`]).
     Proxy(Box<super::ProxyStatus>),
+    /// The forecaster's latest round (every forecast; see [`super::Forecast`]).
+    Forecasts(Vec<super::Forecast>),
+    /// A notification channel's delivery state changed.
+    Channel(Box<super::ChannelStatus>),
 }

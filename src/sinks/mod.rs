@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod caddy;
+pub mod channels;
+pub mod forecast;
 pub mod notify;
 pub mod recorder;
 pub mod tray;

@@ -292,6 +292,7 @@ mod tests {
             resolved_at: None,
             acknowledged: false,
             top: vec![],
+            lines: Vec::new(),
         }
     }
 
@@ -307,6 +308,8 @@ mod tests {
             services: vec![],
             service_problems: vec![],
             proxy: None,
+            forecasts: Vec::new(),
+            channels: Vec::new(),
         }
     }
 

@@ -109,6 +109,11 @@ impl Keychain {
         self.home.path()
     }
 
+    /// The session bus the keychain is on (other test servers, such as dunst, can join it).
+    pub fn bus_address(&self) -> String {
+        self.bus.address()
+    }
+
     pub fn keyrings_dir(&self) -> PathBuf {
         self.home.path().join(".local/share/keyrings")
     }

@@ -168,6 +168,7 @@ pub mod dockerd;
 pub mod keyring;
 pub mod notifications;
 pub mod podman;
+pub mod receivers;
 pub mod serve;
 pub mod sshd;
 pub mod webdock;

@@ -41,3 +41,11 @@ export async function settle(times = 3): Promise<void> {
 export function logTexts(root: HTMLElement): string[] {
   return [...root.querySelectorAll(".line .text")].map((el) => el.textContent ?? "");
 }
+
+/** Puts one row element (lib/logrow.ts) into the document; `container` is its parent. */
+export function mountRow(row: HTMLElement): { container: HTMLElement } {
+  const container = document.createElement("div");
+  container.append(row);
+  document.body.append(container);
+  return { container };
+}

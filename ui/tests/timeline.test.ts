@@ -117,6 +117,7 @@ describe("history charts", () => {
         target: { kind: "container", host: mine.host, id: mine.id },
         range: "1h",
         format: (v: number) => `${v}`,
+        unit: { kind: "percent" },
         series: [{ metric: "cpu_percent", label: "CPU", colour: "--accent" }],
         reader: () => null,
       },

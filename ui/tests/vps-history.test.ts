@@ -77,10 +77,10 @@ describe("VpsHistory", () => {
       "Traffic per day, last 7 days",
       "Processes, last 12 h",
     ]);
-    // Every chart is a real uPlot with its time axis and legend, not a sparkline.
+    // Every chart is a real uPlot with a text legend of its latest values (no hover needed), not a sparkline.
     for (const figure of charts()) {
       expect(figure.querySelector(".uplot canvas")).toBeTruthy();
-      expect(figure.querySelector(".u-legend")?.textContent).toContain("Time");
+      expect(figure.querySelector("ul.legend")?.textContent).not.toContain("–");
     }
     expect(document.querySelector("svg.sparkline, .sparkline")).toBeNull();
     // The mock's history: CPU every 30 min ending now, memory hourly, disk and traffic daily.
@@ -88,9 +88,12 @@ describe("VpsHistory", () => {
     expect(points("Traffic per day, last 7 days")).toBe(2);
     expect(last("CPU, last 12 h")).toBe(T0 / 1000);
     expect(byTitle("CPU, last 12 h").getAttribute("aria-label")).toBe(
-      "CPU, last 12 h (from Webdock). CPU: latest 20 %, peak 50 %",
+      "CPU, last 12 h (from Webdock). CPU: latest 20.0 %, peak 50.0 %",
     );
-    expect(byTitle("Disk, last 7 days").querySelector(".u-legend")?.textContent).toContain("Allowed");
+    expect(byTitle("CPU, last 12 h").querySelector("ul.legend")?.textContent?.replace(/\s+/g, " ").trim()).toBe(
+      "CPU 20.0 % peak 50.0 %",
+    );
+    expect(byTitle("Disk, last 7 days").querySelector("ul.legend")?.textContent).toContain("Allowed");
     expect(byTitle("Traffic per day, last 7 days").getAttribute("aria-label")).toContain("In: latest 200 MiB");
   });
 
@@ -102,7 +105,7 @@ describe("VpsHistory", () => {
     await settle();
     expect([points("CPU, last 12 h"), points("Memory, last 24 h"), points("Processes, last 12 h")]).toEqual([5, 3, 3]);
     expect(last("CPU, last 12 h")).toBe(next / 1000);
-    expect(byTitle("CPU, last 12 h").getAttribute("aria-label")).toContain("CPU: latest 42 %");
+    expect(byTitle("CPU, last 12 h").getAttribute("aria-label")).toContain("CPU: latest 42.0 %");
     expect(byTitle("Traffic per day, last 7 days").getAttribute("aria-label")).toContain("In: latest 120 MiB");
     // The same Webdock sample pushed again (the engine re-publishes every round) adds nothing.
     push(shop(next, 42));

@@ -4,9 +4,9 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { live } from "../src/lib/state/live.svelte";
 import Containers from "../src/views/Containers.svelte";
 import InfoTab from "../src/views/detail/InfoTab.svelte";
-import LogRow from "../src/views/detail/LogRow.svelte";
+import { renderLogRow } from "../src/lib/logrow";
 import LogsTab from "../src/views/detail/LogsTab.svelte";
-import { line, setup, teardown } from "./helpers";
+import { line, mountRow, setup, teardown } from "./helpers";
 
 const IMG = "<img src=x onerror=alert(1)>";
 const SCRIPT = "<script>alert(1)</script>";
@@ -32,7 +32,7 @@ describe("untrusted text is rendered as text", () => {
   afterEach(teardown);
 
   test("a log line with HTML shows the literal text", () => {
-    const { container } = render(LogRow, { props: { line: line(1, `${IMG} ${SCRIPT}`), pattern: null, timestamps: true } });
+    const { container } = mountRow(renderLogRow(line(1, `${IMG} ${SCRIPT}`), null, true));
     expectInert(container);
     expect(container.textContent).toContain(IMG);
     expect(container.textContent).toContain(SCRIPT);
@@ -40,7 +40,7 @@ describe("untrusted text is rendered as text", () => {
 
   test("a log line with HTML inside ANSI colours and a search highlight shows the literal text", () => {
     const text = `\x1b[31m${IMG}\x1b[0m \x1b[1m${SCRIPT}\x1b[0m`;
-    const { container } = render(LogRow, { props: { line: line(2, text), pattern: /img|script/gi, timestamps: false } });
+    const { container } = mountRow(renderLogRow(line(2, text), /img|script/gi, false));
     expectInert(container);
     expect(container.querySelectorAll("mark").length).toBeGreaterThanOrEqual(3);
     expect(container.textContent).toContain(IMG);

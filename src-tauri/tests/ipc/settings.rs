@@ -389,3 +389,68 @@ fn an_unknown_host_is_checked_shown_trusted_after_confirmation_and_then_passes()
     }
     assert!(!std::path::Path::new("/tmp/docktray-pwned").exists());
 }
+
+/// HTTP requests received on loopback (a real socket; the webhook client is the app's), each answered 200,
+/// until the test message arrives; returns it. Alert batches the running channel delivers meanwhile (a busy
+/// machine's host CPU alert, say) are skipped: taking the first request made the test fail when one came first.
+fn receive_test_message(listener: std::net::TcpListener) -> std::thread::JoinHandle<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    std::thread::spawn(move || loop {
+        let (stream, _) = listener.accept().expect("a request");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut length = 0usize;
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("header line");
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().expect("length");
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).expect("body");
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .expect("answer");
+        let is_test = serde_json::from_slice::<Value>(&body).is_ok_and(|b| b["test"] == true);
+        if is_test {
+            return format!("{head}\n{}", String::from_utf8_lossy(&body));
+        }
+    })
+}
+
+#[test]
+fn send_test_goes_through_the_channel_and_names_unknown_ones() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let received = receive_test_message(listener);
+    // The host's memory is always above 2 %: a critical alert goes to the same webhook at once, as a real
+    // alert may at any time, and the test message still gets through and is told apart.
+    let harness = Harness::start(&format!(
+        "[alerts]\nhold = \"0s\"\n[thresholds.host_memory_percent]\nwarning = 1\ncritical = 2\n\
+         [[notifications.webhooks]]\nname = \"ops\"\nurl = \"{url}\"\ngroup_window = \"0s\"\n"
+    ));
+    let answer = harness.ok("test_channel", json!({"channel": "webhook:ops"}));
+    assert!(answer.is_string(), "{answer}");
+    let request = received.join().expect("receiver");
+    assert!(request.starts_with("POST /hook "), "{request}");
+    let body: Value =
+        serde_json::from_str(request.split_once("\n\n").expect("body").1).expect("JSON body");
+    assert_eq!(body["schema"], "docktray.notification/1");
+    assert_eq!(body["test"], true);
+    assert_eq!(body["level"], "info");
+
+    let err = harness
+        .invoke("test_channel", json!({"channel": "pager"}))
+        .expect_err("no such channel");
+    let text = err.as_str().expect("a message");
+    assert!(
+        text.contains("no channel named pager") && text.contains("webhook:ops"),
+        "{text}"
+    );
+}

@@ -14,7 +14,7 @@ use docktray::{Action, Config, Engine, Error, Snapshot, SourceState};
 use regex::Regex;
 use tokio::sync::watch;
 
-use crate::{render, usage, Failure};
+use crate::{render, status_json, usage, Failure};
 
 #[derive(Args, Debug)]
 pub struct Targets {
@@ -65,10 +65,13 @@ pub(crate) fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
 
 pub async fn status(config: Config, json: bool) -> Result<(), Failure> {
     let recorded = recorded_active_alerts(&config);
+    let config_for_forecasts = config.clone();
     let engine = Engine::start(config);
     engine.ready(Duration::from_secs(10)).await;
     let mut snapshot = engine.snapshot();
+    let engine_figures = engine.self_figures();
     engine.shutdown().await;
+    snapshot.forecasts = recorded_forecasts(&config_for_forecasts, &snapshot);
     // Figures must hold for a while before they alert, longer than a snapshot takes: show what the running
     // watcher (or desktop app) has recorded as active too.
     for alert in recorded {
@@ -79,13 +82,35 @@ pub async fn status(config: Config, json: bool) -> Result<(), Failure> {
     snapshot.overall = docktray::alerts::overall_level(&snapshot.alerts, &snapshot.sources);
     let mut stdout = std::io::stdout().lock();
     if json {
-        let text = serde_json::to_string_pretty(&snapshot).context("formatting JSON")?;
+        let text = status_json::render(&snapshot, &engine_figures)?;
         writeln!(stdout, "{text}").context("writing to stdout")?;
     } else {
         render::status_table(&mut stdout, &snapshot, std::io::stdout().is_terminal())
             .context("writing to stdout")?;
     }
     docker_failure(&snapshot).map_or(Ok(()), |reason| Err(anyhow!(reason).into()))
+}
+
+/// Forecasts fitted now from the history a running `docktray watch` or desktop app records; none without one.
+fn recorded_forecasts(config: &Config, snapshot: &Snapshot) -> Vec<docktray::model::Forecast> {
+    let Ok(path) = docktray::monitor::history_path(config) else {
+        return Vec::new();
+    };
+    if !config.history.enabled || !path.exists() {
+        return Vec::new();
+    }
+    match docktray::history::History::open(&path, &config.history) {
+        Ok(history) => docktray::sinks::forecast::compute(
+            &history,
+            snapshot,
+            &config.forecasts,
+            chrono::Utc::now(),
+        ),
+        Err(err) => {
+            tracing::warn!(%err, "cannot read the history for forecasts");
+            Vec::new()
+        }
+    }
 }
 
 /// Active alerts recorded by a running `docktray watch` or desktop app; none when there is no history.

@@ -18,11 +18,13 @@ mod exec;
 mod healthcheck;
 mod hosts;
 mod monitor;
+mod notify;
 mod records;
 mod render;
 mod serve;
 mod services;
 mod stack;
+mod status_json;
 mod webdock;
 mod workbench;
 mod workbench_render;
@@ -242,6 +244,12 @@ enum Command {
         #[command(subcommand)]
         command: services::CaddyCommand,
     },
+    /// Notification channels beside the desktop (webhooks, ntfy, e-mail): list them, send a test message,
+    /// store or remove a channel's secret in the OS keychain.
+    Notify {
+        #[command(subcommand)]
+        command: notify::NotifyCommand,
+    },
     /// Show the effective configuration as TOML with where each value came from (the file, a DOCKTRAY_*
     /// variable, a --set flag; unmarked values are defaults), or the defaults, or every setting's variable.
     Config(config_cmd::ConfigArgs),
@@ -401,6 +409,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Events(args) => events::run(config, args).await,
         Command::Status { json } => status(config, json).await,
         Command::Webdock { command } => webdock::run(&config, command).await,
+        Command::Notify { command } => notify::run(&config, command).await,
         Command::Hosts { command } => hosts::run(config, cli.config, command).await,
         Command::Services { json } => services::services(config, json).await,
         Command::Caddy { command } => services::caddy(config, command).await,

@@ -48,6 +48,7 @@ pub fn status_table(out: &mut impl Write, snapshot: &Snapshot, colour: bool) -> 
             )?;
         }
     }
+    forecasts(out, snapshot, &paint)?;
     writeln!(out)?;
     writeln!(out, "SOURCES")?;
     for source in &snapshot.sources {
@@ -316,6 +317,63 @@ pub fn bytes(value: f64) -> String {
     }
 }
 
+/// Forecasts with a projection (and those at their limit), soonest first; the others in one line.
+fn forecasts(
+    out: &mut impl Write,
+    snapshot: &Snapshot,
+    paint: &dyn Fn(&str, &str) -> String,
+) -> io::Result<()> {
+    use docktray::model::{ForecastKind, ForecastState};
+    if snapshot.forecasts.is_empty() {
+        return Ok(());
+    }
+    let mut projected: Vec<&docktray::model::Forecast> = snapshot
+        .forecasts
+        .iter()
+        .filter(|f| f.hours_left.is_some())
+        .collect();
+    projected.sort_by(|a, b| {
+        a.hours_left
+            .unwrap_or(f64::MAX)
+            .total_cmp(&b.hours_left.unwrap_or(f64::MAX))
+    });
+    writeln!(out)?;
+    writeln!(
+        out,
+        "FORECASTS ({} projected of {})",
+        projected.len(),
+        snapshot.forecasts.len()
+    )?;
+    for forecast in projected {
+        let what = match (forecast.kind, forecast.detail.as_deref()) {
+            (ForecastKind::Disk, Some(mount)) => format!("disk {mount}"),
+            (ForecastKind::Disk, None) => "disk".to_owned(),
+            (ForecastKind::Memory, _) => "memory".to_owned(),
+            (ForecastKind::NetworkQuota, _) => "monthly traffic".to_owned(),
+        };
+        let text = format!(
+            "{} {what}: {}",
+            clean(&forecast.target.label()),
+            clean(&forecast.summary)
+        );
+        let text = match forecast.state {
+            ForecastState::AtLimit => paint("31", &text),
+            _ if forecast.hours_left.is_some_and(|h| h < 24.0) => paint("33", &text),
+            _ => text,
+        };
+        writeln!(out, "  {text}")?;
+    }
+    let learning = snapshot
+        .forecasts
+        .iter()
+        .filter(|f| f.state == ForecastState::Learning)
+        .count();
+    if learning > 0 {
+        writeln!(out, "  ({learning} still learning: too little history yet)")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,6 +409,7 @@ mod tests {
             resolved_at: resolved.then(chrono::Utc::now),
             acknowledged: false,
             top: Vec::new(),
+            lines: Vec::new(),
         }
     }
 
@@ -375,6 +434,8 @@ mod tests {
             services: Vec::new(),
             service_problems: Vec::new(),
             proxy: None,
+            forecasts: Vec::new(),
+            channels: Vec::new(),
         };
         let mut out = Vec::new();
         status_table(&mut out, &snapshot, false).expect("render");

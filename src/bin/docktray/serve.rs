@@ -120,6 +120,15 @@ impl Control for Served {
         self.settings_now()
     }
 
+    fn engine(&self) -> BoxFuture<'_, docktray::error::Result<api::EngineGuard<'_>>> {
+        Box::pin(async move {
+            tokio::sync::RwLockReadGuard::try_map(self.monitor.read().await, |m| {
+                m.as_ref().map(|m| m.engine())
+            })
+            .map_err(|_| docktray::Error::Other("Docktray is shutting down".to_owned()))
+        })
+    }
+
     fn apply(&self, config: Config) -> BoxFuture<'_, docktray::error::Result<()>> {
         Box::pin(async move {
             let path = self.settings_now().1;

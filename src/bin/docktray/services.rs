@@ -156,6 +156,8 @@ pub async fn caddy(config: Config, command: CaddyCommand) -> Result<(), Failure>
             services: Vec::new(),
             service_problems: Vec::new(),
             proxy: None,
+            forecasts: Vec::new(),
+            channels: Vec::new(),
         }
     };
     let answer = shapes::caddy_status(&snapshot, &config);

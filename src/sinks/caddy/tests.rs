@@ -342,6 +342,8 @@ fn snapshot_with(containers: Vec<ContainerInfo>, config: &Config) -> Snapshot {
         services: registry.services,
         service_problems: registry.problems,
         proxy: None,
+        forecasts: Vec::new(),
+        channels: Vec::new(),
     }
 }
 

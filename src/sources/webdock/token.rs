@@ -3,22 +3,10 @@
 //! Windows). Variables and files are only read. A token is never logged, printed or written anywhere but the
 //! keychain: [`Token`] has no `Display`, its `Debug` is redacted, and it is not `Serialize`.
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
 use super::error::WebdockError;
 
 /// The keychain service name entries are stored under (the account name is the user).
 pub const KEYCHAIN_SERVICE: &str = "docktray-webdock";
-
-/// A keychain that does not answer within this is reported as unusable (a locked one waits for an unlock
-/// prompt that a headless session never shows).
-const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Keychain calls that timed out and are still waiting: while one is, no new call is started (each would only
-/// add another blocked thread), and the keychain is reported unusable at once.
-static STUCK: AtomicUsize = AtomicUsize::new(0);
 
 /// An API token. Deliberately opaque.
 #[derive(Clone, PartialEq, Eq)]
@@ -158,69 +146,17 @@ pub async fn remove(account: &str) -> Result<bool, WebdockError> {
     Ok(removed)
 }
 
-/// Runs a keychain call off the async threads (the platform stores block), with a time limit, and turns its
-/// failures into the documented message.
+/// Runs a keychain call on the account's entry; an unusable keychain is named with the variable to use instead.
 async fn keychain<T: Send + 'static>(
     account: &str,
     call: impl FnOnce(&keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
 ) -> Result<T, WebdockError> {
-    let env = env_name(account);
-    let user = account.to_owned();
-    let unusable = |detail: String| WebdockError::Keychain {
-        detail,
-        env: env.clone(),
-    };
-    if STUCK.load(Ordering::SeqCst) > 0 {
-        return Err(unusable(
-            "an earlier request to it is still waiting (locked and waiting for an unlock prompt?)"
-                .to_owned(),
-        ));
-    }
-    // 0 running, 1 answered, 2 given up on: whoever changes it from 0 decides who counts the stuck call.
-    let phase = Arc::new(AtomicU8::new(0));
-    let task_phase = phase.clone();
-    let task = tokio::task::spawn_blocking(move || {
-        let result = keyring::Entry::new(KEYCHAIN_SERVICE, &user).and_then(|entry| call(&entry));
-        if task_phase
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            STUCK.fetch_sub(1, Ordering::SeqCst);
-        }
-        result
-    });
-    match tokio::time::timeout(KEYCHAIN_TIMEOUT, task).await {
-        Err(_) => {
-            if phase
-                .compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
-                STUCK.fetch_add(1, Ordering::SeqCst);
-            }
-            Err(unusable(format!(
-                "it did not answer within {} s (locked and waiting for an unlock prompt?)",
-                KEYCHAIN_TIMEOUT.as_secs()
-            )))
-        }
-        Ok(Err(join)) => Err(unusable(format!("the keychain call failed: {join}"))),
-        Ok(Ok(result)) => result.map_err(|err| unusable(describe(&err))),
-    }
-}
-
-/// keyring's error in words; its text never includes the secret.
-fn describe(err: &keyring::Error) -> String {
-    match err {
-        keyring::Error::NoStorageAccess(inner) => {
-            format!("it is locked or not running: {inner}")
-        }
-        keyring::Error::PlatformFailure(inner) if inner.to_string().contains("ocked") => {
-            format!("it is locked: {inner}")
-        }
-        keyring::Error::PlatformFailure(inner) => {
-            format!("no Secret Service keychain is reachable: {inner}")
-        }
-        other => other.to_string(),
-    }
+    crate::keychain::call(KEYCHAIN_SERVICE, account, call)
+        .await
+        .map_err(|detail| WebdockError::Keychain {
+            detail,
+            env: env_name(account),
+        })
 }
 
 #[cfg(test)]

@@ -76,6 +76,8 @@ export interface Commands {
   open_url: { args: { url: string }; result: null };
   /** Ends Caddy's backoff wait and talks to it now; rejects while Caddy sync is off. */
   retry_caddy: { args: undefined; result: null };
+  /** Sends a test message through a notification channel (`webhook:NAME`, `ntfy`, `email`); resolves with where it went. */
+  test_channel: { args: { channel: string }; result: string };
   // The workbench, on the host named (terminals go through `Backend.exec`).
   list_images: { args: { host: string }; result: ImageSummary[] };
   list_volumes: { args: { host: string }; result: VolumeSummary[] };
@@ -297,6 +299,7 @@ export const retryHost = (name: string) => call("retry_host", { name });
 // Services and Caddy
 export const openUrl = (url: string) => call("open_url", { url });
 export const retryCaddy = () => call("retry_caddy", undefined);
+export const testChannel = (channel: string) => call("test_channel", { channel });
 // Workbench
 export const listImages = (host: string) => call("list_images", { host });
 export const listVolumes = (host: string) => call("list_volumes", { host });

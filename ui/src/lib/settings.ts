@@ -38,5 +38,13 @@ export function cleaned(config: Config): Config {
     }
   }
   copy.hosts = copy.hosts.map((h) => ({ ...h, identity_file: h.identity_file?.trim() ? h.identity_file : null }));
+  // Log alerts: an empty "clear after" means the window; an empty name or selector is left out.
+  copy.log_alerts = (copy.log_alerts ?? []).map((rule) => {
+    const out = { ...rule };
+    if (out.clear_after !== undefined && out.clear_after.trim() === "") delete out.clear_after;
+    if (out.name !== undefined && out.name.trim() === "") delete out.name;
+    for (const s of ["container", "service", "label", "host"] as const) if (out[s] == null) delete out[s];
+    return out;
+  });
   return copy;
 }

@@ -20,6 +20,7 @@ import type { Backend, CommandName, Commands, EventName, Events, ExecHandlers, E
 import type { HistoryRange, HistoryTarget, Series, SeriesPoint } from "../types";
 import { LEVEL_RANK } from "../util/levels";
 import { type ContainerSpec, GIB, HOSTS, type HostSpec, containerSpecs, defaultConfig, makeAlert, seedOf, wave } from "./data";
+import { channelNames, mockChannels, mockForecasts } from "./foresight";
 import { logLine } from "./logs";
 import { mockServices } from "./services";
 import { MOCK_CONFIG_PATH, validateConfig } from "./validate";
@@ -73,6 +74,9 @@ export class MockBackend implements Backend {
   caddyDown = false;
   readonly opened: string[] = [];
   caddyRetries = 0;
+  /** Notification channels: failures to answer "send test" with (tests set them), test messages sent by name. */
+  readonly failingChannels = new Map<string, string>();
+  readonly channelTests = new Map<string, number>();
 
   private readonly listeners = new Map<EventName, Set<Handler>>();
   private readonly subscriptions = new Map<number, Subscription>();
@@ -358,6 +362,18 @@ export class MockBackend implements Backend {
         this.opened.push(url);
         return null;
       }
+      case "test_channel": {
+        const { channel } = raw as Commands["test_channel"]["args"];
+        const names = channelNames(this.config);
+        if (!names.includes(channel)) {
+          throw `no channel named ${channel}: the configured ones are ${names.join(", ") || "none"} (\`docktray notify list\`)`;
+        }
+        const failure = this.failingChannels.get(channel);
+        if (failure) throw `${channel}: ${failure}`;
+        this.channelTests.set(channel, (this.channelTests.get(channel) ?? 0) + 1);
+        this.tick();
+        return channel.startsWith("webhook:") ? "POST to the webhook's URL" : `sent through ${channel}`;
+      }
       case "retry_caddy": {
         this.caddyRetries += 1;
         this.caddyDown = false;
@@ -543,6 +559,8 @@ export class MockBackend implements Backend {
       services: services.services,
       service_problems: services.problems,
       proxy: services.proxy,
+      forecasts: mockForecasts(this.specs, HOSTS.map((h) => h.name), now),
+      channels: mockChannels(this.config, this.failingChannels, this.channelTests, now),
     };
   }
 

@@ -259,13 +259,38 @@ export function defaultConfig(): Config {
       { service: "db", thresholds: { container_memory_percent: { warning: 90, critical: 98, enabled: null } } },
       { label: "com.example.role=batch", thresholds: { container_cpu_percent: { warning: null, critical: null, enabled: false } } },
     ],
-    notifications: { enabled: true, min_level: "warning", quiet_hours: "22:00-07:00", group_window: "1.5s" },
+    notifications: {
+      enabled: true, min_level: "warning", quiet_hours: "22:00-07:00", group_window: "1.5s",
+      webhooks: [
+        {
+          name: "ops", url: "https://hooks.example.net/docktray", headers: {}, sign: true, enabled: true,
+          min_level: "warning", quiet_hours: "", group_window: "10s", retries: 5, timeout: "10s",
+        },
+      ],
+      ntfy: {
+        server: "https://ntfy.sh", topic: "", token: false, enabled: true, min_level: "warning", quiet_hours: "",
+        group_window: "10s", retries: 5, timeout: "10s",
+      },
+      email: {
+        server: "", port: 0, security: "starttls", ca_file: "", username: "", from: "", to: [], enabled: true,
+        min_level: "warning", quiet_hours: "", group_window: "1m", retries: 5, timeout: "30s",
+      },
+    },
     history: { enabled: true, path: "", raw_retention: "48h", rollup_retention: "30d", alert_retention: "30d", event_retention: "30d", audit_retention: "365d" },
     desktop: { start_at_login: false },
     webdock: [],
     services: { label_prefix: "docktray." },
     log: { file: "", max_size_mb: 10, keep: 3 },
     caddy: { admin_url: "http://localhost:2019", server: "", http_server: "", check_every: "10s", host_addresses: {} },
+    forecasts: {
+      every: "5m",
+      disk: { enabled: true, warning: "7d", critical: "1d", window: "1d", min_fit: 0.6, min_data: "2h" },
+      memory: { enabled: true, warning: "1d", critical: "2h", window: "1d", min_fit: 0.6, min_data: "2h" },
+      network_quota: { enabled: true, warning: "7d", critical: "2d", window: "1d", min_fit: 0.6, min_data: "2h" },
+    },
+    log_alerts: [
+      { name: "db errors", service: "db", pattern: "ERROR|FATAL", count: 10, window: "5m", level: "warning", clear_after: "10m" },
+    ],
     api: {
       enabled: false, listen: "127.0.0.1:7583", allow_remote: false, allow_plain_http: false, tls_cert: "", tls_key: "",
       allowed_hosts: [], allowed_origins: [], allow_actions: false, max_connections: 64, request_timeout: "30s",
