@@ -277,14 +277,32 @@ fn docker_stats(name: &str) -> (f64, f64) {
 }
 
 /// The Docker bridge's gateway: the host's address as containers on the default network reach it.
+/// A freshly made engine may record the default bridge without its gateway (seen on a new machine: the template
+/// gave "" and binding ":0" failed); the bridge's interface (docker0) carries that address all the same.
 fn bridge_gateway() -> String {
-    docker(&[
-        "network",
-        "inspect",
-        "bridge",
-        "-f",
-        "{{(index .IPAM.Config 0).Gateway}}",
-    ])
+    let inspect = |template: &str| docker(&["network", "inspect", "bridge", "-f", template]);
+    let gateway = inspect("{{range .IPAM.Config}}{{.Gateway}}{{end}}");
+    if gateway.parse::<std::net::Ipv4Addr>().is_ok() {
+        return gateway;
+    }
+    let mut interface = inspect(r#"{{index .Options "com.docker.network.bridge.name"}}"#);
+    if interface.is_empty() || interface == "<no value>" {
+        interface = "docker0".to_owned();
+    }
+    let output = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", &interface])
+        .output()
+        .expect("run ip");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace()
+        .skip_while(|word| *word != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .filter(|address| address.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            panic!("the bridge network has no IPv4 gateway ({gateway:?}) and {interface} no address: {text}")
+        })
 }
 
 #[test]
