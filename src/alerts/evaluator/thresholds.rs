@@ -34,7 +34,7 @@ impl Evaluator {
             top,
             at,
         } = observation;
-        let key = Key::new(&target, metric, detail.clone());
+        let key = Key::new(target, metric, detail.clone());
         let hysteresis = self.settings.hysteresis_percent / 100.0;
         // "Above" and "below" in the direction of worse: for a falling-is-worse figure the lines are crossed
         // from above, and it clears above the warning line plus the hysteresis.
