@@ -277,15 +277,15 @@ impl View {
 
     /// Pairs each item with the description of its container (by id), under one read of the state; items of
     /// containers no longer known are dropped.
-    pub fn describe<T>(&self, items: Vec<(String, T)>) -> Vec<(ContainerInfo, T)> {
+    pub fn describe<T: Clone>(&self, items: &[(String, T)]) -> Vec<(ContainerInfo, T)> {
         let state = self.0.read();
         items
-            .into_iter()
+            .iter()
             .filter_map(|(id, item)| {
                 state
                     .containers
-                    .get(&id)
-                    .map(|entry| (entry.info.clone(), item))
+                    .get(id)
+                    .map(|entry| (entry.info.clone(), item.clone()))
             })
             .collect()
     }

@@ -251,7 +251,7 @@ impl State {
         }
         Applied::one(Update::Stats {
             host,
-            containers: published,
+            containers: published.into(),
         })
     }
 

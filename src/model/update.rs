@@ -15,7 +15,9 @@ pub enum Update {
     },
     Stats {
         host: String,
-        containers: Vec<(String, ContainerStats)>,
+        /// Shared: every subscriber receives its own copy of each update, so a sweep's figures are not copied
+        /// per subscriber.
+        containers: std::sync::Arc<[(String, ContainerStats)]>,
     },
     Host(Box<ServerStats>),
     Event(ContainerEvent),

@@ -23,7 +23,7 @@ pub async fn run(
         };
         match update {
             Ok(Update::Stats { containers, .. }) => {
-                let samples = view.describe(containers);
+                let samples = view.describe(&containers);
                 if !samples.is_empty() {
                     history.record_containers(&samples);
                 }

@@ -56,7 +56,7 @@ impl Evaluator {
             };
             changes.extend(self.observe_with(
                 Reading {
-                    target: forecast.target.clone(),
+                    target: &forecast.target,
                     metric: metric_name,
                     detail: forecast.detail.clone(),
                     value,

@@ -72,8 +72,9 @@ struct Lifecycle {
 }
 
 /// One numeric reading of a metric against its threshold.
-pub struct Reading {
-    pub target: Target,
+pub struct Reading<'a> {
+    /// Borrowed: a container's four figures are judged each sweep, and the target is cloned only into an alert.
+    pub target: &'a Target,
     pub metric: &'static str,
     pub detail: Option<String>,
     pub value: f64,

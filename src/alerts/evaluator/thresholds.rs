@@ -34,7 +34,7 @@ impl Evaluator {
             top,
             at,
         } = observation;
-        let key = Key::new(&target, metric, detail.clone());
+        let key = Key::new(target, metric, detail.clone());
         let hysteresis = self.settings.hysteresis_percent / 100.0;
         // "Above" and "below" in the direction of worse: for a falling-is-worse figure the lines are crossed
         // from above, and it clears above the warning line plus the hysteresis.
@@ -45,7 +45,13 @@ impl Evaluator {
             threshold.warning * (1.0 - hysteresis)
         };
         let worse_or_at = |line: f64| if lower { value <= line } else { value >= line };
-        let track = self.tracks.entry(key.clone()).or_default();
+        // Looked up before inserting: the key is cloned only for a new track, not for every reading.
+        if !self.tracks.contains_key(&key) {
+            self.tracks.insert(key.clone(), Track::default());
+        }
+        let Some(track) = self.tracks.get_mut(&key) else {
+            return Vec::new();
+        };
         let mark = |slot: &mut Option<DateTime<Utc>>, condition: bool| {
             if condition {
                 slot.get_or_insert(at);
@@ -70,7 +76,8 @@ impl Evaluator {
         let clear_held = held(track.below_clear, at, hold);
         let eased_held = held(track.below_critical, at, hold);
 
-        let label = metric_label(metric, detail.as_deref());
+        // Only a message needs the label: most readings change nothing and format nothing.
+        let label = || metric_label(metric, detail.as_deref());
         let side = if lower { "below" } else { "above" };
         let describe = |level: Level, line: f64| match &texts.now {
             Some(now) => format!(
@@ -83,7 +90,8 @@ impl Evaluator {
                 }
             ),
             None => format!(
-                "{label} of {} at {}: {side} the {} threshold of {}",
+                "{} of {} at {}: {side} the {} threshold of {}",
+                label(),
                 target.label(),
                 format_value(value, threshold.unit),
                 level.as_str(),
@@ -102,6 +110,7 @@ impl Evaluator {
                 } else {
                     return Vec::new();
                 };
+                let message = describe(level, line);
                 let alert = Alert {
                     id: self.next_id(at),
                     target: target.clone(),
@@ -111,7 +120,7 @@ impl Evaluator {
                     value: shown_value,
                     threshold: Some(line),
                     unit: threshold.unit.to_owned(),
-                    message: describe(level, line),
+                    message,
                     started_at: at,
                     resolved_at: None,
                     acknowledged: false,
@@ -144,7 +153,8 @@ impl Evaluator {
                 if clear_held {
                     let message = texts.cleared.clone().unwrap_or_else(|| {
                         format!(
-                            "{label} of {} back to {} ({} {})",
+                            "{} of {} back to {} ({} {})",
+                            label(),
                             target.label(),
                             format_value(value, threshold.unit),
                             if lower { "above" } else { "below" },
@@ -196,7 +206,7 @@ impl Evaluator {
         for (name, value) in figures {
             match self.rules.for_container(info, name) {
                 Some(threshold) => changes.extend(self.observe(Reading {
-                    target: target.clone(),
+                    target: &target,
                     metric: name,
                     detail: None,
                     value,
@@ -262,7 +272,7 @@ impl Evaluator {
         for (name, detail, value, top) in figures {
             match self.rules.for_host(&stats.server_name, name) {
                 Some(threshold) => changes.extend(self.observe(Reading {
-                    target: target.clone(),
+                    target: &target,
                     metric: name,
                     detail,
                     value,

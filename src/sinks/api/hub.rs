@@ -219,7 +219,7 @@ fn publish(hub: &Hub, view: &View, update: Update) {
     let now: DateTime<Utc> = Utc::now();
     match update {
         Update::Stats { host, containers } => {
-            let described = view.describe(containers);
+            let described = view.describe(&containers);
             let rows: Vec<serde_json::Value> = described
                 .iter()
                 .map(|(info, stats)| json!({"id": info.id, "name": info.name, "host": info.host, "stats": stats}))

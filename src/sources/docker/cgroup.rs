@@ -13,6 +13,7 @@ use crate::model::RawCounters;
 
 mod kept;
 pub mod parse;
+pub mod scan;
 
 pub use kept::{ContainerFiles, KeptFiles, Outcome};
 

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
-use bollard::query_parameters::{RestartContainerOptionsBuilder, StopContainerOptionsBuilder};
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use bollard::Docker;
 use chrono::{DateTime, Utc};
 
@@ -180,6 +182,39 @@ impl Client {
                         container = id,
                         attempt,
                         "inspect reply not readable yet ({err}); asking again"
+                    );
+                    tokio::time::sleep(INSPECT_RETRY_PAUSE).await;
+                }
+                Err(err) => return Err(Error::Docker(err.to_string())),
+            }
+        }
+    }
+
+    /// Every container's id, and whether the list calls it running, paused or restarting (it has processes).
+    /// Podman may list a container in its transitional `stopped` state, outside Docker's schema, which bollard
+    /// cannot read: the list is asked again a moment later, as [`Client::inspect`] does, rather than failing
+    /// the session.
+    pub async fn list_all(&self) -> Result<Vec<(String, bool)>> {
+        use bollard::models::ContainerSummaryStateEnum as S;
+        let options = ListContainersOptionsBuilder::new().all(true).build();
+        let mut attempt = 0;
+        loop {
+            match self.docker.list_containers(Some(options.clone())).await {
+                Ok(listed) => {
+                    return Ok(listed
+                        .into_iter()
+                        .filter_map(|c| {
+                            let running =
+                                matches!(c.state, Some(S::RUNNING | S::PAUSED | S::RESTARTING));
+                            c.id.map(|id| (id, running))
+                        })
+                        .collect())
+                }
+                Err(err) if is_unreadable_reply(&err) && attempt < INSPECT_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(
+                        attempt,
+                        "container list not readable yet ({err}); asking again"
                     );
                     tokio::time::sleep(INSPECT_RETRY_PAUSE).await;
                 }
@@ -512,6 +547,20 @@ mod tests {
             message: "no such container".into(),
         };
         assert!(!is_unreadable_reply(&not_found));
+    }
+
+    #[test]
+    fn a_list_with_podmans_stopped_state_is_an_unreadable_reply_too() {
+        // The same state in a list reply makes the whole list undecodable, which list_all asks again.
+        let reply = serde_json::json!([{"Id": "abc", "State": "running"}, {"Id": "def", "State": "stopped"}]);
+        let decoded = serde_json::from_value::<Vec<bollard::models::ContainerSummary>>(reply);
+        let err = match decoded {
+            Ok(_) => panic!(
+                "bollard now reads \"stopped\" in a list: the retry in list_all may be dropped"
+            ),
+            Err(err) => bollard::errors::Error::from(err),
+        };
+        assert!(is_unreadable_reply(&err));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! compose [`stack`] actions.
 
 pub mod api_stats;
+mod baseline;
 pub mod cgroup;
 mod client;
 pub mod collector;

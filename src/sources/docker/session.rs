@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::models::{EventMessage, EventMessageTypeEnum};
-use bollard::query_parameters::ListContainersOptionsBuilder;
 use chrono::{DateTime, Utc};
 use futures_util::{stream, Stream, StreamExt};
 use tokio::sync::watch;
@@ -93,9 +92,11 @@ pub(super) struct Session<'a> {
     /// This machine's cgroup mounts, when the engine runs here and they can be read.
     mounts: Option<Mounts>,
     /// The local containers' counter files, kept open between sweeps (taken out while a sweep runs).
-    kept: Option<KeptFiles>,
+    pub(super) kept: Option<KeptFiles>,
     /// A remote host's SSH connection and its batched reads (None for the local engine).
     pub(super) remote: Option<RemoteReads>,
+    /// When the first listing's baseline sweep read the counters (the first figures follow a warm-up later).
+    baseline: Option<Instant>,
     /// Which containers the OOM killer hit in their current run (their `die` is marked).
     oom: events::OomWatch,
     /// Where the timeline's back-fill starts: the last event seen (engine time), or when the last connection
@@ -104,7 +105,7 @@ pub(super) struct Session<'a> {
     /// How the engine's own stats command counts memory, so the figures agree with it.
     pub(super) memory: MemoryFormula,
     /// Why the engine has no container figures at all (rootless Podman on cgroup v1), when it has none.
-    stats_unavailable: Option<String>,
+    pub(super) stats_unavailable: Option<String>,
     /// Podman: each container's pod (container id -> pod name), from the last re-list and create events.
     pods: HashMap<String, String>,
 }
@@ -140,6 +141,7 @@ impl<'a> Session<'a> {
             kept: mounts.clone().map(|mounts| KeptFiles::new(mounts, memory)),
             mounts,
             remote: remote.map(RemoteReads::new),
+            baseline: None,
             oom: events::OomWatch::default(),
             resume: None,
         }
@@ -208,10 +210,16 @@ impl<'a> Session<'a> {
 
         // Baseline sample now, first figures after a short warm-up, then every interval.
         self.probe_remote(status).await?;
-        self.sweep().await;
+        let baseline = match self.baseline.take() {
+            Some(read) => read,
+            None => {
+                self.sweep().await;
+                Instant::now()
+            }
+        };
         let interval = self.settings.interval;
-        let mut ticker =
-            tokio::time::interval_at(tokio::time::Instant::now() + WARMUP.min(interval), interval);
+        let first = tokio::time::Instant::from_std(baseline) + WARMUP.min(interval);
+        let mut ticker = tokio::time::interval_at(first, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reconcile_every = self.settings.reconcile_every;
         let mut reconcile = tokio::time::interval_at(
@@ -321,16 +329,15 @@ impl<'a> Session<'a> {
     /// Lists every container and inspects each, and reports the full set: containers that vanished are gone
     /// (no ghosts after a missed event), new ones added, changed ones updated.
     async fn reconcile(&mut self) -> Result<(), String> {
-        let options = ListContainersOptionsBuilder::new().all(true).build();
         let listed = self
             .client
-            .docker
-            .list_containers(Some(options))
+            .list_all()
             .await
             .map_err(|err| format!("listing containers failed: {err}"))?;
-        let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+        // The first listing: the running containers' files are read while the engine answers the inspects.
+        let early = self.start_baseline(&listed);
         let client = &self.client;
-        let infos: Vec<_> = stream::iter(ids.iter().cloned())
+        let infos: Vec<_> = stream::iter(listed.into_iter().map(|(id, _)| id))
             .map(|id| async move { client.inspect(&id).await })
             .buffer_unordered(16)
             .collect()
@@ -362,6 +369,10 @@ impl<'a> Session<'a> {
             containers,
         })
         .await;
+        if let Some(early) = early {
+            // After the containers, so the engine has somewhere to put the readings.
+            self.baseline = self.finish_baseline(early).await;
+        }
         Ok(())
     }
 
