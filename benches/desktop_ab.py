@@ -162,7 +162,8 @@ def screenshot(d, name):
     return path
 
 
-def measure_app(d, name, settings, binary, shoot=False):
+def measure_app(d, name, settings, binary, shoot=False, closed=False):
+    """The app's variant; with `closed`, also its memory IDLE_SETTLE s after the window was closed."""
     driver, pid, item, _ = d.open_session(binary, settings)
     try:
         host = d.local_host(driver)
@@ -170,6 +171,15 @@ def measure_app(d, name, settings, binary, shoot=False):
         if shoot:
             idle["screenshot"] = screenshot(d, name)
         follow = d.logs_follow(driver, host, pid)
+        if closed:
+            d.ensure_idle()
+            how = d.close_window()
+            time.sleep(d.IDLE_SETTLE)
+            after = d.memory(pid)
+            after["closed_by"] = how
+            follow["idle_after_window_closed"] = after
+            d.log(f"  {name}: {d.IDLE_SETTLE:.0f} s after closing the window ({how}): PSS "
+                  f"{after['total']['pss_kb'] / 1024:.1f} MB")
     finally:
         d.end_session(driver, pid, item)
     return idle, follow
@@ -235,7 +245,8 @@ def run(d):
                 idle, follow = measure_browser(d, f"{r}", shoot=r == 0)
             else:
                 settings, binary = by_name[name]
-                idle, follow = measure_app(d, name, settings, binary, shoot=r == 0)
+                idle, follow = measure_app(d, name, settings, binary, shoot=r == 0,
+                                           closed=r == rounds - 1 and name == names[0])
             measured[name] = row(idle, follow)
             measured[name]["raw"] = {"idle": idle, "follow": follow}
             d.log(f"  {name}: PSS {measured[name]['pss_mb']} MB, CPU {measured[name]['cpu_percent']} % "
@@ -262,6 +273,10 @@ def run(d):
             f"cpu_ratio_to_{base}_per_round": [round(x["cpu_percent"] / y["cpu_percent"], 2) if y["cpu_percent"] else None
                                                for x, y in zip(rows, base_rows)],
         }
+    for rd in ab["rounds"]:
+        after = rd["measured"][base]["raw"]["follow"].get("idle_after_window_closed")
+        if after:
+            summary[base]["idle_after_window_closed_mb"] = round(after["total"]["pss_kb"] / 1024, 1)
     ab["summary"] = summary
     d.save()
     print(f"\nInterleaved rounds ({rounds}), the log view: {d.results['containers']} idle containers; "
@@ -270,4 +285,6 @@ def run(d):
         print(f"  {name}: PSS on an idle container's Logs {s['pss_mb_median']} MB (runs {s['pss_mb_runs']}); "
               f"CPU at 1,000 lines/s {s['cpu_percent_median']} % of one core (runs {s['cpu_percent_runs']}); "
               f"lag max {s['lag_s_max']} s; missing max {s['lines_missing_max']}; "
-              f"ratio to {base}: PSS {s[f'pss_ratio_to_{base}_per_round']}, CPU {s[f'cpu_ratio_to_{base}_per_round']}")
+              f"ratio to {base}: PSS {s[f'pss_ratio_to_{base}_per_round']}, CPU {s[f'cpu_ratio_to_{base}_per_round']}"
+              + (f"; idle 60 s after closing the window {s['idle_after_window_closed_mb']} MB"
+                 if "idle_after_window_closed_mb" in s else ""))
