@@ -157,17 +157,17 @@ def comm(pid):
 
 
 def tree(root):
-    """root and all its descendants (pids)."""
+    """root and all its descendants (pids); root may be a list of roots (e.g. a browser and a server)."""
     children = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             fields = stat_fields(entry)
             if fields:
                 children.setdefault(int(fields[1]), []).append(int(entry))
-    out, todo = [], [root]
+    out, todo = [], (list(root) if isinstance(root, (list, tuple)) else [root])
     while todo:
         pid = todo.pop()
-        if stat_fields(pid) is None:
+        if pid in out or stat_fields(pid) is None:
             continue
         out.append(pid)
         todo.extend(children.get(pid, []))
@@ -235,8 +235,8 @@ def cpu_ticks(root):
         f = stat_fields(pid)
         if f:
             own = int(f[11]) + int(f[12])
-            if pid == root:
-                out["reaped"] = ("reaped children", int(f[13]) + int(f[14]))
+            if pid == root or (isinstance(root, (list, tuple)) and pid in root):
+                out[f"reaped-{pid}"] = ("reaped children", int(f[13]) + int(f[14]))
             out[pid] = (comm(pid), own)
     return out
 
@@ -354,6 +354,17 @@ def quit_app(item, pid, proc=None):
     raise RuntimeError(f"the app {pid} did not exit")
 
 
+def extra_env(text):
+    """{NAME: value} of "NAME=value NAME=value" (BENCH_APP_ENV, a variant of BENCH_VARIANTS)."""
+    out = {}
+    for pair in text.split():
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"desktop.py: {pair!r} is not NAME=value (in {text!r})")
+        out[name] = value
+    return out
+
+
 def app_env():
     """The app's environment: this run's, without the benchmark's own variables, plus BENCH_APP_ENV
     ("NAME=value NAME=value", for trying a setting of GTK or WebKit)."""
@@ -361,10 +372,25 @@ def app_env():
     for k in list(env):
         if k.startswith("BENCH_") and k != "BENCH_WORK":
             del env[k]
-    for pair in os.environ.get("BENCH_APP_ENV", "").split():
-        name, _, value = pair.partition("=")
-        env[name] = value
+    env.update(extra_env(os.environ.get("BENCH_APP_ENV", "")))
     return env
+
+
+def launcher(app, extra):
+    """What WebDriver starts: the app itself, or, when variables are to be set (BENCH_APP_ENV and a variant's),
+    a script that sets them and execs the app. tauri-driver starts the application with its own environment,
+    so without this a setting never reached an app launched through WebDriver."""
+    wanted = {**extra_env(os.environ.get("BENCH_APP_ENV", "")), **extra}
+    if not wanted:
+        return app
+    import shlex
+    path = os.path.join(WORK, f"launch-{abs(hash((app, tuple(sorted(wanted.items()))))):x}.sh")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n# Written by benches/desktop.py: the app with this variant's settings.\n")
+        f.write("exec env " + " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(wanted.items()))
+                + f" {shlex.quote(app)} \"$@\"\n")
+    os.chmod(path, 0o755)
+    return path
 
 
 # ------------------------------------------------------------------------------------------------- phases
@@ -423,15 +449,17 @@ def phase_headless():
     save()
 
 
-def app_pid_of_session():
-    """The app process WebKitWebDriver launched for this run (its exe is APP, its environment our work dir)."""
+def app_pid_of_session(app=None):
+    """The app process WebKitWebDriver launched for this run (its exe is `app`, by default APP, its
+    environment our work dir)."""
+    app = os.path.realpath(app or APP)
     marker = f"BENCH_WORK={WORK}\0".encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             exe = os.readlink(f"/proc/{entry}/exe")
-            if exe not in (APP, APP + " (deleted)"):
+            if exe not in (app, app + " (deleted)"):
                 continue
             with open(f"/proc/{entry}/environ", "rb") as f:
                 if marker not in f.read():
@@ -480,9 +508,11 @@ return window.__bench;
 """
 
 
-def open_session():
-    """Starts a WebDriver session (tauri-driver launches the app); meanwhile, OPEN_AFTER s after the tray icon
-    registered, clicks "Open Docktray". Returns (driver, app pid, tray item, timings)."""
+def open_session(app=None, env=None):
+    """Starts a WebDriver session (tauri-driver launches `app`, by default APP, with BENCH_APP_ENV and `env`);
+    meanwhile, OPEN_AFTER s after the tray icon registered, clicks "Open Docktray". Returns (driver, app pid,
+    tray item, timings)."""
+    app = app or APP
     before = sni_count()
     info = {}
 
@@ -500,7 +530,7 @@ def open_session():
     thread.start()
     options = ArgOptions()
     options.set_capability("browserName", "wry")
-    options.set_capability("tauri:options", {"application": APP})
+    options.set_capability("tauri:options", {"application": launcher(app, env or {})})
     url = f"http://127.0.0.1:{PORT}"
     try:
         driver = webdriver.Remote(command_executor=url, options=options,
@@ -522,7 +552,7 @@ def open_session():
     bench = wait_for("the overview's first snapshot", lambda: (lambda b: b if b and b.get("frame") else None)(
         driver.execute_script("return window.__bench;")), 30, 0.05)
     page = driver.execute_script(PAGE_TIMING)
-    pid = app_pid_of_session()
+    pid = app_pid_of_session(app)
     return driver, pid, info["item"], {"t_click": info["t_click"], "t_session": t_session, "page": page,
                                        "bench": bench, "already_shown": bool(observed.get("already"))}
 
@@ -703,18 +733,44 @@ def phase_window(runs=RUNS):
 def phase_logs(driver, pid, item):
     ensure_idle()
     host = local_host(driver)
-    idle = docker("ps", "-q", "--no-trunc", "--filter", f"name=^{PREFIX}-idle-0$").strip()
-    goto(driver, host, idle, "logs")
-    time.sleep(OPEN_SETTLE)
-    mem = memory(pid)
-    mem["route"] = f"#/container/{host}/{idle[:12]}/logs"
-    results["window_open_logs_idle_container"] = mem
-    log(f"window open on an idle container's Logs tab after {OPEN_SETTLE:.0f} s: PSS "
-        f"{mem['total']['pss_kb'] / 1024:.1f} MB ({len(mem['processes'])} processes)")
+    results["window_open_logs_idle_container"] = logs_idle(driver, host, pid)
+    save()
+    results["logs_1000_per_s"] = logs_follow(driver, host, pid)
     save()
 
+    # Close the window the way the window manager would: WM_DELETE_WINDOW to its toplevel.
+    ensure_idle()
+    closed = close_window()
+    time.sleep(IDLE_SETTLE)
+    mem = memory(pid)
+    mem["closed_by"] = closed
+    results["idle_after_window_closed"] = mem
+    log(f"{IDLE_SETTLE:.0f} s after closing the window ({closed}): PSS {mem['total']['pss_kb'] / 1024:.1f} MB "
+        f"({', '.join(p['name'] for p in mem['processes'])})")
+    save()
+    end_session(driver, pid, item)
+
+
+def logs_idle(driver, host, roots, settle=None):
+    """The page (driven by `driver`) on an idle container's Logs tab: PSS of `roots` (a pid, or a list: their
+    process trees) after OPEN_SETTLE s."""
+    idle = docker("ps", "-q", "--no-trunc", "--filter", f"name=^{PREFIX}-idle-0$").strip()
+    goto(driver, host, idle, "logs")
+    time.sleep(OPEN_SETTLE if settle is None else settle)
+    mem = memory(roots)
+    mem["route"] = f"#/container/{host}/{idle[:12]}/logs"
+    log(f"open on an idle container's Logs tab after {OPEN_SETTLE if settle is None else settle:.0f} s: PSS "
+        f"{mem['total']['pss_kb'] / 1024:.1f} MB ({', '.join(p['name'] + ' ' + str(p['pss_kb'] // 1024) for p in mem['processes'])})")
+    return mem
+
+
+def logs_follow(driver, host, pid, window=None):
+    """A container writing 1,000 lines/s, its Logs tab open in the page: CPU of `pid` (or a list of roots) over
+    `window` (LOG_WINDOW) s, the newest line's lag, and after pausing the writer whether every line arrived."""
+    window = LOG_WINDOW if window is None else window
     # The chatty container, then its Logs tab; 5 s to reach a steady state, then the CPU window.
     name = f"{PREFIX}-logs"
+    docker("rm", "-f", name, check=False)
     cid = run_container(name, "sh", "-c", SPAMMER_CMD)
     driver.execute_script("window.location.hash = '#/containers';")
     wait_for("the log container in the window's snapshot", lambda: driver.execute_script(
@@ -728,7 +784,7 @@ def phase_logs(driver, pid, item):
         return sum(t for _, t in cpu_ticks(pid).values())
 
     def sample_lag():
-        end = time.monotonic() + LOG_WINDOW
+        end = time.monotonic() + window
         last = (time.monotonic(), total_ticks())
         while True:
             nums, _ = view_numbers(log_view_state(driver))
@@ -742,7 +798,7 @@ def phase_logs(driver, pid, item):
             time.sleep(10)
 
     t0 = time.time()
-    cpu = cpu_over(pid, LOG_WINDOW, during=sample_lag)
+    cpu = cpu_over(pid, window, during=sample_lag)
     t1 = time.time()
     # Right at the end of the window: the view's newest line vs the container's newest.
     s_end = log_view_state(driver)
@@ -798,24 +854,11 @@ def phase_logs(driver, pid, item):
         "paused_at": t_pause,
     }
     keep["memory_after"] = memory(pid)
-    results["logs_1000_per_s"] = keep
     log(f"logs at {keep['lines_per_s_written']} lines/s: CPU {cpu['percent_of_one_core']} % of one core; view "
         f"per 10 s {trend}; behind by {keep['view_behind_by_lines_at_end']} lines at the end (lag max {keep['view_lag_s_max']} s), last {keep['view_last_line_3s_after_pause']} "
         f"vs {final_container} after pause; footer {s_after['foot']!r}; missing {keep['lines_missing_from_view']}")
-    save()
     docker("rm", "-f", name, check=False)
-
-    # Close the window the way the window manager would: WM_DELETE_WINDOW to its toplevel.
-    ensure_idle()
-    closed = close_window()
-    time.sleep(IDLE_SETTLE)
-    mem = memory(pid)
-    mem["closed_by"] = closed
-    results["idle_after_window_closed"] = mem
-    log(f"{IDLE_SETTLE:.0f} s after closing the window ({closed}): PSS {mem['total']['pss_kb'] / 1024:.1f} MB "
-        f"({', '.join(p['name'] for p in mem['processes'])})")
-    save()
-    end_session(driver, pid, item)
+    return keep
 
 
 def close_window():
@@ -871,6 +914,16 @@ def main():
         run_container(f"{PREFIX}-idle-{i}", "sleep", "1000000")
     results["containers_on_engine_at_start"] = engine_containers()
     save()
+    if os.environ.get("BENCH_AB") == "1":
+        # Interleaved rounds of the log view's measures: the app's variants and the browser (benches/desktop_ab.py).
+        log(f"letting the engine settle for {IDLE_SETTLE:.0f} s (load {loadavg()})")
+        time.sleep(IDLE_SETTLE)
+        import desktop_ab
+        desktop_ab.run(sys.modules[__name__])
+        results["load_at_end"] = loadavg()
+        results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        save()
+        return
     if ONLY_LOGS:
         log(f"letting the engine settle for {IDLE_SETTLE:.0f} s (load {loadavg()})")
         time.sleep(IDLE_SETTLE)

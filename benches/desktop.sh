@@ -23,7 +23,12 @@
 # for the app), DOCKTRAY_GPU=1 (the app keeps GTK's and WebKit's GPU defaults), BENCH_ONLY_LOGS=1 (only the
 # log view's phases: one launch through WebDriver, the window on an idle container's Logs, 1,000 lines/s
 # followed, the window closed), BENCH_APP_BINARY (the docktray-desktop to measure instead of the one built,
-# e.g. a copy of an earlier build for a before/after comparison). The results are also copied to
+# e.g. a copy of an earlier build for a before/after comparison; BENCH_CLI_BINARY likewise for `docktray`),
+# BENCH_AB=1 (only the log view's measures, in interleaved rounds of several variants:
+# BENCH_VARIANTS="shipped; gpu DOCKTRAY_GPU=1; old BINARY=/path", BENCH_ROUNDS (3), BENCH_BROWSER=1 (default:
+# also the page of `docktray serve` in Chromium, the user's alternative; needs the release `docktray`): see
+# benches/desktop_ab.py). BENCH_APP_ENV and a variant's settings reach the app also when WebDriver starts it
+# (through a launcher script). The results are also copied to
 # target/bench/desktop-<time>.json, with each target (docs/benchmarks.md) marked met or not.
 # Functions below run from traps, which shellcheck cannot see.
 # shellcheck disable=SC2317
@@ -137,10 +142,11 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
   (cd "$ROOT" && cargo build --release -p docktray-desktop && cargo build --release --bin docktray)
 fi
 APP="${BENCH_APP_BINARY:-$TARGET/release/docktray-desktop}"
-CLI="$TARGET/release/docktray"
+CLI="${BENCH_CLI_BINARY:-$TARGET/release/docktray}"
 [[ -x "$APP" ]] || die "$APP missing"
-# The headless baseline is measured in the full run only.
-if [[ "${BENCH_ONLY_LOGS:-0}" != 1 && -z "${BENCH_ONLY_WINDOW:-}" ]]; then
+# The headless baseline is measured in the full run only; the browser variant of BENCH_AB runs `docktray serve`.
+if [[ "${BENCH_ONLY_LOGS:-0}" != 1 && -z "${BENCH_ONLY_WINDOW:-}" ]] \
+  || [[ "${BENCH_AB:-0}" == 1 && "${BENCH_BROWSER:-1}" == 1 ]]; then
   [[ -x "$CLI" ]] || die "$CLI missing"
 elif [[ ! -x "$CLI" ]]; then
   CLI=/bin/false

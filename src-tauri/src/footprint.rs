@@ -6,7 +6,10 @@
 //!   (`GDK_GL=disable`) unless the user set `GDK_GL` (or `DOCKTRAY_GPU=1` keeps GTK's default). WebKit still
 //!   sets up EGL in this process (ahead of the first window, `egl_warm_up`); its web process draws the page
 //!   without GL compositing (`WEBKIT_DISABLE_COMPOSITING_MODE=1` unless set), yet still maps Mesa and LLVM:
-//!   the window's memory in docs/benchmarks.md.
+//!   the window's memory in docs/benchmarks.md. (With compositing, on such a machine, following a busy log
+//!   cost six times the CPU and the window 1.4 times the memory, measured in interleaved rounds.)
+//! - WebKit's web and network processes inherit a smaller JavaScript heap floor and two malloc arenas
+//!   (`lean_web_processes`), which made the busy log view cheaper.
 //! - WebKit keeps its network process (about 35 MB) after the last webview is gone, and Tauri keeps the web
 //!   context alive on Linux so the next window reuses it. After the window closes we end that process; the
 //!   context starts a new one when the window opens again. Freed heap is handed back to the system too.
@@ -28,12 +31,35 @@ pub fn prefer_software_rendering() {
     if std::env::var_os("GDK_GL").is_none() {
         std::env::set_var("GDK_GL", "disable");
     }
-    // The web process draws the page itself (no GL compositing). Measured (docs/benchmarks.md, issue 16): on a
-    // GPU-less machine WebKitGTK 2.50 still maps Mesa and LLVM into the web process, so this saves little
-    // memory; it is kept until an A/B run says whether it costs the log view CPU.
+    // The web process draws the page itself (no GL compositing). Measured in interleaved rounds
+    // (docs/benchmarks.md, issue 16) against WebKit's default on a GPU-less machine: following 1,000 log lines/s
+    // cost 16-18 % of one core instead of 103-105 %, and the window on Logs 247 MB instead of 352-372 MB.
     if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
+}
+
+/// Settings for WebKit's web and network processes, which inherit this process's environment; what the user set
+/// wins (`lean_web_process_settings`). Must run before any thread is spawned (the environment is process-wide).
+pub fn lean_web_processes() {
+    for (name, value) in lean_web_process_settings(|name| std::env::var_os(name)) {
+        std::env::set_var(name, value);
+    }
+}
+
+/// JavaScriptCore's heap (`JSC_largeHeapSize`): on a machine with over 1 GB of RAM JSC lets the heap grow to
+/// 32 MB before its first full collection; 8 MB here. malloc's arenas (`MALLOC_ARENA_MAX`): as for this process
+/// (`cap_malloc_arenas`), two for WebKit's helper processes instead of one per busy thread. Measured together in
+/// interleaved rounds (docs/benchmarks.md, issue 16): following 1,000 lines/s cost 15.8-18.2 % of one core for
+/// all processes with them against 19.3-22.3 % with WebKit's and glibc's defaults, in each round; the window's
+/// memory did not change (247 MB either way).
+pub fn lean_web_process_settings(
+    current: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Vec<(&'static str, &'static str)> {
+    [("JSC_largeHeapSize", "8388608"), ("MALLOC_ARENA_MAX", "2")]
+        .into_iter()
+        .filter(|(name, _)| current(name).is_none())
+        .collect()
 }
 
 /// Caps malloc's per-thread arenas (glibc's default: eight per core), each of which keeps freed memory of its
@@ -257,6 +283,19 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
 
     use super::*;
+
+    #[test]
+    fn web_processes_get_a_smaller_javascript_heap_and_fewer_arenas_unless_the_user_chose() {
+        let none = lean_web_process_settings(|_| None);
+        assert_eq!(
+            none,
+            vec![("JSC_largeHeapSize", "8388608"), ("MALLOC_ARENA_MAX", "2")]
+        );
+        let chosen = lean_web_process_settings(|name| {
+            (name == "JSC_largeHeapSize").then(|| std::ffi::OsString::from("33554432"))
+        });
+        assert_eq!(chosen, vec![("MALLOC_ARENA_MAX", "2")]);
+    }
 
     #[test]
     fn finds_a_child_by_its_command_name_and_only_ours() {

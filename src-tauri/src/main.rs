@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     // First, while the process has a single thread and before GTK starts.
     docktray_desktop::footprint::prefer_software_rendering();
     docktray_desktop::footprint::cap_malloc_arenas();
+    docktray_desktop::footprint::lean_web_processes();
     // The `[log] file` of the settings too, when they load (a bad file is reported by `start`).
     let settings = config_argument()
         .ok()
