@@ -124,6 +124,9 @@ def run_in_terminal(driver, command, shown, what):
         [line for line in terminal_lines(driver) if line.strip()]), 15)
     box = driver.find_element(By.CSS_SELECTOR, "[data-testid=terminal] textarea.xterm-helper-textarea")
     box.send_keys(command)
+    # Enter only once the shell echoed the whole line (no typeahead: see tests/e2e/test_workbench.py).
+    wait_for(f"the shell to echo {command!r}", lambda: (lambda lines: bool(lines) and lines[-1].endswith(command))(
+        [line for line in terminal_lines(driver) if line.strip()]), 15)
     box.send_keys(Keys.ENTER)
     wait_for(what, lambda: shown(terminal_lines(driver)), 15)
 
