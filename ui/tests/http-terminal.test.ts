@@ -85,7 +85,7 @@ let sent: { url: URL; method: string }[] = [];
 const realFetch = globalThis.fetch;
 const realSocket = globalThis.WebSocket;
 
-function answer(method: string, url: URL): Answer {
+function answer(url: URL): Answer {
   const path = url.pathname;
   if (path === "/api/v1/session") return recorded.session;
   if (path === "/api/v1/alerts") return url.searchParams.get("active_only") === "true" ? terminal.alerts_active : terminal.alerts_history;
@@ -110,7 +110,7 @@ beforeEach(async () => {
     const url = new URL(String(input));
     const method = init?.method ?? "GET";
     sent.push({ url, method });
-    const { status, body, text, headers } = answer(method, url);
+    const { status, body, text, headers } = answer(url);
     const payload = text ?? JSON.stringify(body);
     return new Response(payload, { status, headers: { "content-type": "application/json", ...headers } });
   }) as typeof fetch;
