@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use docktray::alerts::{Alert, Level};
+use docktray::alerts::{merge_alerts, Alert, Level};
 use docktray::config::{HostConfig, WebdockAccount};
 use docktray::history::{AlertQuery, Resolution, Series, SeriesQuery, SeriesTarget};
 use docktray::model::ContainerDetail;
@@ -213,22 +213,6 @@ pub async fn list_alerts(
         None => Vec::new(),
     };
     Ok(merge_alerts(recorded, live, level))
-}
-
-/// Recorded and live alerts, newest first; the live copy of an alert wins (it has the latest level and
-/// acknowledgement, the history may lag by a batch). Live alerts are active now, so they match any `since`.
-fn merge_alerts(recorded: Vec<Alert>, live: Vec<Alert>, level: Option<Level>) -> Vec<Alert> {
-    let live: Vec<Alert> = live
-        .into_iter()
-        .filter(|alert| alert.is_active() && level.is_none_or(|wanted| alert.level >= wanted))
-        .collect();
-    let mut merged: Vec<Alert> = recorded
-        .into_iter()
-        .filter(|alert| !live.iter().any(|l| l.id == alert.id))
-        .collect();
-    merged.extend(live);
-    merged.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
-    merged
 }
 
 #[tauri::command]

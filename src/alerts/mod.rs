@@ -20,3 +20,20 @@ pub use crate::model::alert::{
 };
 pub use evaluator::Evaluator;
 pub use overall::overall_level;
+
+/// Recorded and live alerts, newest first; the live copy of an alert wins (it has the latest level and
+/// acknowledgement, the history may lag by a batch). Live alerts are active now, so they match any `since`. What
+/// the window's Alerts view lists, from the desktop and over the API alike.
+pub fn merge_alerts(recorded: Vec<Alert>, live: Vec<Alert>, level: Option<Level>) -> Vec<Alert> {
+    let live: Vec<Alert> = live
+        .into_iter()
+        .filter(|alert| alert.is_active() && level.is_none_or(|wanted| alert.level >= wanted))
+        .collect();
+    let mut merged: Vec<Alert> = recorded
+        .into_iter()
+        .filter(|alert| !live.iter().any(|l| l.id == alert.id))
+        .collect();
+    merged.extend(live);
+    merged.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+    merged
+}

@@ -6,6 +6,7 @@ mod alerting;
 mod hosts;
 pub mod rates;
 mod state;
+pub mod terminal;
 mod workbench;
 mod writer;
 

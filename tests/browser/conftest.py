@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -55,6 +56,24 @@ def docker():
     d.remove_all()
 
 
+def downloads_folder():
+    folder = os.path.join(os.environ.get("E2E_WORK", tempfile.gettempdir()), "downloads")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def rest_pointer(driver):
+    """Moves the mouse to an empty corner of the page and waits for hover effects to go (a tooltip left by the
+    last click, the link preview at the bottom), so a screenshot shows the page as it is, not the pointer's trail."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    width, height = driver.execute_script("return [window.innerWidth, window.innerHeight];")
+    builder = ActionBuilder(driver)
+    builder.pointer_action.move_to_location(max(width - 4, 0), max(height - 4, 0))
+    builder.perform()
+    driver.execute_script("document.activeElement?.blur?.();")
+    time.sleep(0.8)
+
+
 def chromium():
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
@@ -70,8 +89,11 @@ def chromium():
     options.add_experimental_option("excludeSwitches", ["enable-automation"])
     # No "save password?" bubble over the screenshots (the page asks browsers not to keep the token, but Chromium
     # may offer it for any password field).
+    # Exports are downloads: saved without asking, into E2E_WORK/downloads.
     options.add_experimental_option("prefs", {"credentials_enable_service": False,
-                                              "profile.password_manager_enabled": False})
+                                              "profile.password_manager_enabled": False,
+                                              "download.default_directory": downloads_folder(),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_script_timeout(20)
     return driver
@@ -119,7 +141,9 @@ def shots():
     folder = os.environ.get("E2E_SCREENSHOT_DIR", tempfile.gettempdir())
     os.makedirs(folder, exist_ok=True)
 
-    def take(name):
+    def take(name, driver=None):
+        if driver is not None:
+            rest_pointer(driver)
         path = os.path.join(folder, f"browser-{name}.png")
         if os.environ.get("DISPLAY") and shutil.which("import"):
             subprocess.run(["import", "-window", "root", path], check=True, timeout=30)

@@ -1,15 +1,19 @@
 """The page `docktray serve` serves, in a real Chromium (scripts/e2e-browser.sh): sign-in with the API token and
 a session cookie, the real engine's containers, a live chart that grows, logs that follow, untrusted log text
-shown as text, a stop with confirmation, read-only servers without actions, CSRF, and sign-out refusing the old
-cookie. Tests run in file order against one browser."""
+shown as text, the Terminal tab running commands in a real container, a stop with confirmation, the timeline
+exported as a download, read-only servers without actions (and saying how to allow them), CSRF, the dark theme,
+and sign-out refusing the old cookie. Tests run in file order against one browser."""
 
 import json
+import os
 import re
 import time
 
 import pytest
-from conftest import http
+from access import reset_theme, set_theme
+from conftest import downloads_folder, http
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from ui import CHART, CONFIRM_ACCEPT, CONFIRM_DIALOG, CONTAINER_STATE, LABEL_ROW, Window, action, wait_for
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -17,6 +21,10 @@ TICKER = ["sh", "-c", 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.3; d
 COOKIE = "__Host-docktray"
 
 TOKEN_FIELD = (By.ID, "signin-token")
+TERMINAL = (By.CSS_SELECTOR, "[data-testid=terminal]")
+TERMINAL_STATUS = (By.CSS_SELECTOR, "[data-testid=terminal-status]")
+ACTIONS_OFF = (By.CSS_SELECTOR, "[data-testid=actions-off]")
+UTF8 = "grüße-✓"
 SIGN_IN_ERROR = (By.ID, "signin-error")
 
 
@@ -49,7 +57,7 @@ def test_without_a_session_the_api_refuses_and_the_page_asks_to_sign_in(driver, 
     driver.get(server["url"])
     wait_for("the sign-in form", lambda: driver.find_elements(*TOKEN_FIELD))
     assert web not in driver.find_element(By.TAG_NAME, "body").text
-    shots("sign-in")
+    shots("sign-in", driver)
 
 
 def test_a_wrong_token_shows_a_clear_message(driver, server):
@@ -74,7 +82,7 @@ def test_sign_in_shows_the_engines_containers(driver, window, server, web, shots
     assert server["token"] not in stored and session["value"] not in stored, stored
     window.go("overview")
     time.sleep(1)
-    shots("overview")
+    shots("overview", driver)
 
 
 def test_a_containers_live_chart_gets_new_points(driver, window, web, shots):
@@ -83,7 +91,7 @@ def test_a_containers_live_chart_gets_new_points(driver, window, web, shots):
     first = wait_for("the CPU chart to hold samples", lambda: int(window.all(CHART)[0].get_attribute("data-points") or 0))
     wait_for("new points pushed over the WebSocket",
              lambda: int(window.all(CHART)[0].get_attribute("data-points") or 0) >= first + 3, 30)
-    shots("container-stats")
+    shots("container-stats", driver)
 
 
 def test_logs_follow_and_markup_stays_text(driver, window, web, shots):
@@ -97,7 +105,79 @@ def test_logs_follow_and_markup_stays_text(driver, window, web, shots):
         "return [...document.querySelectorAll('img')].filter(i => i.getAttribute('src') === 'x' "
         "|| i.hasAttribute('onerror')).length + document.querySelectorAll('[onerror]').length")
     assert injected == 0, "a log line became markup"
-    shots("container-logs")
+    shots("container-logs", driver)
+
+
+def terminal_lines(driver):
+    """The terminal's rows as text (xterm's DOM renderer: one element per row)."""
+    return [line.replace("\xa0", " ").rstrip() for line in driver.execute_script(
+        "return [...document.querySelectorAll('[data-testid=terminal] .xterm-rows > div')].map(r => r.textContent);")]
+
+
+def terminal_status(driver):
+    return " ".join(e.text for e in driver.find_elements(*TERMINAL_STATUS))
+
+
+def run_in_terminal(driver, command, shown, what):
+    """Types a command once the shell waits at its prompt, then waits until `shown(lines)` holds."""
+    wait_for("the shell's prompt", lambda: (lambda lines: bool(lines) and lines[-1].endswith("#"))(
+        [line for line in terminal_lines(driver) if line.strip()]), 15)
+    box = driver.find_element(By.CSS_SELECTOR, "[data-testid=terminal] textarea.xterm-helper-textarea")
+    box.send_keys(command)
+    # Enter only once the shell echoed the whole line (no typeahead: see tests/e2e/test_workbench.py).
+    wait_for(f"the shell to echo {command!r}", lambda: (lambda lines: bool(lines) and lines[-1].endswith(command))(
+        [line for line in terminal_lines(driver) if line.strip()]), 15)
+    box.send_keys(Keys.ENTER)
+    wait_for(what, lambda: shown(terminal_lines(driver)), 15)
+
+
+def test_the_terminal_runs_commands_in_a_real_container(driver, window, web, docker, shots):
+    window.open_container(web)
+    window.tab("terminal")
+    # The busybox test image has no bash: the automatic pick falls back to sh.
+    wait_for("the terminal to connect with sh", lambda: "Connected: sh" in terminal_status(driver), 30)
+    driver.find_element(*TERMINAL).click()
+    run_in_terminal(driver, "echo $((6*7))", lambda lines: "42" in lines, "42 in the terminal")
+    # The terminal's size is the container's.
+    element = driver.find_element(*TERMINAL)
+    cols, rows = int(element.get_attribute("data-cols")), int(element.get_attribute("data-rows"))
+    run_in_terminal(driver, "clear; stty size", lambda lines: f"{rows} {cols}" in lines, f"stty size to say {rows} {cols}")
+    # UTF-8 typed in arrives intact (12 bytes with the newline) and comes back as typed.
+    run_in_terminal(driver, f"clear; echo {UTF8} | wc -c; echo {UTF8}",
+                    lambda lines: "12" in lines and UTF8 in lines, "the UTF-8 text back, byte count and all")
+    # The shell runs in the container itself.
+    run_in_terminal(driver, "echo made-in-browser > /tmp/from-browser", lambda lines: True, "the command")
+    wait_for("the file in the container", lambda: docker("exec", web, "cat", "/tmp/from-browser", check=False) == "made-in-browser", 15)
+    shots("container-terminal", driver)
+    run_in_terminal(driver, "exit 4", lambda lines: True, "exit")
+    wait_for("the end of the session", lambda: "exited with status 4" in terminal_status(driver), 15)
+
+
+def test_the_timeline_exports_as_a_download(driver, window, shots):
+    folder = downloads_folder()
+    try:
+        driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": folder})
+    except Exception:  # noqa: BLE001 - the profile's download folder applies then
+        pass
+    before = set(os.listdir(folder))
+    window.go("timeline")
+    wait_for("timeline rows", lambda: driver.find_elements(By.CSS_SELECTOR, "main table tbody tr[data-kind]"), 30)
+    window.click([(By.XPATH, '//main//button[normalize-space()="Export…"]')], "the timeline's Export button")
+    dialog = window.one([(By.CSS_SELECTOR, '[data-testid="export-dialog"]')], "the export dialog")
+    dialog.find_element(By.CSS_SELECTOR, 'input[type="radio"][value="jsonl"]').click()
+    name = dialog.find_element(By.CSS_SELECTOR, 'input[type="text"]').get_attribute("value")
+    assert re.fullmatch(r"docktray-timeline-\d{8}-\d{6}\.jsonl", name), f"a file name, not a server path: {name}"
+    assert "downloads" in dialog.text, dialog.text
+    dialog.find_element(By.XPATH, './/button[normalize-space()="Download"]').click()
+    path = os.path.join(folder, name)
+    wait_for(f"{name} in the browser's downloads", lambda: os.path.exists(path) and os.path.getsize(path) > 0, 20)
+    assert set(os.listdir(folder)) - before == {name}, os.listdir(folder)
+    with open(path, encoding="utf-8") as f:
+        exported = [json.loads(line) for line in f if line.strip()]
+    columns = ["time", "host", "container", "kind", "object", "id", "exit_code", "oom", "signal", "health",
+               "source", "actor", "action", "result", "error"]
+    assert exported and all(list(r.keys()) == columns for r in exported), exported[:2]
+    wait_for("the dialog to close", lambda: not driver.find_elements(By.CSS_SELECTOR, '[data-testid="export-dialog"]'), 10)
 
 
 def test_a_change_without_the_csrf_token_is_refused(driver, server, web):
@@ -131,7 +211,7 @@ def test_images_and_the_info_tab_come_from_the_api(driver, window, web, shots):
     image = os.environ["DOCKTRAY_TEST_IMAGE"]
     wait_for(f"the test image {image} in the images table", lambda: any(
         image in table.text for table in driver.find_elements(By.CSS_SELECTOR, 'table[aria-label="Images on local"]')), 30)
-    shots("images")
+    shots("images", driver)
     window.open_container(web)
     window.tab("info")
     wait_for("the container's labels from its inspect data",
@@ -143,7 +223,7 @@ def test_an_alert_is_acknowledged_from_the_page(driver, window, server, docker, 
     window.go("alerts")
     button = (By.XPATH, f'//button[starts-with(@aria-label, "Acknowledge {exits} ")]')
     wait_for(f"an alert for {exits} to acknowledge", lambda: driver.find_elements(*button), 30)
-    shots("alerts")
+    shots("alerts", driver)
     driver.find_element(*button).click()
 
     def acknowledged():
@@ -167,10 +247,28 @@ def test_docs_render_the_api_reference(driver, window, server, shots):
     text = driver.execute_script("return document.querySelector('main').textContent")
     assert "/api/v1/containers/{ref}/{action}" in text and "/api/v1/session" in text, text[:500]
     assert len(endpoints) >= 45
-    shots("docs")
+    shots("docs", driver)
     driver.get(server["url"])
     window.assert_rendered()
     wait_for("the dashboard again", lambda: driver.find_elements(By.XPATH, '//nav[@aria-label="Main"]'))
+
+
+def test_the_dark_theme(driver, window, web, shots):
+    set_theme(driver, "dark")
+    try:
+        window.go("overview")
+        wait_for("the host card", lambda: driver.find_elements(By.CSS_SELECTOR, "article.host"), 20)
+        shots("overview-dark", driver)
+        window.open_container(web)
+        window.tab("logs")
+        wait_for("log lines", lambda: len(window.log_lines()) >= 3, 20)
+        shots("container-logs-dark", driver)
+        window.tab("terminal")
+        wait_for("the terminal to connect", lambda: "Connected: sh" in terminal_status(driver), 30)
+        run_in_terminal(driver, "printf '\\033[32mgreen\\033[0m and plain\\n'", lambda lines: "green and plain" in lines, "coloured output")
+        shots("container-terminal-dark", driver)
+    finally:
+        reset_theme(driver)
 
 
 def test_sign_out_and_the_old_cookie_is_refused(driver, server):
@@ -192,6 +290,17 @@ def test_a_read_only_server_offers_no_actions(fresh_driver, read_only_server, we
     window.open_container(web)
     window.tab("stats")
     assert not window.all(action("stop")), "a server without allow_actions must not offer Stop"
+    # The terminal is an action: its tab says how to allow it instead of failing.
+    window.tab("terminal")
+    note = wait_for("the note saying actions are off", lambda: next(iter(fresh_driver.find_elements(*ACTIONS_OFF)), None))
+    assert "allow_actions = true" in note.text, note.text
+    assert not fresh_driver.find_elements(*TERMINAL), "no terminal opens on a read-only server"
+    # Removals are disabled, and the view says why.
+    window.go("resources")
+    remove = (By.XPATH, '//button[starts-with(@aria-label, "Remove image")]')
+    buttons = wait_for("the images' Remove buttons", lambda: fresh_driver.find_elements(*remove), 30)
+    assert all(not b.is_enabled() for b in buttons), "Remove must be disabled without allow_actions"
+    assert "allow_actions = true" in fresh_driver.find_element(*ACTIONS_OFF).text
     nav = fresh_driver.find_element(By.XPATH, '//nav[@aria-label="Main"]').text
     assert "Settings" not in nav, f"views the API cannot serve yet are left out: {nav}"
     assert "Images & volumes" in nav, f"the workbench is in the page: {nav}"
@@ -212,5 +321,5 @@ def test_behind_caddy_under_a_path_prefix(fresh_driver, server, web, shots):
     newest = max(int(m.group(1)) for line in lines if (m := re.search(r"tick (\d+)", line)))
     wait_for("newer lines through the proxy's WebSocket", lambda: any(
         int(m.group(1)) > newest + 2 for line in window.log_lines() if (m := re.search(r"tick (\d+)", line))), 20)
-    shots("behind-caddy")
+    shots("behind-caddy", fresh_driver)
 

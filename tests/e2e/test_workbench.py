@@ -52,11 +52,38 @@ def at_prompt(window):
     return bool(lines) and lines[-1].endswith("#")
 
 
+def typed_in(window, text):
+    """The shell shows `text` on its input line: it has taken every key of it (its line editor echoes them)."""
+    lines = [line for line in screen_lines(window) if line.strip()]
+    return bool(lines) and lines[-1].endswith(text)
+
+
 def type_line(window, text):
+    """Types a command and presses Enter only once the shell has echoed all of it. Keys sent before the shell
+    is back at its prompt (while the previous command runs, or before a late resize's redraw) are typeahead:
+    the tty echoes them, busybox's line editor then asks the terminal for the cursor position (ESC [6n) and the
+    terminal's answer can land in the middle of them, so a command typed ahead was seen to come out mangled."""
     wait_for("the shell's prompt", lambda: at_prompt(window), 15)
     box = window.d.find_element(By.CSS_SELECTOR, "[data-testid=terminal] textarea.xterm-helper-textarea")
     box.send_keys(text)
+    wait_for(f"the shell to echo {text!r}", lambda: typed_in(window, text), 15)
     box.send_keys(Keys.ENTER)
+    # The command has been taken when its line is no longer the one being edited.
+    wait_for(f"the shell to run {text!r}", lambda: not typed_in(window, text), 15)
+
+
+def stable_size(window):
+    """The terminal's size once it stayed the same for a second (a window resize reaches xterm in steps)."""
+    last, since = None, time.time()
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        size = terminal_size(window)
+        if size != last:
+            last, since = size, time.time()
+        elif time.time() - since >= 1.0:
+            return size
+        time.sleep(0.1)
+    raise AssertionError(f"the terminal's size never settled (last {last})")
 
 
 def test_terminal_tab_runs_commands_resizes_and_keeps_utf8(window, shell_box, shots):
@@ -84,6 +111,7 @@ def test_terminal_tab_runs_commands_resizes_and_keeps_utf8(window, shell_box, sh
     finally:
         window.d.set_window_size(size["width"], size["height"])
     wait_for("the terminal to fit the window again", lambda: terminal_size(window) == (cols, rows), 15)
+    assert stable_size(window) == (cols, rows), "the terminal's size moved again after the window was restored"
     # The container has the size back before anything else is typed (a resize while typing makes the shell
     # redraw its line).
     type_line(window, "clear; stty size")

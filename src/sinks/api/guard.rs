@@ -144,7 +144,7 @@ pub async fn check(State(state): State<Arc<ApiState>>, request: Request, next: N
 
 /// Whether the request offers the token itself (a header, or a WebSocket subprotocol); else a page's session
 /// cookie is looked for.
-fn has_bearer(headers: &HeaderMap) -> bool {
+pub fn has_bearer(headers: &HeaderMap) -> bool {
     headers.contains_key(AUTHORIZATION) || websocket_token(headers).is_some()
 }
 

@@ -9,6 +9,7 @@
 
 mod containers;
 mod error;
+mod exports;
 mod guard;
 mod health;
 mod hub;
@@ -23,6 +24,7 @@ mod server;
 mod session;
 mod streams;
 mod table;
+mod terminal;
 pub mod token;
 mod workbench;
 

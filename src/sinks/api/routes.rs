@@ -18,7 +18,10 @@ use super::hub::Hub;
 use super::monitoring::{MetricsQuery, ThresholdUpdate, ThresholdView};
 use super::table::{path, query, Answer, Doc, Param, Table};
 use super::token::ApiToken;
-use super::{containers, health, metrics, monitoring, session, streams, workbench, Sources};
+use super::{
+    containers, exports, health, metrics, monitoring, session, streams, terminal, workbench,
+    Sources,
+};
 use crate::config::{ApiConfig, Config};
 
 /// What every handler reads.
@@ -437,6 +440,55 @@ fn workbench_routes(t: Table) -> Table {
         workbench::retry_host,
         doc("hosts", "End a host's backoff wait and connect now (needs [api] allow_actions = true)")
             .params(&[path("host", "A configured host's name")]),
+    )
+    .get(
+        "/api/v1/containers/{ref}/exec",
+        terminal::exec,
+        doc("workbench", "A terminal in a running container: output as binary messages, typed bytes back, resizes as JSON (needs [api] allow_actions = true; docs/api.md)").params(&[
+            REF,
+            query("shell", "string", "The shell to run (default: bash, else sh)"),
+            query("cols", "integer", "The terminal's width in columns (default 80)"),
+            query("rows", "integer", "The terminal's height in rows (default 24)"),
+        ])
+        .answer(Answer::WebSocket),
+    )
+    .get(
+        "/api/v1/alerts",
+        exports::alerts,
+        doc("alerts", "Alerts with their history, newest first: the active ones live, the rest from the history (the window's Alerts view)").params(&[
+            query("active_only", "boolean", "Only alerts still active"),
+            query("level", "string", "Alerts that reached at least this level: info, warning, critical"),
+            query("since", "string", "Only alerts since: RFC 3339, Unix seconds, or a duration ago (24h)"),
+        ]),
+    )
+    .get(
+        "/api/v1/timeline/export",
+        exports::timeline,
+        doc("timeline", "Every timeline row the filter selects, as a file to download (CSV or JSON lines, as `docktray events`)").params(&[
+            query("format", "string", "csv (default) or jsonl"),
+            query("since", "string", "Only rows since: RFC 3339, Unix seconds, or a duration ago (10m)"),
+            query("until", "string", "Only rows until"),
+            query("host", "string", "Only this host's rows"),
+            query("container", "string", "Only this container's rows (name or id)"),
+            query("kind", "string", "An event kind, a scope or audit"),
+            query("text", "string", "Words every row must contain"),
+            query("audit_only", "boolean", "Audit entries only"),
+            query("limit", "integer", "The newest N rows"),
+        ])
+        .answer(Answer::Download),
+    )
+    .get(
+        "/api/v1/history/export",
+        exports::series,
+        doc("history", "Recorded figures of a container or host over a time range, as a file to download (the columns of `docktray history --csv`)").params(&[
+            query("container", "string", "A container's id, id prefix or name (with `host`); leave out for a host's own figures"),
+            query("host", "string", "The container's host, or the host whose figures to export"),
+            query("metrics", "string", "Comma-separated metric names (cpu_percent, memory_bytes ...)"),
+            query("since", "string", "From: RFC 3339, Unix seconds, or a duration ago"),
+            query("until", "string", "To: RFC 3339, Unix seconds, or a duration ago"),
+            query("format", "string", "csv (default) or jsonl"),
+        ])
+        .answer(Answer::Download),
     )
     .get(
         "/api/v1/timeline",

@@ -27,6 +27,9 @@ use super::routes::ApiState;
 pub const COOKIE_NAME: &str = "__Host-docktray";
 /// The header carrying the CSRF token on state-changing requests.
 pub const CSRF_HEADER: &str = "x-docktray-csrf";
+/// The WebSocket subprotocol prefix a page offers its CSRF token in, on a WebSocket that changes something (a
+/// terminal): browsers cannot set headers on a WebSocket. `Sec-WebSocket-Protocol: docktray, csrf.<token>`.
+pub const WS_CSRF_PROTOCOL: &str = "csrf.";
 /// The sign-in path (answered without a token: the token is in its body).
 pub const SESSION_PATH: &str = "/api/v1/session";
 /// A session ends this long after sign-in.
@@ -119,6 +122,34 @@ impl Sessions {
             Err(ApiError::forbidden(format!(
                 "a signed-in request that changes something needs the session's {CSRF_HEADER} header \
                  (reload the page)"
+            )))
+        }
+    }
+}
+
+impl Sessions {
+    /// For a WebSocket that changes something, opened by a page signed in with its cookie: the session's CSRF
+    /// token must be offered as the `csrf.<token>` subprotocol (a GET upgrade carries no CSRF header).
+    pub fn authorize_websocket(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let csrf = cookie(headers).and_then(|id| self.csrf(&id));
+        let Some(csrf) = csrf else {
+            return Err(ApiError::unauthorized(
+                "the session has ended (signed out, expired or the server restarted): sign in again",
+            ));
+        };
+        let offered = headers
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .find_map(|protocol| protocol.trim().strip_prefix(WS_CSRF_PROTOCOL))
+            .unwrap_or_default();
+        if offered.len() == csrf.len() && bool::from(offered.as_bytes().ct_eq(csrf.as_bytes())) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a signed-in page's WebSocket that changes something needs the session's CSRF token as the \
+                 `{WS_CSRF_PROTOCOL}<token>` subprotocol (reload the page)"
             )))
         }
     }
@@ -240,5 +271,31 @@ mod tests {
             .authorize(&Method::GET, &with_cookie("made-up"))
             .is_err());
         assert!(sessions.authorize(&Method::GET, &HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn a_pages_websocket_that_changes_things_offers_the_csrf_token() {
+        let sessions = Sessions::default();
+        let (id, csrf) = sessions.open();
+        let mut headers = with_cookie(&id);
+        assert_eq!(
+            sessions.authorize_websocket(&headers).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        headers.insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("docktray, csrf.wrong"),
+        );
+        assert!(sessions.authorize_websocket(&headers).is_err());
+        headers.insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_str(&format!("docktray, csrf.{csrf}")).expect("header"),
+        );
+        assert!(sessions.authorize_websocket(&headers).is_ok());
+        sessions.close(&id);
+        assert_eq!(
+            sessions.authorize_websocket(&headers).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
     }
 }

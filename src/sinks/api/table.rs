@@ -28,6 +28,8 @@ pub enum Answer {
     EventStream,
     /// A WebSocket upgrade.
     WebSocket,
+    /// A file to download: CSV or JSON lines.
+    Download,
 }
 
 /// Where a parameter goes.
@@ -275,6 +277,15 @@ fn operation(at: &str, method: &HttpMethod, doc: &Doc) -> utoipa::openapi::path:
         Answer::WebSocket => {
             ResponseBuilder::new().description("WebSocket upgrade (docs/api.md: the protocol)")
         }
+        Answer::Download => ResponseBuilder::new()
+            .description(
+                "A file (Content-Disposition: attachment); x-docktray-rows says how many rows",
+            )
+            .content("text/csv", Content::new(Some(primitive("string"))))
+            .content(
+                "application/x-ndjson",
+                Content::new(Some(primitive("string"))),
+            ),
     };
     let code = match doc.answer {
         Answer::WebSocket => "101",

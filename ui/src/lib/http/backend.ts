@@ -6,7 +6,10 @@ import type { LogLine } from "../bindings/LogLine";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { TimelineFilter } from "../bindings/TimelineFilter";
 import type { Backend, CommandName, Commands, EventName, Events, ExecHandlers, ExecRequest, ExecSession, Unlisten } from "../ipc";
-import type { HistoryRange, Series } from "../types";
+import type { AlertQuery, HistoryRange, Series } from "../types";
+import type { Alert } from "../bindings/Alert";
+import { openExec } from "./exec";
+import { exportFileName, saveExport, seriesQuery } from "./exports";
 import { apiUrl, failure, webSession } from "./session.svelte";
 
 type Handler = (payload: never) => void;
@@ -80,11 +83,8 @@ export class HttpBackend implements Backend {
       }
       case "take_route":
         return null;
-      case "list_alerts": {
-        // The active alerts ride in the snapshot; the page lists those.
-        const snapshot = await this.request<Snapshot>("GET", "api/v1/snapshot");
-        return snapshot.alerts;
-      }
+      case "list_alerts":
+        return this.alerts(args as AlertQuery);
       default:
         return this.workbench(command, args);
     }
@@ -128,6 +128,22 @@ export class HttpBackend implements Backend {
         return null;
       case "list_timeline":
         return this.request("GET", `api/v1/timeline?${timelineQuery((args as Args<"list_timeline">).filter)}`);
+      // Exports are downloads: the server writes the file, the browser saves it (lib/http/exports.ts).
+      case "default_export_path": {
+        const { stem, kind } = args as Args<"default_export_path">;
+        return exportFileName(stem, kind);
+      }
+      case "export_timeline": {
+        const { filter, kind, path } = args as Args<"export_timeline">;
+        const query = timelineQuery(filter);
+        query.set("format", kind);
+        return saveExport(await this.download(`api/v1/timeline/export?${query}`), path, kind);
+      }
+      case "export_series": {
+        const exported = args as Args<"export_series">;
+        const query = seriesQuery(exported);
+        return saveExport(await this.download(`api/v1/history/export?${query}`), exported.path, exported.kind);
+      }
       default:
         throw new Error(`${command.replace(/_/g, " ")}: ${DESKTOP_ONLY}`);
     }
@@ -150,6 +166,26 @@ export class HttpBackend implements Backend {
     if (!response.ok) throw new Error(await failure(response));
     if (response.status === 204) return null as T;
     return (await response.json()) as T;
+  }
+
+  /** A file the server writes (an export): the answer, once it is known to be one. */
+  private async download(path: string): Promise<Response> {
+    const response = await fetch(apiUrl(path), { credentials: "same-origin" });
+    if (response.status === 401) {
+      const message = await failure(response);
+      webSession.ended(message);
+      throw new Error(message);
+    }
+    if (!response.ok) throw new Error(await failure(response));
+    return response;
+  }
+
+  /** The Alerts view's list: active alerts live, the rest from the history (api/v1/alerts). */
+  private alerts({ activeOnly, level, since }: AlertQuery): Promise<Alert[]> {
+    const query = new URLSearchParams({ active_only: activeOnly ? "true" : "false" });
+    if (level) query.set("level", level);
+    if (since) query.set("since", since);
+    return this.request<Alert[]>("GET", `api/v1/alerts?${query}`);
   }
 
   private async history({ target, metric, range }: Args<"get_history">): Promise<Series> {
@@ -236,8 +272,10 @@ export class HttpBackend implements Backend {
     this.logSockets.clear();
   }
 
-  async exec(_request: ExecRequest, _handlers: ExecHandlers): Promise<ExecSession> {
-    throw new Error(`terminals: ${DESKTOP_ONLY}`);
+  /** A terminal over the API's WebSocket (lib/http/exec.ts); refused by the server unless actions are allowed. */
+  async exec(request: ExecRequest, handlers: ExecHandlers): Promise<ExecSession> {
+    const url = socketUrl(`api/v1/containers/${encodeURIComponent(request.container)}/exec`);
+    return openExec(url, webSession.websocketProtocols(), request, handlers);
   }
 }
 

@@ -83,6 +83,12 @@ class WebSession {
     this.state = "signed-out";
   }
 
+  /** The subprotocols of a WebSocket that changes something (a terminal): browsers cannot set headers on a
+   * WebSocket, so the CSRF token rides as `csrf.<token>` (src/sinks/api/session.rs). */
+  websocketProtocols(): string[] {
+    return this.csrf ? ["docktray", `csrf.${this.csrf}`] : ["docktray"];
+  }
+
   /** Headers for a request that changes something. */
   headers(): Record<string, string> {
     return this.csrf ? { "x-docktray-csrf": this.csrf } : {};
