@@ -21,6 +21,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod desk;
 pub mod engine;
 pub mod error;
 pub mod history;

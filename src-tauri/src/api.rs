@@ -4,8 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use docktray::desk::{self, Face};
 use docktray::model::{Action, Actor};
-use docktray::sinks::api::{ApiServer, BoxFuture, Control, EngineGuard, Sources};
+use docktray::monitor::Monitor;
+use docktray::sinks::api::{
+    ApiServer, BoxFuture, Control, DeskCommand, DeskError, EngineGuard, Sources,
+};
 use docktray::Config;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -47,19 +51,40 @@ impl<R: Runtime> Control for ShellControl<R> {
         })
     }
 
+    /// As the window's save: applied to the monitor, remembered, and start at login follows the setting.
     fn apply(&self, config: Config) -> BoxFuture<'_, docktray::error::Result<()>> {
         Box::pin(async move {
             let shell = self.app.state::<Shell>();
             let path = shell.config_path().to_path_buf();
+            let previous = shell.config();
             shell
                 .monitor()
                 .await
                 .map_err(docktray::Error::Other)?
                 .reconfigure(&config, &path)
                 .await?;
-            shell.set_config(config);
+            shell.set_config(config.clone());
+            if previous.desktop.start_at_login != config.desktop.start_at_login {
+                crate::control::apply_autostart(&self.app, config.desktop.start_at_login)
+                    .map_err(docktray::Error::Other)?;
+            }
             Ok(())
         })
+    }
+
+    fn desk(&self, command: DeskCommand) -> BoxFuture<'_, Result<serde_json::Value, DeskError>> {
+        Box::pin(desk::run(self, command))
+    }
+}
+
+impl<R: Runtime> Face for ShellControl<R> {
+    fn monitor(&self) -> BoxFuture<'_, Result<tokio::sync::RwLockReadGuard<'_, Monitor>, String>> {
+        Box::pin(async move { self.app.state::<Shell>().inner().monitor().await })
+    }
+
+    /// The tray's and the window's pause (its menu item follows).
+    fn pause(&self, paused: bool, minutes: Option<u64>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(crate::control::set_paused(&self.app, paused, minutes))
     }
 }
 

@@ -11,11 +11,11 @@ use docktray::history::{AlertQuery, Resolution, Series, SeriesQuery, SeriesTarge
 use docktray::model::ContainerDetail;
 use docktray::model::VpsHistory;
 use docktray::sources::docker::logs::LogQuery;
-use docktray::sources::ssh::check::{self, StepResult};
+use docktray::sources::ssh::check::StepResult;
 use docktray::sources::ssh::discover;
 use docktray::sources::ssh::manage::{self, HostKeys};
 use docktray::sources::webdock::accounts::{self, ConnectionTest, TokenStatus};
-use docktray::{Action, Config, ConfigError, Error, Snapshot};
+use docktray::{Action, Config, Error, Snapshot};
 use tauri::ipc::Invoke;
 use tauri::{AppHandle, Runtime, State};
 
@@ -267,32 +267,14 @@ pub async fn save_settings<R: Runtime>(
     Ok(later)
 }
 
-/// The window's settings as a [`Config`], with the config file's rules and messages; on failure the key at
-/// fault (when known) and the message.
+/// The window's settings as a [`Config`], with the config file's rules and messages (the API's settings routes
+/// read them with the same function); on failure the key at fault (when known) and the message.
 fn parse_settings(
     value: serde_json::Value,
     path: &Path,
 ) -> Result<Config, (Option<String>, String)> {
-    let config: Config = serde_path_to_error::deserialize(value).map_err(|err| {
-        let key = err.path().to_string();
-        let key = (key != ".").then_some(key);
-        let message = ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: match &key {
-                Some(key) => format!("`{key}`: {}", err.inner()),
-                None => err.inner().to_string(),
-            },
-        };
-        (key, message.to_string())
-    })?;
-    config.validate(path).map_err(|err| {
-        let key = match &err {
-            ConfigError::Invalid { key, .. } => Some(key.clone()),
-            _ => None,
-        };
-        (key, err.to_string())
-    })?;
-    Ok(config)
+    docktray::config::window::from_json(value, path)
+        .map_err(|refusal| (refusal.key, refusal.message))
 }
 
 #[tauri::command]
@@ -351,13 +333,7 @@ pub async fn get_vps_history(
     account: String,
     slug: String,
 ) -> Answer<VpsHistory> {
-    let config = shell.config();
-    let account = config
-        .webdock
-        .iter()
-        .find(|a| a.name == account)
-        .ok_or_else(|| format!("no Webdock account '{account}' in the settings"))?;
-    accounts::history(account, &slug)
+    docktray::desk::vps_history(&shell.config(), &account, &slug)
         .await
         .map_err(|err| err.to_string())
 }
@@ -366,27 +342,25 @@ pub async fn get_vps_history(
 /// for the host form to offer.
 #[tauri::command]
 pub async fn discover_hosts(shell: State<'_, Shell>) -> Answer<Vec<discover::Discovered>> {
-    let configured = shell.config().hosts;
-    tauri::async_runtime::spawn_blocking(move || discover::not_configured(&configured, None))
+    docktray::desk::discover_hosts(shell.config().hosts)
         .await
-        .map_err(|err| format!("looking for hosts failed: {err}"))
+        .map_err(|err| err.to_string())
 }
 
 /// The step-by-step connection check of `docktray hosts add` for a host typed in settings (saved or not).
 #[tauri::command]
 pub async fn check_host(host: HostConfig) -> Answer<Vec<StepResult>> {
-    manage::validate_host(&host).map_err(|err| err.to_string())?;
     tracing::info!(host = %host.name, "checking an SSH host from the window");
-    Ok(check::check_host(&host).await)
+    docktray::desk::check_host(host)
+        .await
+        .map_err(|err| err.to_string())
 }
 
 /// The host's key fingerprints and whether known_hosts has it, for the user to compare before trusting.
 #[tauri::command]
 pub async fn host_fingerprint(host: HostConfig) -> Answer<HostKeys> {
-    manage::validate_host(&host).map_err(|err| err.to_string())?;
-    tauri::async_runtime::spawn_blocking(move || manage::host_keys(&host))
+    docktray::desk::host_fingerprint(host)
         .await
-        .map_err(|err| format!("reading the host key failed: {err}"))?
         .map_err(|err| err.to_string())
 }
 
@@ -394,11 +368,9 @@ pub async fn host_fingerprint(host: HostConfig) -> Answer<HostKeys> {
 /// them); refused when the host now offers another key or is known already. Returns the file written.
 #[tauri::command]
 pub async fn trust_host(host: HostConfig, fingerprints: Vec<String>) -> Answer<String> {
-    manage::validate_host(&host).map_err(|err| err.to_string())?;
     tracing::info!(host = %host.name, "trusting an SSH host key confirmed in the window");
-    tauri::async_runtime::spawn_blocking(move || manage::trust_confirmed(&host, &fingerprints))
+    docktray::desk::trust_host(host, fingerprints)
         .await
-        .map_err(|err| format!("trusting the host key failed: {err}"))?
         .map(|file| file.display().to_string())
         .map_err(|err| err.to_string())
 }
@@ -433,13 +405,9 @@ pub async fn remove_host(shell: State<'_, Shell>, name: String) -> Answer<Vec<St
 /// effect at the next start.
 async fn save_config(shell: &Shell, config: Config) -> Answer<Vec<String>> {
     let path = shell.config_path().to_path_buf();
-    {
-        let (path, config) = (path.clone(), config.clone());
-        tauri::async_runtime::spawn_blocking(move || docktray::config::file::save(&path, &config))
-            .await
-            .map_err(|err| format!("saving the settings failed: {err}"))?
-            .map_err(|err| err.to_string())?;
-    }
+    docktray::desk::save_file(&path, &config)
+        .await
+        .map_err(|err| err.to_string())?;
     let previous = shell.config();
     shell.set_config(config.clone());
     tracing::info!(path = %path.display(), "settings saved");
@@ -523,27 +491,5 @@ mod tests {
             Some(Level::Critical),
         );
         assert!(critical_only.is_empty());
-    }
-
-    #[test]
-    fn settings_errors_name_the_key_like_the_config_file() {
-        let path = Path::new("/home/me/.config/docktray/config.toml");
-        let mut value = serde_json::to_value(Config::default()).expect("serialises");
-        value["interval"] = "fast".into();
-        let (key, message) = parse_settings(value, path).unwrap_err();
-        assert_eq!(key.as_deref(), Some("interval"));
-        assert!(message.contains("config.toml"), "{message}");
-        assert!(message.contains("invalid duration \"fast\""), "{message}");
-
-        let mut value = serde_json::to_value(Config::default()).expect("serialises");
-        value["logs"]["ring_lines"] = 0.into();
-        let (key, message) = parse_settings(value, path).unwrap_err();
-        assert_eq!(key.as_deref(), Some("logs.ring_lines"));
-        assert_eq!(
-            message,
-            Config::parse("[logs]\nring_lines = 0", path)
-                .unwrap_err()
-                .to_string()
-        );
     }
 }

@@ -25,6 +25,7 @@ pub mod log_alerts;
 pub mod schema;
 pub mod services;
 mod validate;
+pub mod window;
 
 pub use api::ApiConfig;
 pub use caddy::CaddyConfig;

@@ -267,6 +267,63 @@ impl Serve {
         (code.trim().parse().unwrap_or(0), body.to_owned())
     }
 
+    /// Signs a page in with the token: (the `Cookie:` header, the `x-docktray-csrf:` header).
+    pub fn sign_in(&self) -> (String, String) {
+        let out = self
+            .curl()
+            .args(["-s", "-i", "-m", "10", "-X", "POST"])
+            .args(["-H", "Content-Type: application/json", "--data-binary"])
+            .arg(format!(r#"{{"token": "{}"}}"#, self.token))
+            .arg(format!("{}/api/v1/session", self.url()))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        let (head, body) = text.split_once("\n\n").expect("head and body");
+        let cookie = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("set-cookie:")
+                    .then(|| l[11..].trim().to_owned())
+            })
+            .expect("a session cookie");
+        let pair = cookie.split(';').next().expect("name=value").to_owned();
+        let answer: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        let csrf = answer["csrf"].as_str().expect("csrf").to_owned();
+        (
+            format!("Cookie: {pair}"),
+            format!("x-docktray-csrf: {csrf}"),
+        )
+    }
+
+    /// A request as a page makes it: no bearer token, only `headers` (its cookie, its CSRF header) and a JSON
+    /// body: (status, body).
+    pub fn page(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let mut command = self.curl();
+        command.args(["-s", "-m", "30", "-X", method, "-w", "\n%{http_code}"]);
+        for header in headers {
+            command.arg("-H").arg(header);
+        }
+        if let Some(body) = body {
+            command
+                .args(["-H", "Content-Type: application/json", "--data-binary"])
+                .arg(body);
+        }
+        let out = command
+            .arg(format!("{}{path}", self.url()))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_owned())
+    }
+
     /// GET with the token, expecting 200 and JSON.
     pub fn json(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get(path);

@@ -3,14 +3,16 @@
 //! `docktray prometheus rules`.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::Subcommand;
+use docktray::desk::{self, Face};
 use docktray::model::{Action, Actor};
 use docktray::monitor::{Monitor, MonitorOptions};
-use docktray::sinks::api::{self, ApiServer, BoxFuture, Control, Sources};
+use docktray::sinks::api::{self, ApiServer, BoxFuture, Control, DeskCommand, DeskError, Sources};
 use docktray::Config;
 use tokio::sync::RwLock;
 
@@ -80,6 +82,10 @@ pub fn prometheus(config: &Config, command: PrometheusCommand) -> Result<(), Fai
 struct Served {
     monitor: RwLock<Option<Monitor>>,
     settings: Mutex<(Config, PathBuf)>,
+    /// Counts pauses and resumes: a timed pause ends only if no later one came.
+    pause_generation: AtomicU64,
+    /// Itself, for the timer that ends a timed pause.
+    me: Weak<Served>,
 }
 
 impl Served {
@@ -139,6 +145,43 @@ impl Control for Served {
             Ok(())
         })
     }
+
+    fn desk(&self, command: DeskCommand) -> BoxFuture<'_, Result<serde_json::Value, DeskError>> {
+        Box::pin(desk::run(self, command))
+    }
+}
+
+impl Face for Served {
+    fn monitor(&self) -> BoxFuture<'_, Result<tokio::sync::RwLockReadGuard<'_, Monitor>, String>> {
+        Box::pin(async move {
+            tokio::sync::RwLockReadGuard::try_map(self.monitor.read().await, Option::as_ref)
+                .map_err(|_| "Docktray is shutting down".to_owned())
+        })
+    }
+
+    /// As the desktop's pause: notifications (channels and desktop ones) pause, alerts are still evaluated and
+    /// recorded; a timed pause ends by itself unless another pause or resume came meanwhile.
+    fn pause(&self, paused: bool, minutes: Option<u64>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.monitor().await?.pause_notifications(paused);
+            let generation = self.pause_generation.fetch_add(1, Ordering::SeqCst) + 1;
+            if let (true, Some(minutes), Some(me)) = (paused, minutes, self.me.upgrade()) {
+                let wait = Duration::from_secs(minutes.saturating_mul(60));
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    if me.pause_generation.load(Ordering::SeqCst) != generation {
+                        return;
+                    }
+                    if let Ok(monitor) = me.monitor().await {
+                        monitor.pause_notifications(false);
+                        tracing::info!("notification pause over");
+                    }
+                });
+            }
+            tracing::info!(paused, ?minutes, "notifications paused through the API");
+            Ok(())
+        })
+    }
 }
 
 pub async fn serve(
@@ -172,9 +215,11 @@ pub async fn serve(
         monitor.engine().logs().clone(),
         monitor.history().cloned(),
     );
-    let served = Arc::new(Served {
+    let served = Arc::new_cyclic(|me| Served {
         monitor: RwLock::new(Some(monitor)),
         settings: Mutex::new((config.clone(), origin.clone())),
+        pause_generation: AtomicU64::new(0),
+        me: me.clone(),
     });
     let sources = Sources {
         view,

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// A stable code: `unauthorized`, `forbidden`, `not_found`, `bad_request`, `unprocessable`, `unavailable`,
-    /// `timeout`, `internal`.
+    /// A stable code: `unauthorized`, `forbidden`, `not_found`, `bad_request`, `unprocessable`, `conflict`,
+    /// `failed`, `unavailable`, `timeout`, `internal`.
     pub error: &'static str,
     /// What is wrong and how to fix it.
     pub message: String,
@@ -75,6 +75,16 @@ impl ApiError {
             );
         }
         Self::bad_parameter("body", rejection.body_text())
+    }
+
+    /// Refused in the present state (already there, switched off ...).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// Tried on the caller's behalf, and what it reached failed (SSH, Webdock, a channel, the keychain).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "failed", message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {

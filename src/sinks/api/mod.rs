@@ -5,7 +5,7 @@
 //! `Origin` checks ([`guard`]). The listener ([`server`]) bounds connections, request time and bodies.
 //!
 //! A face (`docktray serve`, the desktop app) starts it after its monitor, with a [`Control`] for what only the
-//! face can do: run actions, and apply settings saved through the API.
+//! face can do: run actions, apply settings saved through the API, and the Settings view's commands.
 
 mod containers;
 mod error;
@@ -22,6 +22,7 @@ mod routes;
 pub mod rules;
 mod server;
 mod session;
+mod settings;
 mod streams;
 mod table;
 mod terminal;
@@ -42,6 +43,7 @@ use crate::history::History;
 use crate::model::{Action, Actor, Update};
 
 pub use server::{ApiServer, StartError};
+pub use settings::{DeskCommand, DeskError};
 pub use token::{ApiToken, TokenError, TokenSource, TOKEN_NAME};
 
 /// A future the [`Control`] hands back.
@@ -69,6 +71,17 @@ pub trait Control: Send + Sync + 'static {
         Box::pin(async {
             Err(crate::Error::Other(
                 "this server cannot reach its engine for that".to_owned(),
+            ))
+        })
+    }
+
+    /// Runs one of the Settings view's commands (src/sinks/api/settings.rs) as the window's command does:
+    /// faces run them with `docktray::desk::run`. A face that cannot answers why (the default).
+    fn desk(&self, command: DeskCommand) -> BoxFuture<'_, Result<serde_json::Value, DeskError>> {
+        let _ = command;
+        Box::pin(async {
+            Err(DeskError::Unavailable(
+                "this server cannot change settings".to_owned(),
             ))
         })
     }

@@ -19,8 +19,8 @@ use super::monitoring::{MetricsQuery, ThresholdUpdate, ThresholdView};
 use super::table::{path, query, Answer, Doc, Param, Table};
 use super::token::ApiToken;
 use super::{
-    containers, exports, health, metrics, monitoring, session, streams, terminal, workbench,
-    Sources,
+    containers, exports, health, metrics, monitoring, session, settings, streams, terminal,
+    workbench, Sources,
 };
 use crate::config::{ApiConfig, Config};
 
@@ -175,6 +175,7 @@ fn table() -> Table {
         .get("/api/v1/containers/{ref}/logs", streams::events_for_container, Doc::json("logs", "A container's logs as Server-Sent Events (`logs` events)").params(&[REF, LOG_PARAMS[0], LOG_PARAMS[1], LOG_PARAMS[2]]).answer(Answer::EventStream))
         .get("/api/v1/snapshot", containers::snapshot, Doc::json("state", "Everything known right now, as the desktop window gets it (Snapshot)"));
     let t = workbench_routes(t);
+    let t = settings::routes(t);
     // Servers (Dockpeek) and services (Enhanced Docker Monitor), both places.
     let t = ["", "/api/v1"].into_iter().fold(t, |t, base| {
         let at = |p: &str| format!("{base}{p}");
@@ -530,6 +531,11 @@ pub fn build() -> (Router<Arc<ApiState>>, OpenApi) {
                 .schema_from::<ThresholdView>()
                 .schema_from::<session::SignIn>()
                 .schema_from::<session::SessionInfo>()
+                .schema_from::<settings::SettingsBody>()
+                .schema_from::<settings::Validation>()
+                .schema_from::<settings::PauseBody>()
+                .schema_from::<settings::WebdockBody>()
+                .schema_from::<settings::HostBody>()
                 .schema(
                     "ThresholdList",
                     utoipa::openapi::schema::ArrayBuilder::new()

@@ -11,6 +11,7 @@ import type { Alert } from "../bindings/Alert";
 import { openExec } from "./exec";
 import { exportFileName, saveExport, seriesQuery } from "./exports";
 import { apiUrl, failure, webSession } from "./session.svelte";
+import { SETTINGS_COMMANDS, settingsCommand } from "./settings";
 
 type Handler = (payload: never) => void;
 type Args<K extends CommandName> = Commands[K]["args"];
@@ -86,6 +87,9 @@ export class HttpBackend implements Backend {
       case "list_alerts":
         return this.alerts(args as AlertQuery);
       default:
+        if (SETTINGS_COMMANDS.has(command)) {
+          return settingsCommand(command, args, (method, path, body) => this.request(method, path, false, body));
+        }
         return this.workbench(command, args);
     }
   }
@@ -150,12 +154,15 @@ export class HttpBackend implements Backend {
   }
 
   /** One REST call; a 401 ends the session (the page goes back to its sign-in form). With `missingIsAnswer`, a
-   * 404 resolves with NOT_FOUND instead of failing. */
-  private async request<T>(method: string, path: string, missingIsAnswer = false): Promise<T> {
+   * 404 resolves with NOT_FOUND instead of failing. A `body` goes as JSON. */
+  private async request<T>(method: string, path: string, missingIsAnswer = false, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = method === "GET" ? {} : { ...webSession.headers() };
+    if (body !== undefined) headers["content-type"] = "application/json";
     const response = await fetch(apiUrl(path), {
       method,
       credentials: "same-origin",
-      headers: method === "GET" ? {} : webSession.headers(),
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     if (response.status === 401) {
       const message = await failure(response);
