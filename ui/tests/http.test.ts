@@ -2,12 +2,13 @@
 // messages in recorded/recorded.json were taken from a real `docktray serve` on the test engine (recorded/record.py).
 // fetch and WebSocket replay them, so the same views run as in the served page, with no mock backend involved.
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import type { ContainerSnapshot } from "../src/lib/bindings/ContainerSnapshot";
 import ContainerActions from "../src/components/ContainerActions.svelte";
+import ServiceUrl from "../src/components/ServiceUrl.svelte";
 import { HttpBackend } from "../src/lib/http/backend";
 import { webSession } from "../src/lib/http/session.svelte";
-import { getBackend, getSnapshot, inServedPage, setBackend } from "../src/lib/ipc";
+import { getBackend, getSnapshot, inServedPage, openUrl, setBackend } from "../src/lib/ipc";
 import { live } from "../src/lib/state/live.svelte";
 import Containers from "../src/views/Containers.svelte";
 import LogsTab from "../src/views/detail/LogsTab.svelte";
@@ -174,5 +175,19 @@ describe("the HTTP backend against a recorded server", () => {
     const stop = server.sent.find((s) => s.url.endsWith("/stop"))!;
     expect(stop.method).toBe("POST");
     expect(stop.headers["x-docktray-csrf"]).toBe("recorded-csrf");
+  });
+
+  test("a service's address opens in a new tab, without a handle on the page; other schemes are refused", async () => {
+    await signIn();
+    const open = vi.spyOn(window, "open").mockImplementation(() => null);
+    try {
+      render(ServiceUrl, { props: { url: "https://shop.example.com/" } });
+      await fireEvent.click(screen.getByRole("button", { name: /Open https:\/\/shop.example.com\// }));
+      await waitFor(() => expect(open).toHaveBeenCalledWith("https://shop.example.com/", "_blank", "noopener,noreferrer"));
+      await expect(openUrl("javascript:alert(1)")).rejects.toThrow(/not an http or https address/);
+      expect(open).toHaveBeenCalledTimes(1);
+    } finally {
+      open.mockRestore();
+    }
   });
 });

@@ -10,6 +10,7 @@ import type { AlertQuery, HistoryRange, Series } from "../types";
 import type { Alert } from "../bindings/Alert";
 import { openExec } from "./exec";
 import { exportFileName, saveExport, seriesQuery } from "./exports";
+import { isWebUrl } from "../services";
 import { apiUrl, failure, webSession } from "./session.svelte";
 import { SETTINGS_COMMANDS, settingsCommand } from "./settings";
 
@@ -84,6 +85,8 @@ export class HttpBackend implements Backend {
       }
       case "take_route":
         return null;
+      case "open_url":
+        return this.openUrl((args as Args<"open_url">).url);
       case "list_alerts":
         return this.alerts(args as AlertQuery);
       default:
@@ -151,6 +154,15 @@ export class HttpBackend implements Backend {
       default:
         throw new Error(`${command.replace(/_/g, " ")}: ${DESKTOP_ONLY}`);
     }
+  }
+
+  /** A service's address in a new tab of the user's browser (http and https only, as the desktop opens them),
+   * without giving that page a handle on this one (noopener). */
+  private openUrl(url: string): null {
+    if (!isWebUrl(url)) throw new Error(`${url} is not an http or https address`);
+    // With noopener the browser answers null even when the tab opened, so the answer tells nothing.
+    window.open(url, "_blank", "noopener,noreferrer");
+    return null;
   }
 
   /** One REST call; a 401 ends the session (the page goes back to its sign-in form). With `missingIsAnswer`, a
