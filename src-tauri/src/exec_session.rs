@@ -1,15 +1,13 @@
-//! The window's terminals: one Docker exec with a TTY per Terminal tab. Output goes to the window as raw byte
-//! chunks on the tab's own IPC channel (never through the UI state, never line by line), then one JSON message
-//! saying how the session ended. Keystrokes come back through `exec_input`, sizes through `exec_resize`.
-//! Closing the tab (or the window) drops the connection, which ends the shell (it gets SIGHUP).
+//! The window's terminals: one engine terminal (docktray::engine::terminal) per Terminal tab. Output goes to the
+//! window as raw byte chunks on the tab's own IPC channel (never through the UI state, never line by line), then
+//! one JSON message saying how the session ended. Keystrokes come back through `exec_input`, sizes through
+//! `exec_resize`. Closing the tab (or the window) drops the connection and hangs up the shell.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
-use docktray::model::{ContainerState, ExecEnd};
-use docktray::sources::docker::exec::take_shell_pid;
-use docktray::sources::docker::{Exec, ExecChunk, ExecHandle};
+use docktray::engine::terminal::{ExecInput, TermSize, Terminal, TerminalControl, TerminalOutput};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tokio::sync::mpsc;
@@ -19,27 +17,16 @@ const INPUT_QUEUE: usize = 256;
 
 struct Session {
     input: mpsc::Sender<Vec<u8>>,
-    handle: ExecHandle,
+    control: TerminalControl,
     task: JoinHandle<()>,
-    container: String,
-    shell: String,
-    /// The shell's process id in the container, once it reported it (0 before).
-    pid: Arc<AtomicU32>,
 }
 
 impl Session {
     /// Ends the session: the connection goes, and the shell gets SIGHUP (Docker would leave it running).
     fn end(self) {
         self.task.abort();
-        let pid = self.pid.load(Ordering::Acquire);
-        if pid == 0 {
-            return;
-        }
-        tauri::async_runtime::spawn(async move {
-            if let Err(err) = self.handle.hang_up(&self.container, &self.shell, pid).await {
-                tracing::debug!(%err, "the closed terminal's shell was not ended");
-            }
-        });
+        // Called from the window's event handlers too, outside the runtime: spawn onto it.
+        tauri::async_runtime::spawn(async move { self.control.end_shell().await });
     }
 }
 
@@ -57,34 +44,29 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl ExecSessions {
-    /// Serves a started exec: its output to `output`, input from `exec_input`. Returns the session id.
-    pub fn open(
-        &self,
-        exec: Exec,
-        container: String,
-        shell: String,
-        output: Channel<InvokeResponseBody>,
-    ) -> u64 {
+    /// Serves an open terminal: its output to `output`, input from `exec_input`. Returns the session id.
+    pub fn open(&self, terminal: Terminal, output: Channel<InvokeResponseBody>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let (sender, receiver) = mpsc::channel(INPUT_QUEUE);
-        let handle = exec.handle.clone();
-        let pid = Arc::new(AtomicU32::new(0));
+        let Terminal {
+            output: terminal_output,
+            input,
+            control,
+            ..
+        } = terminal;
         let task = tauri::async_runtime::spawn(serve(
-            exec,
-            container.clone(),
+            terminal_output,
+            input,
+            control.clone(),
             output,
             receiver,
-            pid.clone(),
         ));
         lock(&self.sessions).insert(
             id,
             Session {
                 input: sender,
-                handle,
+                control,
                 task,
-                container,
-                shell,
-                pid,
             },
         );
         id
@@ -100,12 +82,12 @@ impl ExecSessions {
     }
 
     pub async fn resize(&self, id: u64, cols: u16, rows: u16) -> Result<(), String> {
-        let handle = lock(&self.sessions)
+        let control = lock(&self.sessions)
             .get(&id)
-            .map(|s| s.handle.clone())
+            .map(|s| s.control.clone())
             .ok_or_else(|| ended(id))?;
-        handle
-            .resize(docktray::sources::docker::TermSize { cols, rows })
+        control
+            .resize(TermSize { cols, rows })
             .await
             .map_err(|err| err.to_string())
     }
@@ -151,35 +133,17 @@ fn ended(id: u64) -> String {
 /// Copies output to the window as it comes (each read of the terminal is one message) and input to the
 /// container, until the shell ends, the container stops, or the tab closes.
 async fn serve(
-    exec: Exec,
-    container: String,
+    mut output: TerminalOutput,
+    mut input: ExecInput,
+    control: TerminalControl,
     output_channel: Channel<InvokeResponseBody>,
     mut typed: mpsc::Receiver<Vec<u8>>,
-    pid: Arc<AtomicU32>,
 ) {
-    let Exec {
-        handle,
-        mut output,
-        mut input,
-    } = exec;
     let mut failure = None;
-    let mut looking = 4u8;
     loop {
         tokio::select! {
             chunk = output.next() => match chunk {
-                Some(Ok(ExecChunk::Stdout(bytes) | ExecChunk::Stderr(bytes))) => {
-                    let mut bytes = bytes.to_vec();
-                    // The shell reports its pid in its first output.
-                    if looking > 0 {
-                        looking -= 1;
-                        if let Some(found) = take_shell_pid(&mut bytes) {
-                            pid.store(found, Ordering::Release);
-                            looking = 0;
-                        }
-                    }
-                    if bytes.is_empty() {
-                        continue;
-                    }
+                Some(Ok(bytes)) => {
                     if output_channel.send(InvokeResponseBody::Raw(bytes)).is_err() {
                         // The window is gone.
                         return;
@@ -203,39 +167,11 @@ async fn serve(
             },
         }
     }
-    let end = describe_end(&handle, &container, failure).await;
+    let end = control.describe_end(failure).await;
     match serde_json::to_string(&end) {
         Ok(text) => {
             let _ = output_channel.send(InvokeResponseBody::Json(text));
         }
         Err(err) => tracing::warn!(%err, "cannot send the end of a terminal session"),
     }
-}
-
-/// "exited with status 0", "the container stopped", or what broke.
-async fn describe_end(handle: &ExecHandle, container: &str, failure: Option<String>) -> ExecEnd {
-    let state = handle
-        .client()
-        .inspect(container)
-        .await
-        .ok()
-        .flatten()
-        .map(|info| info.state);
-    let exit_code = match state {
-        Some(ContainerState::Running) => handle.exit_code().await.ok().flatten(),
-        _ => None,
-    };
-    let message = match (state, exit_code, failure) {
-        (Some(ContainerState::Running) | None, _, Some(failure)) => failure,
-        (Some(ContainerState::Running), Some(code), None) => {
-            format!("The shell exited with status {code}.")
-        }
-        (Some(ContainerState::Running), None, None) => "The session ended.".to_owned(),
-        (Some(state), _, _) => format!(
-            "The container stopped (it is {}): the session ended.",
-            state.as_str()
-        ),
-        (None, _, None) => "The container is gone: the session ended.".to_owned(),
-    };
-    ExecEnd { exit_code, message }
 }

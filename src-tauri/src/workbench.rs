@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
+use docktray::engine::terminal::{TermSize, TerminalRequest};
 use docktray::model::{
     DockerDiskUsage, ImageSummary, NetworkSummary, Reclaimed, StackAction, StackReport,
     VolumeSummary,
 };
-use docktray::sources::docker::exec::shell_command;
-use docktray::sources::docker::{ExecOptions, TermSize};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request};
 use tauri::State;
@@ -56,35 +55,23 @@ pub async fn exec_start(
     rows: u16,
     output: Channel<InvokeResponseBody>,
 ) -> Answer<ExecStarted> {
-    let exec = {
+    let terminal = {
         // The monitor is not held while the session runs (Quit must be able to take it).
         let monitor = shell.monitor().await?;
-        let engine = monitor.engine();
-        let picked = engine
-            .pick_shell(&container, program.as_deref())
-            .await
-            .map_err(text)?;
-        let options = ExecOptions {
-            // The shell reports its process id first, so closing the tab can end it.
-            cmd: shell_command(&picked).map_err(text)?,
-            tty: true,
-            stdin: true,
-            // Colours: programs look at TERM to decide.
-            env: vec!["TERM=xterm-256color".to_owned()],
-            size: Some(TermSize {
-                cols: cols.max(1),
-                rows: rows.max(1),
-            }),
-            ..ExecOptions::default()
+        let request = TerminalRequest {
+            container: container.clone(),
+            shell: program,
+            size: TermSize { cols, rows },
         };
-        (
-            engine.exec(&container, &options).await.map_err(text)?,
-            picked,
-        )
+        monitor
+            .engine()
+            .open_terminal(&request)
+            .await
+            .map_err(text)?
     };
-    let (exec, picked) = exec;
+    let picked = terminal.shell.clone();
     tracing::info!(container, shell = picked, "terminal opened");
-    let session = sessions.open(exec, container, picked.clone(), output);
+    let session = sessions.open(terminal, output);
     Ok(ExecStarted {
         session,
         shell: picked,

@@ -127,22 +127,24 @@ impl TerminalControl {
     }
 
     /// Ends the shell (SIGHUP, as a closed terminal does) in the background; nothing to do before it reported
-    /// its process id, or after it exited.
+    /// its process id, or after it exited. Needs a tokio runtime: from elsewhere, spawn [`Self::end_shell`].
     pub fn hang_up(&self) {
+        if self.pid.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let control = self.clone();
+        tokio::spawn(async move { control.end_shell().await });
+    }
+
+    /// [`Self::hang_up`], awaited.
+    pub async fn end_shell(&self) {
         let pid = self.pid.load(Ordering::Acquire);
         if pid == 0 {
             return;
         }
-        let control = self.clone();
-        tokio::spawn(async move {
-            let ended = control
-                .handle
-                .hang_up(&control.container, &control.shell, pid)
-                .await;
-            if let Err(err) = ended {
-                tracing::debug!(%err, "the closed terminal's shell was not ended");
-            }
-        });
+        if let Err(err) = self.handle.hang_up(&self.container, &self.shell, pid).await {
+            tracing::debug!(%err, "the closed terminal's shell was not ended");
+        }
     }
 
     /// How the session ended: "The shell exited with status 0.", "The container stopped ...", or `failure`.
