@@ -53,9 +53,12 @@ def at_prompt(window):
 
 
 def typed_in(window, text):
-    """The shell shows `text` on its input line: it has taken every key of it (its line editor echoes them)."""
+    """The shell shows the end of `text` on its input line: it has taken every key of it (its line editor echoes
+    them, in order). Only the end is compared: busybox's line editor counts a multi-byte character as several
+    columns, so when it redraws a line holding UTF-8 its start comes out overwritten on screen (seen: "e-✓ | wc
+    -c; echo grüße-✓") while the line it runs is intact, as the command's output then shows."""
     lines = [line for line in screen_lines(window) if line.strip()]
-    return bool(lines) and lines[-1].endswith(text)
+    return bool(lines) and lines[-1].endswith(text[-12:])
 
 
 def type_line(window, text):
