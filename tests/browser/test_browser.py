@@ -30,8 +30,12 @@ SIGN_IN_ERROR = (By.ID, "signin-error")
 
 @pytest.fixture(scope="module")
 def web(docker):
-    """A running container that logs steadily and prints markup; started before the page opens."""
-    return docker.run("web", cmd=["sh", "-c", f"echo '{IMG}'; " + TICKER[2]])
+    """A running container that logs steadily and prints markup every fifth line; started before the page opens.
+    The markup comes again and again: the log view renders only the rows in view, so a line printed once at the
+    start has scrolled out of the document by the time the Logs tab is opened."""
+    script = ("i=0; while :; do i=$((i+1)); if [ $((i % 5)) -eq 0 ]; then echo '" + IMG + "'; "
+              'else echo "tick $i"; fi; sleep 0.3; done')
+    return docker.run("web", cmd=["sh", "-c", script])
 
 
 @pytest.fixture(scope="module")
