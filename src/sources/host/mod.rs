@@ -1,15 +1,16 @@
-//! The local host source: CPU, memory, swap, disks, network, load and uptime through `sysinfo`, reported in
-//! the normalised server-stats form shared with remote hosts ([`remote`], the same figures from `/proc` over
+//! The local host source: CPU, memory, swap, network, load and uptime through `sysinfo`, disks from
+//! `/proc/mounts` (`mounts.rs`), reported in the normalised server-stats form shared with remote hosts ([`remote`], the same figures from `/proc` over
 //! SSH) and Webdock VPS servers.
 
 pub mod container;
+mod mounts;
 pub mod remote;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 use tokio::sync::watch;
 
 use crate::model::{
@@ -101,7 +102,6 @@ pub(crate) fn main_disk(disks: &[DiskUsage]) -> Usage {
 /// Reads the local machine's figures; owns the sysinfo handles between samples.
 pub struct HostSampler {
     system: System,
-    disks: Disks,
     /// Disk usage and the list of physical interfaces change slowly: refreshed every [`SLOW_REFRESH`], not every
     /// tick (with many containers, listing their veth interfaces cost more than everything else together).
     slow_refreshed: Option<Instant>,
@@ -139,7 +139,6 @@ impl HostSampler {
             .with_memory(MemoryRefreshKind::everything());
         Ok(Self {
             system: System::new_with_specifics(refresh).map_err(host_error)?,
-            disks: Disks::new_with_refreshed_list().map_err(host_error)?,
             slow_refreshed: None,
             disk_usage: Vec::new(),
             physical_interfaces: Vec::new(),
@@ -156,28 +155,27 @@ impl HostSampler {
     /// Usage of each real filesystem, one entry per device: bind mounts of the same filesystem show up under
     /// its shortest mount point.
     fn disk_usage_now(&self) -> Vec<DiskUsage> {
+        let listed = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
         // One entry per device: bind mounts of the same filesystem show up under its shortest mount point.
         let mut by_device: HashMap<String, DiskUsage> = HashMap::new();
-        for disk in self.disks.iter() {
-            let filesystem = disk.file_system().to_string_lossy().into_owned();
-            if disk.total_space() == 0 || PSEUDO_FILESYSTEMS.contains(&filesystem.as_str()) {
-                continue;
-            }
+        for disk in mounts::storage_mounts(&listed) {
             // In a container, only the host's filesystems (under its mounted root), named as the host names them.
-            let Some(mount) = self.view.host_mount(&disk.mount_point().to_string_lossy()) else {
+            let Some(mount) = self.view.host_mount(&disk.mount_point) else {
                 continue;
             };
-            let device = disk.name().to_string_lossy().into_owned();
-            let key = if device.is_empty() {
+            let Some((total, available)) = mounts::space(&disk.mount_point) else {
+                continue;
+            };
+            let key = if disk.device.is_empty() {
                 mount.clone()
             } else {
-                device
+                disk.device
             };
-            let total = disk.total_space() as f64;
-            let used = total - disk.available_space() as f64;
+            let total = total as f64;
+            let used = total - available as f64;
             let usage = DiskUsage {
                 mount,
-                filesystem,
+                filesystem: disk.filesystem,
                 used_gb: round2(used / GB),
                 total_gb: round2(total / GB),
                 percent: round1(percent(used, total)),
@@ -203,7 +201,6 @@ impl HostSampler {
             .slow_refreshed
             .is_none_or(|at| now.saturating_duration_since(at) >= SLOW_REFRESH)
         {
-            self.disks.refresh(true);
             self.disk_usage = self.disk_usage_now();
             self.physical_interfaces = physical_interfaces();
             self.slow_refreshed = Some(now);
@@ -430,5 +427,42 @@ mod tests {
         );
         assert!(stats.uptime_s > 0);
         assert!(stats.network.rx_bytes_per_s >= 0.0);
+    }
+
+    /// The disks read from `/proc/mounts` are the ones sysinfo's disk list gave, filtered as before.
+    #[test]
+    fn disks_are_the_ones_sysinfo_lists() {
+        let sampler = HostSampler::new().expect("sysinfo works on Linux");
+        let ours: Vec<(String, String, f64)> = sampler
+            .disk_usage_now()
+            .into_iter()
+            .map(|disk| (disk.mount, disk.filesystem, disk.total_gb))
+            .collect();
+        let listed = sysinfo::Disks::new_with_refreshed_list().expect("sysinfo lists disks");
+        let mut by_device: HashMap<String, (String, String, f64)> = HashMap::new();
+        for disk in listed.iter() {
+            let filesystem = disk.file_system().to_string_lossy().into_owned();
+            if disk.total_space() == 0 || PSEUDO_FILESYSTEMS.contains(&filesystem.as_str()) {
+                continue;
+            }
+            let mount = disk.mount_point().to_string_lossy().into_owned();
+            let device = disk.name().to_string_lossy().into_owned();
+            let key = if device.is_empty() {
+                mount.clone()
+            } else {
+                device
+            };
+            let total = round2(disk.total_space() as f64 / GB);
+            match by_device.get(&key) {
+                Some(existing) if existing.0.len() <= mount.len() => {}
+                _ => {
+                    by_device.insert(key, (mount, filesystem, total));
+                }
+            }
+        }
+        let mut theirs: Vec<(String, String, f64)> = by_device.into_values().collect();
+        theirs.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(!ours.is_empty(), "no disk found");
+        assert_eq!(ours, theirs);
     }
 }
