@@ -26,8 +26,9 @@ pub(crate) struct Entry {
 pub(crate) struct State {
     /// Keyed by `name/kind`: a host and its engine share the host's name.
     pub sources: BTreeMap<String, SourceStatus>,
-    /// Keyed by container id.
-    pub containers: HashMap<String, Entry>,
+    /// Keyed by container id; looked up for every container each sweep, so hashed with foldhash rather than
+    /// SipHash.
+    pub containers: foldhash::HashMap<String, Entry>,
     pub hosts: BTreeMap<String, ServerStats>,
     /// Active alerts (warning or critical), oldest first.
     pub alerts: Vec<Alert>,

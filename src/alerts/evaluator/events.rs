@@ -172,6 +172,7 @@ impl Evaluator {
         at: DateTime<Utc>,
     ) -> Vec<AlertTransition> {
         self.lifecycles.remove(id);
+        self.container_keys.remove(id);
         let keys: Vec<Key> = self
             .active
             .keys()
@@ -223,6 +224,8 @@ impl Evaluator {
             self.lifecycles.remove(id);
         }
         self.tracks.retain(|key, _| key.host != host);
+        self.container_keys
+            .retain(|_, keys| keys.target.host != host);
         let mut keys: Vec<Key> = self
             .active
             .keys()

@@ -5,15 +5,15 @@ use std::path::Path;
 use super::*;
 use crate::model::{ContainerState, CpuUsage, LoadAverage, NetworkRates, SampleMethod, Usage};
 
-fn config(text: &str) -> Config {
+pub(super) fn config(text: &str) -> Config {
     Config::parse(text, Path::new("test.toml")).expect("valid config")
 }
 
-fn at(seconds: i64) -> DateTime<Utc> {
+pub(super) fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("time")
 }
 
-fn info(name: &str) -> ContainerInfo {
+pub(super) fn info(name: &str) -> ContainerInfo {
     ContainerInfo {
         host: "local".into(),
         id: format!("id-{name}"),
@@ -38,7 +38,7 @@ fn info(name: &str) -> ContainerInfo {
     }
 }
 
-fn cpu(value: f64, seconds: i64) -> ContainerStats {
+pub(super) fn cpu(value: f64, seconds: i64) -> ContainerStats {
     ContainerStats {
         sampled_at: at(seconds),
         method: SampleMethod::Cgroup,

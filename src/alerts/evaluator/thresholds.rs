@@ -25,6 +25,21 @@ impl Evaluator {
         observation: Reading,
         texts: Texts,
     ) -> Vec<AlertTransition> {
+        let key = Key::new(
+            observation.target,
+            observation.metric,
+            observation.detail.clone(),
+        );
+        self.observe_keyed(&key, observation, texts)
+    }
+
+    /// Judges a reading whose key the caller already holds (a container's keys are made once, not per sweep).
+    fn observe_keyed(
+        &mut self,
+        key: &Key,
+        observation: Reading,
+        texts: Texts,
+    ) -> Vec<AlertTransition> {
         let Reading {
             target,
             metric,
@@ -34,7 +49,6 @@ impl Evaluator {
             top,
             at,
         } = observation;
-        let key = Key::new(target, metric, detail.clone());
         let hysteresis = self.settings.hysteresis_percent / 100.0;
         // "Above" and "below" in the direction of worse: for a falling-is-worse figure the lines are crossed
         // from above, and it clears above the warning line plus the hysteresis.
@@ -46,10 +60,10 @@ impl Evaluator {
         };
         let worse_or_at = |line: f64| if lower { value <= line } else { value >= line };
         // Looked up before inserting: the key is cloned only for a new track, not for every reading.
-        if !self.tracks.contains_key(&key) {
+        if !self.tracks.contains_key(key) {
             self.tracks.insert(key.clone(), Track::default());
         }
-        let Some(track) = self.tracks.get_mut(&key) else {
+        let Some(track) = self.tracks.get_mut(key) else {
             return Vec::new();
         };
         let mark = |slot: &mut Option<DateTime<Utc>>, condition: bool| {
@@ -100,7 +114,7 @@ impl Evaluator {
         };
         // A reading without a finite value (a forecast whose trend turned) is never stored as the alert's value.
         let shown_value = value.is_finite().then_some(value);
-        let current = self.active.get(&key).map(|a| a.alert.level);
+        let current = self.active.get(key).map(|a| a.alert.level);
         match current {
             None => {
                 let (level, line) = if critical_held {
@@ -127,10 +141,10 @@ impl Evaluator {
                     top,
                     lines: Vec::new(),
                 };
-                vec![self.open(key, alert, at)]
+                vec![self.open(key.clone(), alert, at)]
             }
             Some(level) => {
-                let Some(active) = self.active.get_mut(&key) else {
+                let Some(active) = self.active.get_mut(key) else {
                     return Vec::new();
                 };
                 if shown_value.is_some() {
@@ -161,7 +175,7 @@ impl Evaluator {
                             format_value(clear_below, threshold.unit)
                         )
                     });
-                    return vec![self.close(&key, message, at)]
+                    return vec![self.close(key, message, at)]
                         .into_iter()
                         .flatten()
                         .collect();
@@ -194,31 +208,53 @@ impl Evaluator {
         info: &ContainerInfo,
         stats: &ContainerStats,
     ) -> Vec<AlertTransition> {
-        let target = container_target(info);
+        let keys = self.keys_of(info);
         let at = stats.sampled_at;
-        let figures = [
-            (metric::CONTAINER_CPU, stats.cpu_percent),
-            (metric::CONTAINER_MEMORY, stats.memory_percent),
-            (metric::CONTAINER_NET_RX, stats.net_rx_bytes_per_s / 1e6),
-            (metric::CONTAINER_NET_TX, stats.net_tx_bytes_per_s / 1e6),
+        let values = [
+            stats.cpu_percent,
+            stats.memory_percent,
+            stats.net_rx_bytes_per_s / 1e6,
+            stats.net_tx_bytes_per_s / 1e6,
         ];
         let mut changes = Vec::new();
-        for (name, value) in figures {
+        for ((name, key), value) in CONTAINER_METRICS.into_iter().zip(&keys.metrics).zip(values) {
             match self.rules.for_container(info, name) {
-                Some(threshold) => changes.extend(self.observe(Reading {
-                    target: &target,
-                    metric: name,
-                    detail: None,
-                    value,
-                    threshold,
-                    top: Vec::new(),
-                    at,
-                })),
+                Some(threshold) => changes.extend(self.observe_keyed(
+                    key,
+                    Reading {
+                        target: &keys.target,
+                        metric: name,
+                        detail: None,
+                        value,
+                        threshold,
+                        top: Vec::new(),
+                        at,
+                    },
+                    Texts::default(),
+                )),
                 // Disabled now: an alert raised before the change is over.
-                None => changes.extend(self.drop_metric(&target, name, None, at)),
+                None => changes.extend(self.drop_keyed(key, &keys.target, name, None, at)),
             }
         }
         changes
+    }
+
+    /// A container's target and the keys of its four figures, made once per container (and again when its
+    /// name or host changes) instead of three strings copied and hashed per figure per sweep.
+    fn keys_of(&mut self, info: &ContainerInfo) -> Arc<ContainerKeys> {
+        if let Some(keys) = self.container_keys.get(info.id.as_str()) {
+            if keys.target.name == info.name && keys.target.host == info.host {
+                return Arc::clone(keys);
+            }
+        }
+        let target = container_target(info);
+        let keys = Arc::new(ContainerKeys {
+            metrics: CONTAINER_METRICS.map(|name| Key::new(&target, name, None)),
+            target,
+        });
+        self.container_keys
+            .insert(info.id.clone(), Arc::clone(&keys));
+        keys
     }
 
     /// Evaluates a host's figures; `top_cpu` / `top_memory` name the containers using most (highest first).
@@ -340,13 +376,28 @@ impl Evaluator {
         at: DateTime<Utc>,
     ) -> Vec<AlertTransition> {
         let key = Key::new(target, name, detail.clone());
-        self.tracks.remove(&key);
+        self.drop_keyed(&key, target, name, detail, at)
+    }
+
+    /// [`Evaluator::drop_metric`] with the key at hand; the message is written only when an alert ends.
+    fn drop_keyed(
+        &mut self,
+        key: &Key,
+        target: &Target,
+        name: &str,
+        detail: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Vec<AlertTransition> {
+        self.tracks.remove(key);
+        if !self.active.contains_key(key) {
+            return Vec::new();
+        }
         let message = format!(
             "{} of {}: alert turned off",
             metric_label(name, detail.as_deref()),
             target.label()
         );
-        self.close(&key, message, at).into_iter().collect()
+        self.close(key, message, at).into_iter().collect()
     }
 
     /// A container stopped being sampled (stopped, paused, removed): its figure alerts end with it.
@@ -357,14 +408,12 @@ impl Evaluator {
     ) -> Vec<AlertTransition> {
         let target = container_target(info);
         let mut changes = Vec::new();
-        for name in [
-            metric::CONTAINER_CPU,
-            metric::CONTAINER_MEMORY,
-            metric::CONTAINER_NET_RX,
-            metric::CONTAINER_NET_TX,
-        ] {
+        for name in CONTAINER_METRICS {
             let key = Key::new(&target, name, None);
             self.tracks.remove(&key);
+            if !self.active.contains_key(&key) {
+                continue;
+            }
             let message = format!(
                 "{} of {}: no longer running",
                 metric_label(name, None),
