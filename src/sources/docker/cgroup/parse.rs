@@ -1,9 +1,24 @@
 //! Parsers of the counter files' bytes that allocate nothing: each sweep parses about seven files per
 //! container, and the kernel's text is ASCII, so lines and fields are byte slices of the read buffer.
 
-/// The lines of `text`, without their newline.
+/// The lines of `text`, without their newline (as `split` on `\n` gives them). The newlines are found with
+/// `memchr`, several bytes at a time: a byte-by-byte split made parsing v1's 42-line `memory.stat` cost
+/// about 12 000 instructions per container per sweep.
 fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    text.split(|byte| *byte == b'\n')
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current) {
+            Some(end) => {
+                rest = current.get(end + 1..);
+                current.get(..end)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// The whitespace-separated fields of `line`.
@@ -53,7 +68,7 @@ pub struct MemoryStat {
 pub fn memory_stat(text: &[u8]) -> MemoryStat {
     let mut stat = MemoryStat::default();
     for line in lines(text) {
-        let Some(space) = line.iter().position(|byte| *byte == b' ') else {
+        let Some(space) = memchr::memchr(b' ', line) else {
             continue;
         };
         let (key, value) = (&line[..space], &line[space + 1..]);
@@ -135,6 +150,23 @@ pub fn io_stat(text: &[u8]) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_what_splitting_on_newlines_gives() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"one",
+            b"one\n",
+            b"one\ntwo",
+            b"one\n\ntwo\n\n",
+            b"cache 1\nrss 2\ntotal_inactive_file 3\n",
+        ] {
+            let ours: Vec<&[u8]> = lines(text).collect();
+            let split: Vec<&[u8]> = text.split(|byte| *byte == b'\n').collect();
+            assert_eq!(ours, split, "{:?}", String::from_utf8_lossy(text));
+        }
+    }
 
     #[test]
     fn numbers_and_keyed_values() {
