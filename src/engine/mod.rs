@@ -276,19 +276,19 @@ impl View {
             .map(|entry| entry.info.clone())
     }
 
-    /// Pairs each item with the description of its container (by id), under one read of the state; items of
-    /// containers no longer known are dropped.
-    pub fn describe<T: Clone>(&self, items: &[(String, T)]) -> Vec<(ContainerInfo, T)> {
+    /// Hands `each` the items paired with the descriptions of their containers (by id), under one read of the
+    /// state and without copying a description (sinks take the few fields they keep); items of containers no
+    /// longer known are skipped. Keep `each` short: the writer waits for it.
+    pub fn with_described<T, R>(
+        &self,
+        items: &[(String, T)],
+        each: impl for<'s> FnOnce(&mut dyn Iterator<Item = (&'s ContainerInfo, &'s T)>) -> R,
+    ) -> R {
         let state = self.0.read();
-        items
+        let mut described = items
             .iter()
-            .filter_map(|(id, item)| {
-                state
-                    .containers
-                    .get(id)
-                    .map(|entry| (entry.info.clone(), item.clone()))
-            })
-            .collect()
+            .filter_map(|(id, item)| state.containers.get(id).map(|entry| (&entry.info, item)));
+        each(&mut described)
     }
 }
 

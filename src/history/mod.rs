@@ -170,7 +170,16 @@ impl History {
 
     /// Queues container samples; never waits for the disk.
     pub fn record_containers(&self, samples: &[(ContainerInfo, ContainerStats)]) {
-        self.push(samples.iter().map(|(info, stats)| {
+        self.record_described(samples.iter().map(|(info, stats)| (info, stats)));
+    }
+
+    /// [`History::record_containers`] with borrowed descriptions (the engine's own, under its read lock: no
+    /// copy of each container's description per sweep).
+    pub fn record_described<'a>(
+        &self,
+        samples: impl Iterator<Item = (&'a ContainerInfo, &'a ContainerStats)>,
+    ) {
+        self.push(samples.map(|(info, stats)| {
             Record::Container(ContainerSample {
                 at: to_ms_precision(stats.sampled_at),
                 host: info.host.clone(),

@@ -23,9 +23,8 @@ pub async fn run(
         };
         match update {
             Ok(Update::Stats { containers, .. }) => {
-                let samples = view.describe(&containers);
-                if !samples.is_empty() {
-                    history.record_containers(&samples);
+                if !containers.is_empty() {
+                    view.with_described(&containers, |samples| history.record_described(samples));
                 }
             }
             Ok(Update::Host(stats)) => history.record_host(&stats),

@@ -219,25 +219,32 @@ fn publish(hub: &Hub, view: &View, update: Update) {
     let now: DateTime<Utc> = Utc::now();
     match update {
         Update::Stats { host, containers } => {
-            let described = view.describe(&containers);
-            let rows: Vec<serde_json::Value> = described
-                .iter()
-                .map(|(info, stats)| json!({"id": info.id, "name": info.name, "host": info.host, "stats": stats}))
-                .collect();
+            let metrics_wanted = hub.metrics_wanted.load(Ordering::Acquire) > 0;
+            // The few fields the messages need are taken under the state's read lock: no container's whole
+            // description is copied per sweep.
+            let (rows, metrics) = view.with_described(&containers, |described| {
+                let mut rows: Vec<serde_json::Value> = Vec::with_capacity(containers.len());
+                let mut metrics = Vec::new();
+                for (info, stats) in described {
+                    rows.push(json!({"id": info.id, "name": info.name, "host": info.host, "stats": stats}));
+                    if metrics_wanted {
+                        metrics.push(Message {
+                            stream: Stream::Metrics,
+                            json: text(&metrics_update(info, stats)),
+                            container: Some(info.id.clone()),
+                            service: info.compose_service.clone(),
+                            level: None,
+                        });
+                    }
+                }
+                (rows, metrics)
+            });
             hub.publish(plain(
                 Stream::Stats,
                 text(&json!({"type": "stats", "timestamp": now, "host": host, "containers": rows})),
             ));
-            if hub.metrics_wanted.load(Ordering::Acquire) > 0 {
-                for (info, stats) in &described {
-                    hub.publish(Message {
-                        stream: Stream::Metrics,
-                        json: text(&metrics_update(info, stats)),
-                        container: Some(info.id.clone()),
-                        service: info.compose_service.clone(),
-                        level: None,
-                    });
-                }
+            for message in metrics {
+                hub.publish(message);
             }
         }
         Update::Alert(change) => {
