@@ -76,7 +76,7 @@ fn the_page_is_served_with_a_strict_csp_and_long_cached_hashed_assets() {
     );
     assert!(html.contains("API reference"), "{html}");
     // The page needs no token, the data does; a rebound DNS name gets neither.
-    let Answer { status, .. } = serve.exchange(Sender::Page, "GET", "/api/v1/snapshot", &[], None);
+    let (status, _) = serve.page("GET", "/api/v1/snapshot", &[], None);
     assert_eq!(status, 401);
     let Answer { status, body, .. } =
         serve.exchange(Sender::Page, "GET", "/", &["Host: rebind.example:80"], None);
@@ -92,8 +92,7 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
         api: "allow_actions = true",
         ..Options::default()
     });
-    let Answer { status, body, .. } = serve.exchange(
-        Sender::Page,
+    let (status, body) = serve.page(
         "POST",
         "/api/v1/session",
         &[],
@@ -131,26 +130,13 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
     let value = session.trim_start_matches("__host-docktray=");
     let cookie_header = format!("Cookie: __Host-docktray={value}");
 
-    let Answer { status, body, .. } = serve.exchange(
-        Sender::Page,
-        "GET",
-        "/api/v1/snapshot",
-        &[&cookie_header],
-        None,
-    );
+    let (status, body) = serve.page("GET", "/api/v1/snapshot", &[&cookie_header], None);
     assert_eq!(status, 200, "the cookie signs reads in: {body}");
-    let Answer { status, body, .. } = serve.exchange(
-        Sender::Page,
-        "GET",
-        "/api/v1/session",
-        &[&cookie_header],
-        None,
-    );
+    let (status, body) = serve.page("GET", "/api/v1/session", &[&cookie_header], None);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"csrf\""), "{body}");
     // A change with the cookie but without the CSRF token is refused before it reaches Docker.
-    let Answer { status, body, .. } = serve.exchange(
-        Sender::Page,
+    let (status, body) = serve.page(
         "POST",
         "/api/v1/containers/no-such-container/stop",
         &[&cookie_header],
@@ -159,8 +145,7 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("x-docktray-csrf"), "{body}");
     let with_csrf = format!("x-docktray-csrf: {csrf}");
-    let Answer { status, body, .. } = serve.exchange(
-        Sender::Page,
+    let (status, body) = serve.page(
         "POST",
         "/api/v1/containers/no-such-container/stop",
         &[&cookie_header, &with_csrf],
@@ -183,13 +168,7 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
         header(&head, "set-cookie").is_some_and(|c| c.to_ascii_lowercase().contains("max-age=0")),
         "{head}"
     );
-    let Answer { status, body, .. } = serve.exchange(
-        Sender::Page,
-        "GET",
-        "/api/v1/snapshot",
-        &[&cookie_header],
-        None,
-    );
+    let (status, body) = serve.page("GET", "/api/v1/snapshot", &[&cookie_header], None);
     assert_eq!(status, 401, "the old cookie after sign-out: {body}");
     assert!(body.contains("sign in again"), "{body}");
 }
