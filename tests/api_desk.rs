@@ -10,18 +10,13 @@ mod common;
 use std::process::Command;
 
 use common::keyring::Keychain;
-use common::serve::{Options, Serve};
+use common::serve::{parsed, Options, Serve};
 use common::sshd::TestSshd;
 use common::webdock::WebdockFixture;
 use serde_json::{json, Value};
 
 const ALLOW: &str = "allow_actions = true";
 const WEBDOCK_TOKEN: &str = "wd-token-3f9a1c77e2b04d5e";
-
-fn parsed(status: u16, body: &str, what: &str) -> Value {
-    assert_eq!(status, 200, "{what}: {body}");
-    serde_json::from_str(body).unwrap_or_else(|err| panic!("{what}: {err}: {body}"))
-}
 
 #[test]
 fn settings_are_read_validated_and_saved_as_the_window_saves_them() {

@@ -5,49 +5,16 @@
 
 mod common;
 
-use common::serve::{Options, Serve};
-
-/// (status, lower-cased headers, body) of one curl call without the bearer token.
-fn raw(
-    serve: &Serve,
-    method: &str,
-    path: &str,
-    headers: &[&str],
-    body: Option<&str>,
-) -> (u16, String, String) {
-    let mut command = serve.curl();
-    command.args(["-s", "-i", "-m", "20", "-X", method]);
-    for header in headers {
-        command.arg("-H").arg(header);
-    }
-    if let Some(body) = body {
-        command
-            .args(["-H", "Content-Type: application/json", "--data-binary"])
-            .arg(body);
-    }
-    let out = command
-        .arg(format!("{}{path}", serve.url()))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_ascii_lowercase(), body.to_owned())
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-}
+use common::serve::{header, Answer, Options, Sender, Serve};
 
 #[test]
 fn the_page_is_served_with_a_strict_csp_and_long_cached_hashed_assets() {
     let serve = Serve::start(Options::default());
-    let (status, head, html) = raw(&serve, "GET", "/", &[], None);
+    let Answer {
+        status,
+        head,
+        body: html,
+    } = serve.exchange(Sender::Page, "GET", "/", &[], None);
     assert_eq!(status, 200, "{head}{html}");
     assert!(
         header(&head, "content-type").is_some_and(|t| t.starts_with("text/html")),
@@ -81,7 +48,8 @@ fn the_page_is_served_with_a_strict_csp_and_long_cached_hashed_assets() {
             && script.len() > "index-.js".len() + 6,
         "{script}"
     );
-    let (status, head, _) = raw(&serve, "GET", &format!("/assets/{script}"), &[], None);
+    let Answer { status, head, .. } =
+        serve.exchange(Sender::Page, "GET", &format!("/assets/{script}"), &[], None);
     assert_eq!(status, 200, "{head}");
     assert!(
         header(&head, "content-type").is_some_and(|t| t.starts_with("text/javascript")),
@@ -92,7 +60,11 @@ fn the_page_is_served_with_a_strict_csp_and_long_cached_hashed_assets() {
         "{head}"
     );
     // The API reference: a page of the same build, under the same CSP.
-    let (status, head, html) = raw(&serve, "GET", "/docs", &[], None);
+    let Answer {
+        status,
+        head,
+        body: html,
+    } = serve.exchange(Sender::Page, "GET", "/docs", &[], None);
     assert_eq!(status, 200, "{head}");
     assert!(
         header(&head, "content-type").is_some_and(|t| t.starts_with("text/html")),
@@ -104,11 +76,13 @@ fn the_page_is_served_with_a_strict_csp_and_long_cached_hashed_assets() {
     );
     assert!(html.contains("API reference"), "{html}");
     // The page needs no token, the data does; a rebound DNS name gets neither.
-    let (status, _, _) = raw(&serve, "GET", "/api/v1/snapshot", &[], None);
+    let (status, _) = serve.page("GET", "/api/v1/snapshot", &[], None);
     assert_eq!(status, 401);
-    let (status, _, body) = raw(&serve, "GET", "/", &["Host: rebind.example:80"], None);
+    let Answer { status, body, .. } =
+        serve.exchange(Sender::Page, "GET", "/", &["Host: rebind.example:80"], None);
     assert_eq!(status, 403, "{body}");
-    let (status, _, body) = raw(&serve, "GET", "/assets/not-there.js", &[], None);
+    let Answer { status, body, .. } =
+        serve.exchange(Sender::Page, "GET", "/assets/not-there.js", &[], None);
     assert_eq!(status, 401, "an unknown path is not a page file: {body}");
 }
 
@@ -118,8 +92,7 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
         api: "allow_actions = true",
         ..Options::default()
     });
-    let (status, _, body) = raw(
-        &serve,
+    let (status, body) = serve.page(
         "POST",
         "/api/v1/session",
         &[],
@@ -132,13 +105,16 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
     );
 
     let sign_in = format!(r#"{{"token": "{}"}}"#, serve.token);
-    let (status, head, body) = raw(&serve, "POST", "/api/v1/session", &[], Some(&sign_in));
+    let Answer { status, head, body } =
+        serve.exchange(Sender::Page, "POST", "/api/v1/session", &[], Some(&sign_in));
     assert_eq!(status, 200, "{body}");
     assert!(
         !body.contains(&serve.token),
         "the answer must not hold the token: {body}"
     );
-    let cookie = header(&head, "set-cookie").expect("a session cookie");
+    let cookie = header(&head, "set-cookie")
+        .expect("a session cookie")
+        .to_ascii_lowercase();
     for part in ["httponly", "secure", "samesite=strict", "path=/"] {
         assert!(cookie.contains(part), "{part} missing from {cookie}");
     }
@@ -154,14 +130,13 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
     let value = session.trim_start_matches("__host-docktray=");
     let cookie_header = format!("Cookie: __Host-docktray={value}");
 
-    let (status, _, body) = raw(&serve, "GET", "/api/v1/snapshot", &[&cookie_header], None);
+    let (status, body) = serve.page("GET", "/api/v1/snapshot", &[&cookie_header], None);
     assert_eq!(status, 200, "the cookie signs reads in: {body}");
-    let (status, _, body) = raw(&serve, "GET", "/api/v1/session", &[&cookie_header], None);
+    let (status, body) = serve.page("GET", "/api/v1/session", &[&cookie_header], None);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"csrf\""), "{body}");
     // A change with the cookie but without the CSRF token is refused before it reaches Docker.
-    let (status, _, body) = raw(
-        &serve,
+    let (status, body) = serve.page(
         "POST",
         "/api/v1/containers/no-such-container/stop",
         &[&cookie_header],
@@ -170,8 +145,7 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("x-docktray-csrf"), "{body}");
     let with_csrf = format!("x-docktray-csrf: {csrf}");
-    let (status, _, body) = raw(
-        &serve,
+    let (status, body) = serve.page(
         "POST",
         "/api/v1/containers/no-such-container/stop",
         &[&cookie_header, &with_csrf],
@@ -182,8 +156,8 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
         "with the CSRF token the request reaches the handler: {body}"
     );
 
-    let (status, head, _) = raw(
-        &serve,
+    let Answer { status, head, .. } = serve.exchange(
+        Sender::Page,
         "DELETE",
         "/api/v1/session",
         &[&cookie_header, &with_csrf],
@@ -191,10 +165,10 @@ fn sign_in_sets_an_httponly_cookie_changes_need_csrf_and_sign_out_ends_it() {
     );
     assert_eq!(status, 204);
     assert!(
-        header(&head, "set-cookie").is_some_and(|c| c.contains("max-age=0")),
+        header(&head, "set-cookie").is_some_and(|c| c.to_ascii_lowercase().contains("max-age=0")),
         "{head}"
     );
-    let (status, _, body) = raw(&serve, "GET", "/api/v1/snapshot", &[&cookie_header], None);
+    let (status, body) = serve.page("GET", "/api/v1/snapshot", &[&cookie_header], None);
     assert_eq!(status, 401, "the old cookie after sign-out: {body}");
     assert!(body.contains("sign in again"), "{body}");
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::serve::{Options, Serve};
+use common::serve::{Options, Sender, Serve};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -18,14 +18,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn wait_listed(serve: &Serve, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while serve.get(&format!("/api/v1/containers/{name}")).0 != 200 {
-        assert!(Instant::now() < deadline, "{name} never listed");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn exec_request(
     serve: &Serve,
@@ -120,7 +112,7 @@ async fn a_terminal_over_the_websocket_runs_commands_resizes_and_ends_with_the_s
         api: "allow_actions = true",
         ..Options::default()
     });
-    wait_listed(&serve, &container.name);
+    serve.wait_listed(&container.name);
 
     let request = exec_request(
         &serve,
@@ -266,8 +258,9 @@ async fn a_page_opens_a_terminal_with_its_csrf_token_and_closing_it_ends_the_she
         api: "allow_actions = true",
         ..Options::default()
     });
-    wait_listed(&serve, &container.name);
-    let (cookie, csrf) = sign_in(&serve);
+    serve.wait_listed(&container.name);
+    let session = serve.page_session();
+    let (cookie, csrf) = (session.cookie, session.csrf);
     let origin = ("Origin", serve.url());
 
     // Signed in but without the CSRF token: refused (the upgrade is a GET, which carries no CSRF header).
@@ -359,14 +352,14 @@ async fn a_page_opens_a_terminal_with_its_csrf_token_and_closing_it_ends_the_she
 async fn without_allow_actions_no_terminal_opens() {
     let container = TestContainer::run("apitermro", &[], &["sleep", "600"]);
     let serve = Serve::start(Options::default());
-    wait_listed(&serve, &container.name);
+    serve.wait_listed(&container.name);
     let request = exec_request(&serve, &container.name, "", &[bearer(&serve)]);
     let (status, body) = refused(request).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("allow_actions = true"), "{body}");
     // The page learns it at sign-in, and hides or disables what would be refused.
-    let (cookie, _) = sign_in(&serve);
-    let (status, body) = page(&serve, "GET", "/api/v1/session", &cookie);
+    let (cookie, _) = serve.sign_in();
+    let (status, body) = serve.page("GET", "/api/v1/session", &[&cookie], None);
     assert_eq!(status, 200, "{body}");
     let info: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(info["allow_actions"], false, "{info}");
@@ -471,66 +464,11 @@ fn alerts_with_history_and_exports_as_downloads() {
 
 /// GET with the token, expecting 200: (head, body).
 fn download(serve: &Serve, path: &str) -> (String, String) {
-    let out = serve
-        .curl()
-        .args(["-s", "-i", "-m", "20", "-H"])
-        .arg(format!("Authorization: Bearer {}", serve.token))
-        .arg(format!("{}{path}", serve.url()))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    let (head, body) = text.split_once("\n\n").expect("head and body");
-    assert!(
-        head.starts_with("HTTP/1.1 200"),
-        "GET {path}: {head}\n{body}"
+    let answer = serve.exchange(Sender::Token, "GET", path, &[], None);
+    assert_eq!(
+        answer.status, 200,
+        "GET {path}: {}\n{}",
+        answer.head, answer.body
     );
-    (head.to_ascii_lowercase(), body.to_owned())
-}
-
-/// (cookie header value, CSRF token) of a page signed in with the token.
-fn sign_in(serve: &Serve) -> (String, String) {
-    let out = serve
-        .curl()
-        .args([
-            "-s",
-            "-i",
-            "-m",
-            "10",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .arg("--data-binary")
-        .arg(format!(r#"{{"token": "{}"}}"#, serve.token))
-        .arg(format!("{}/api/v1/session", serve.url()))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    let (head, body) = text.split_once("\n\n").expect("head and body");
-    let cookie = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .starts_with("set-cookie:")
-                .then(|| l[11..].trim().to_owned())
-        })
-        .expect("a session cookie");
-    let pair = cookie.split(';').next().expect("name=value").to_owned();
-    let answer: Value = serde_json::from_str(body).expect("JSON");
-    (pair, answer["csrf"].as_str().expect("csrf").to_owned())
-}
-
-/// A request as the page makes it: no bearer token, only `headers`: (status, body).
-fn page(serve: &Serve, method: &str, path: &str, cookie: &str) -> (u16, String) {
-    let out = serve
-        .curl()
-        .args(["-s", "-m", "20", "-X", method, "-w", "\n%{http_code}", "-H"])
-        .arg(format!("Cookie: {cookie}"))
-        .arg(format!("{}{path}", serve.url()))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
+    (answer.head.to_ascii_lowercase(), answer.body)
 }

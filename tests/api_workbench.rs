@@ -7,76 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::serve::{Options, Serve};
+use common::serve::{parsed, Options, Serve};
 use common::*;
-use serde_json::Value;
-
-fn parsed(status: u16, body: &str, what: &str) -> Value {
-    assert_eq!(status, 200, "{what}: {body}");
-    serde_json::from_str(body).unwrap_or_else(|err| panic!("{what}: {err}: {body}"))
-}
-
-/// Waits until the server lists the container (its first sweep).
-fn wait_listed(serve: &Serve, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while serve.get(&format!("/api/v1/containers/{name}")).0 != 200 {
-        assert!(Instant::now() < deadline, "{name} never listed");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// (cookie header, CSRF header) of a page signed in with the token.
-fn sign_in(serve: &Serve) -> (String, String) {
-    let mut command = serve.curl();
-    command
-        .args([
-            "-s",
-            "-i",
-            "-m",
-            "10",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .arg("--data-binary")
-        .arg(format!(r#"{{"token": "{}"}}"#, serve.token))
-        .arg(format!("{}/api/v1/session", serve.url()));
-    let out = command.output().expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    let (head, body) = text.split_once("\n\n").expect("head and body");
-    let cookie = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .starts_with("set-cookie:")
-                .then(|| l[11..].trim().to_owned())
-        })
-        .expect("a session cookie");
-    let pair = cookie.split(';').next().expect("name=value").to_owned();
-    let answer: Value = serde_json::from_str(body).expect("JSON");
-    let csrf = answer["csrf"].as_str().expect("csrf").to_owned();
-    (
-        format!("Cookie: {pair}"),
-        format!("x-docktray-csrf: {csrf}"),
-    )
-}
-
-/// A request as the page makes it: no bearer token, only `headers` (the cookie, the CSRF header): (status, body).
-fn page(serve: &Serve, method: &str, path: &str, headers: &[&str]) -> (u16, String) {
-    let mut command = serve.curl();
-    command.args(["-s", "-m", "20", "-X", method, "-w", "\n%{http_code}"]);
-    for header in headers {
-        command.arg("-H").arg(header);
-    }
-    let out = command
-        .arg(format!("{}{path}", serve.url()))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
 
 #[test]
 fn the_workbench_reads_need_the_token_and_answer_what_the_engine_has() {
@@ -93,7 +25,7 @@ fn the_workbench_reads_need_the_token_and_answer_what_the_engine_has() {
         &["sleep", "600"],
     );
     let serve = Serve::start(Options::default());
-    wait_listed(&serve, &container.name);
+    serve.wait_listed(&container.name);
 
     // Without the token: refused, with the usual message.
     let (status, body) = serve.request(
@@ -150,8 +82,8 @@ fn the_workbench_reads_need_the_token_and_answer_what_the_engine_has() {
     );
 
     // A signed-in page reads with its cookie alone.
-    let (cookie, _) = sign_in(&serve);
-    let (status, body) = page(&serve, "GET", "/api/v1/hosts/local/volumes", &[&cookie]);
+    let (cookie, _) = serve.sign_in();
+    let (status, body) = serve.page("GET", "/api/v1/hosts/local/volumes", &[&cookie], None);
     assert_eq!(status, 200, "{body}");
 
     // Bad input: a 4xx naming what is wrong.
@@ -215,18 +147,18 @@ fn with_allow_actions_a_page_removes_a_volume_and_acknowledges_an_alert() {
         ..Options::default()
     });
     let exits = TestContainer::run("wb-exit", &[], &["sh", "-c", "exit 5"]);
-    let (cookie, csrf) = sign_in(&serve);
+    let (cookie, csrf) = serve.sign_in();
 
     // The page's change without its CSRF header is refused before it reaches Docker.
     let path = format!("/api/v1/hosts/local/volumes/{volume}");
-    let (status, body) = page(&serve, "DELETE", &path, &[&cookie]);
+    let (status, body) = serve.page("DELETE", &path, &[&cookie], None);
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("x-docktray-csrf"), "{body}");
-    let (status, body) = page(&serve, "DELETE", &path, &[&cookie, &csrf]);
+    let (status, body) = serve.page("DELETE", &path, &[&cookie, &csrf], None);
     assert_eq!(status, 200, "{body}");
     let gone = docker_output(&["volume", "inspect", &volume]);
     assert!(!gone.status.success(), "the volume is still on the engine");
-    let (status, body) = page(&serve, "DELETE", &path, &[&cookie, &csrf]);
+    let (status, body) = serve.page("DELETE", &path, &[&cookie, &csrf], None);
     assert!(
         (400..500).contains(&status),
         "removing it twice is the caller's mistake: {status} {body}"
@@ -253,7 +185,7 @@ fn with_allow_actions_a_page_removes_a_volume_and_acknowledges_an_alert() {
         std::thread::sleep(Duration::from_millis(300));
     };
     let ack = format!("/api/v1/alerts/{alert_id}/acknowledge");
-    let (status, body) = page(&serve, "POST", &ack, &[&cookie, &csrf]);
+    let (status, body) = serve.page("POST", &ack, &[&cookie, &csrf], None);
     assert_eq!(status, 200, "{body}");
     let snapshot = serve.json("/api/v1/snapshot");
     let listed = snapshot["alerts"]
@@ -262,13 +194,13 @@ fn with_allow_actions_a_page_removes_a_volume_and_acknowledges_an_alert() {
         .cloned()
         .expect("the alert stays listed");
     assert_eq!(listed["acknowledged"], true, "{listed}");
-    let (status, body) = page(&serve, "POST", &ack, &[&cookie, &csrf]);
+    let (status, body) = serve.page("POST", &ack, &[&cookie, &csrf], None);
     assert_eq!(status, 404, "already acknowledged: {body}");
-    let (status, body) = page(
-        &serve,
+    let (status, body) = serve.page(
         "POST",
         "/api/v1/alerts/abc/acknowledge",
         &[&cookie, &csrf],
+        None,
     );
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("`id` must be"), "{body}");

@@ -9,6 +9,81 @@ use std::time::{Duration, Instant};
 
 use super::caddy::free_port;
 
+/// Who sends a request: a client with the bearer token, or a page (only the headers it is given).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Sender {
+    Token,
+    Page,
+}
+
+/// One answer: its status, its head (the status line and one header a line, as sent) and its body.
+pub struct Answer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// Reads `curl -i` output; the interim `100 Continue` head of a large body is skipped.
+    fn parse(text: &str) -> Self {
+        let text = text.replace("\r\n", "\n");
+        let mut rest = text.as_str();
+        let (head, body) = loop {
+            let (head, body) = rest.split_once("\n\n").unwrap_or((rest, ""));
+            if head.starts_with("HTTP/") && head.split_whitespace().nth(1) == Some("100") {
+                rest = body;
+                continue;
+            }
+            break (head, body);
+        };
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Self {
+            status,
+            head: head.to_owned(),
+            body: body.to_owned(),
+        }
+    }
+
+    /// The first value of a header, its name in any case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.head, name)
+    }
+}
+
+/// The first value of a header in `head`, its name in any case.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// A page signed in with the token: its session cookie (`name=value`) and its CSRF token.
+pub struct PageSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl PageSession {
+    pub fn cookie_header(&self) -> String {
+        format!("Cookie: {}", self.cookie)
+    }
+
+    pub fn csrf_header(&self) -> String {
+        format!("x-docktray-csrf: {}", self.csrf)
+    }
+}
+
+/// The 200 answer's JSON, failing the test with `what` otherwise.
+pub fn parsed(status: u16, body: &str, what: &str) -> serde_json::Value {
+    assert_eq!(status, 200, "{what}: {body}");
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("{what}: {err}: {body}"))
+}
+
 pub struct Serve {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
@@ -242,12 +317,44 @@ impl Serve {
         headers: &[&str],
         body: Option<&str>,
     ) -> (u16, String) {
-        let mut command = self.curl();
-        command.args(["-s", "-m", "20", "-X", method, "-w", "\n%{http_code}"]);
-        if !headers
+        let sender = if headers
             .iter()
             .any(|h| h.to_ascii_lowercase().starts_with("authorization:"))
         {
+            Sender::Page
+        } else {
+            Sender::Token
+        };
+        let answer = self.exchange(sender, method, path, headers, body);
+        (answer.status, answer.body)
+    }
+
+    /// A request as a page makes it: no bearer token, only `headers` (its cookie, its CSRF header) and a JSON
+    /// body: (status, body).
+    pub fn page(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let answer = self.exchange(Sender::Page, method, path, headers, body);
+        (answer.status, answer.body)
+    }
+
+    /// The one way the tests send a request: curl with `headers` as `Name: value`, a JSON `body`, and the bearer
+    /// token when `sender` is [`Sender::Token`]. The answer keeps its head, for tests of headers.
+    pub fn exchange(
+        &self,
+        sender: Sender,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: Option<&str>,
+    ) -> Answer {
+        let mut command = self.curl();
+        command.args(["-s", "-i", "-m", "30", "-X", method]);
+        if sender == Sender::Token {
             command
                 .arg("-H")
                 .arg(format!("Authorization: Bearer {}", self.token));
@@ -260,68 +367,40 @@ impl Serve {
                 .args(["-H", "Content-Type: application/json", "--data-binary"])
                 .arg(body);
         }
-        command.arg(format!("{}{path}", self.url()));
-        let out = command.output().expect("curl");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-        (code.trim().parse().unwrap_or(0), body.to_owned())
-    }
-
-    /// Signs a page in with the token: (the `Cookie:` header, the `x-docktray-csrf:` header).
-    pub fn sign_in(&self) -> (String, String) {
-        let out = self
-            .curl()
-            .args(["-s", "-i", "-m", "10", "-X", "POST"])
-            .args(["-H", "Content-Type: application/json", "--data-binary"])
-            .arg(format!(r#"{{"token": "{}"}}"#, self.token))
-            .arg(format!("{}/api/v1/session", self.url()))
-            .output()
-            .expect("curl");
-        let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-        let (head, body) = text.split_once("\n\n").expect("head and body");
-        let cookie = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with("set-cookie:")
-                    .then(|| l[11..].trim().to_owned())
-            })
-            .expect("a session cookie");
-        let pair = cookie.split(';').next().expect("name=value").to_owned();
-        let answer: serde_json::Value = serde_json::from_str(body).expect("JSON");
-        let csrf = answer["csrf"].as_str().expect("csrf").to_owned();
-        (
-            format!("Cookie: {pair}"),
-            format!("x-docktray-csrf: {csrf}"),
-        )
-    }
-
-    /// A request as a page makes it: no bearer token, only `headers` (its cookie, its CSRF header) and a JSON
-    /// body: (status, body).
-    pub fn page(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[&str],
-        body: Option<&str>,
-    ) -> (u16, String) {
-        let mut command = self.curl();
-        command.args(["-s", "-m", "30", "-X", method, "-w", "\n%{http_code}"]);
-        for header in headers {
-            command.arg("-H").arg(header);
-        }
-        if let Some(body) = body {
-            command
-                .args(["-H", "Content-Type: application/json", "--data-binary"])
-                .arg(body);
-        }
         let out = command
             .arg(format!("{}{path}", self.url()))
             .output()
             .expect("curl");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-        (code.trim().parse().unwrap_or(0), body.to_owned())
+        Answer::parse(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// Signs a page in with the token: its session cookie and CSRF token.
+    pub fn page_session(&self) -> PageSession {
+        let token = serde_json::json!({ "token": self.token }).to_string();
+        let answer = self.exchange(Sender::Page, "POST", "/api/v1/session", &[], Some(&token));
+        let cookie = answer
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no session cookie: {}", answer.head))
+            .to_owned();
+        let reply: serde_json::Value = serde_json::from_str(&answer.body).expect("JSON");
+        let csrf = reply["csrf"].as_str().expect("csrf").to_owned();
+        PageSession { cookie, csrf }
+    }
+
+    /// Signs a page in with the token: (the `Cookie:` header, the `x-docktray-csrf:` header).
+    pub fn sign_in(&self) -> (String, String) {
+        let session = self.page_session();
+        (session.cookie_header(), session.csrf_header())
+    }
+
+    /// Waits until the server lists the container (its first sweep).
+    pub fn wait_listed(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.get(&format!("/api/v1/containers/{name}")).0 != 200 {
+            assert!(Instant::now() < deadline, "{name} never listed");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// GET with the token, expecting 200 and JSON.

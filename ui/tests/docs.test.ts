@@ -1,5 +1,5 @@
 // /docs: the API reference renders the server's own OpenAPI document (recorded/openapi.json, from a real
-// `docktray serve`), as text, and asks to sign in when the document is refused.
+// `docktray serve` by recorded/record_openapi.py), as text, and asks to sign in when the document is refused.
 import { render, screen, waitFor } from "@testing-library/svelte";
 import { afterEach, describe, expect, test } from "vitest";
 import ApiDocs from "../src/docs/ApiDocs.svelte";
@@ -23,6 +23,11 @@ describe("the API reference", () => {
     await waitFor(() => expect(view.container.querySelectorAll('[data-testid="endpoint"]')).toHaveLength(count));
     expect(view.container.textContent).toContain("/api/v1/containers/{ref}/{action}");
     expect(view.container.textContent).toContain("/api/v1/session");
+    // The newest routes: the page's settings, its terminal and the alert history (tests/api_document.rs keeps the
+    // recording the served document).
+    for (const path of ["/api/v1/settings", "/api/v1/settings/validate", "/api/v1/containers/{ref}/exec", "/api/v1/alerts", "/api/v1/timeline/export"]) {
+      expect(view.container.textContent).toContain(path);
+    }
     expect(screen.getAllByText("no token").length).toBeGreaterThanOrEqual(3);
   });
 

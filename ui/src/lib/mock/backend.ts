@@ -5,8 +5,6 @@ import type { Action } from "../bindings/Action";
 import type { Alert } from "../bindings/Alert";
 import type { AlertTransition } from "../bindings/AlertTransition";
 import type { Config } from "../bindings/Config";
-import type { HostConfig } from "../bindings/HostConfig";
-import type { StepResult } from "../bindings/StepResult";
 import type { ContainerDetail } from "../bindings/ContainerDetail";
 import type { ContainerSnapshot } from "../bindings/ContainerSnapshot";
 import type { ContainerStats } from "../bindings/ContainerStats";
@@ -17,15 +15,18 @@ import type { ServerStats } from "../bindings/ServerStats";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { SourceStatus } from "../bindings/SourceStatus";
 import type { Backend, CommandName, Commands, EventName, Events, ExecHandlers, ExecRequest, ExecSession, Unlisten } from "../ipc";
-import type { HistoryRange, HistoryTarget, Series, SeriesPoint } from "../types";
+import type { HistoryRange, HistoryTarget, Series } from "../types";
 import { LEVEL_RANK } from "../util/levels";
-import { type ContainerSpec, GIB, HOSTS, type HostSpec, containerSpecs, defaultConfig, makeAlert, seedOf, wave } from "./data";
-import { channelNames, mockChannels, mockForecasts } from "./foresight";
+import { type ContainerSpec, GIB, HOSTS, type HostSpec, containerDetail, containerSpecs, sampled, seedOf, vpsHistory, wave } from "./data";
+import { initialAlerts } from "./alerts";
+import { mockChannels, mockForecasts } from "./foresight";
 import { logLine } from "./logs";
 import { mockServices } from "./services";
-import { MOCK_CONFIG_PATH, validateConfig } from "./validate";
+import { MockSettings } from "./settings";
 import { MockTimeline } from "./timeline";
 import { MockWorkbench, NOT_MINE } from "./workbench";
+
+export { MOCK_HOST_KEY, MOCK_WEBDOCK_TOKEN } from "./settings";
 
 export type MockOptions = {
   /** Push snapshots every interval and log lines while subscribed (the browser); off in tests. */
@@ -45,24 +46,18 @@ const SAMPLE_S = 2;
 
 type Subscription = { spec: ContainerSpec; next: number };
 
-/** The one token the mock Webdock accepts. */
-export const MOCK_WEBDOCK_TOKEN = "mock-webdock-token";
-
-/** The one host key every mock SSH host offers. */
-export const MOCK_HOST_KEY = { key_type: "ssh-ed25519", fingerprint: "SHA256:mOcKk3yF1ngerpr1ntN0tRealAtA11xyz0123456789" };
-
-/** `host` of `user@host[:port]`. */
-const hostPart = (destination: string) => destination.replace(/^.*@/, "").replace(/:\d+$/, "");
-
 export class MockBackend implements Backend {
   readonly calls: { command: CommandName; args: unknown }[] = [];
   specs: ContainerSpec[] = containerSpecs();
   alerts: Alert[];
-  config: Config = defaultConfig();
+  /** The settings, Webdock tokens, SSH host keys and notification channels (settings.ts). */
+  readonly settings = new MockSettings(
+    () => this.now(),
+    () => this.tick(),
+  );
   /** SSH hosts: source fields that differ from "up" (tests and the dev console set them), hosts retried, keys trusted. */
   readonly sourcePatches = new Map<string, Partial<SourceStatus>>();
   readonly retried: string[] = [];
-  readonly trusted = new Set<string>();
   notificationsPaused = false;
   /** What take_route answers once. */
   route: string | null = null;
@@ -74,9 +69,24 @@ export class MockBackend implements Backend {
   caddyDown = false;
   readonly opened: string[] = [];
   caddyRetries = 0;
-  /** Notification channels: failures to answer "send test" with (tests set them), test messages sent by name. */
-  readonly failingChannels = new Map<string, string>();
-  readonly channelTests = new Map<string, number>();
+  get config(): Config {
+    return this.settings.config;
+  }
+  set config(config: Config) {
+    this.settings.config = config;
+  }
+  get trusted(): Set<string> {
+    return this.settings.trusted;
+  }
+  get webdockTokens(): Set<string> {
+    return this.settings.webdockTokens;
+  }
+  get failingChannels(): Map<string, string> {
+    return this.settings.failingChannels;
+  }
+  get channelTests(): Map<string, number> {
+    return this.settings.channelTests;
+  }
 
   private readonly listeners = new Map<EventName, Set<Handler>>();
   private readonly subscriptions = new Map<number, Subscription>();
@@ -103,32 +113,8 @@ export class MockBackend implements Backend {
       this.startedAt.set(s.id, this.started - s.ageHours * 3600_000);
       if (s.state === "exited") this.finishedAt.set(s.id, this.started - (s.ageHours / 3) * 3600_000);
     }
-    this.alerts = this.initialAlerts();
+    this.alerts = initialAlerts(this.specs, this.started);
     if (options.autoTick) this.startTicking();
-  }
-
-  /** Webdock accounts with a token "in the keychain" (the mock keeps names only). */
-  webdockTokens = new Set<string>();
-
-  private webdockTest(token: string, account: string) {
-    const rate_limit = { limit: 5000, remaining: 4990, reset_at: new Date(this.now() + 3600_000).toISOString(), blocked_until: null };
-    if (token.trim() !== MOCK_WEBDOCK_TOKEN) {
-      return {
-        ok: false,
-        message: `Webdock rejected the token of account '${account}' (401: bad or revoked token): create an API token in the Webdock dashboard (Account > API & Integrations) and run \`docktray webdock login ${account}\``,
-        servers: [],
-        rate_limit,
-      };
-    }
-    return {
-      ok: true,
-      message: null,
-      servers: [
-        { slug: "shop1", name: "Shop", status: "running", location: "fi", profile: "bit-2024", ipv4: "203.0.113.10" },
-        { slug: "blog1", name: "Blog", status: "stopped", location: "dk", profile: "bit-2024", ipv4: "203.0.113.20" },
-      ],
-      rate_limit,
-    };
   }
 
   // Backend
@@ -271,20 +257,6 @@ export class MockBackend implements Backend {
         this.transition("acknowledged", alert, alert.level);
         return true;
       }
-      case "get_settings":
-        return { config: structuredClone(this.config), path: MOCK_CONFIG_PATH };
-      case "validate_settings": {
-        const { config } = raw as Commands["validate_settings"]["args"];
-        return validateConfig(config);
-      }
-      case "save_settings": {
-        const { config } = raw as Commands["save_settings"]["args"];
-        const result = validateConfig(config);
-        if (!result.ok) throw result.message;
-        const later = config.interval !== this.config.interval ? ["interval"] : [];
-        this.config = structuredClone(config);
-        return later;
-      }
       case "set_notifications_paused": {
         const { paused } = raw as Commands["set_notifications_paused"]["args"];
         this.notificationsPaused = paused;
@@ -295,84 +267,11 @@ export class MockBackend implements Backend {
         this.route = null;
         return route;
       }
-      case "webdock_token_status": {
-        const { account } = raw as Commands["webdock_token_status"]["args"];
-        const set = this.webdockTokens.has(account);
-        return { account, state: set ? "set" : "not set", source: set ? "keychain" : null, problem: null };
-      }
-      case "webdock_test_connection": {
-        const { account, token } = raw as Commands["webdock_test_connection"]["args"];
-        return this.webdockTest(token ?? (this.webdockTokens.has(account.name) ? MOCK_WEBDOCK_TOKEN : ""), account.name);
-      }
-      case "webdock_set_token": {
-        const { account, token } = raw as Commands["webdock_set_token"]["args"];
-        const test = this.webdockTest(token, account.name);
-        if (test.ok) this.webdockTokens.add(account.name);
-        return test;
-      }
-      case "webdock_remove_token": {
-        const { account } = raw as Commands["webdock_remove_token"]["args"];
-        return this.webdockTokens.delete(account);
-      }
-      case "discover_hosts":
-        return [
-          { name: "build-01", destination: "build-01", origin: "ssh_config", resolved: "ci@10.9.8.7:2200" },
-          { name: "nas", destination: "admin@nas.lan", origin: "context" },
-        ].filter((found) => !this.config.hosts.some((h) => h.name === found.name || h.destination === found.destination));
-      case "check_host": {
-        const { host } = raw as Commands["check_host"]["args"];
-        return this.checkHost(host);
-      }
-      case "host_fingerprint": {
-        const { host } = raw as Commands["host_fingerprint"]["args"];
-        return { known_hosts_name: hostPart(host.destination), known: this.trusted.has(hostPart(host.destination)), keys: [MOCK_HOST_KEY] };
-      }
-      case "trust_host": {
-        const { host, fingerprints } = raw as Commands["trust_host"]["args"];
-        if (!fingerprints.includes(MOCK_HOST_KEY.fingerprint)) {
-          throw `${hostPart(host.destination)} now offers ${MOCK_HOST_KEY.key_type} ${MOCK_HOST_KEY.fingerprint}, which was not the fingerprint you confirmed: nothing was trusted`;
-        }
-        this.trusted.add(hostPart(host.destination));
-        return "/home/me/.ssh/known_hosts";
-      }
-      case "save_host": {
-        const { host, replacing } = raw as Commands["save_host"]["args"];
-        if (this.config.hosts.some((h) => h.name === host.name && h.name !== replacing)) {
-          throw `a host named ${host.name} is already configured: pick another name`;
-        }
-        const hosts = structuredClone(this.config.hosts);
-        const at = replacing === null ? -1 : hosts.findIndex((h) => h.name === replacing);
-        if (replacing !== null && at < 0) throw `no host named ${replacing} in the config file`;
-        if (at < 0) hosts.push(structuredClone(host));
-        else hosts[at] = structuredClone(host);
-        const result = validateConfig({ ...this.config, hosts });
-        if (!result.ok) throw result.message;
-        this.config = { ...this.config, hosts };
-        return [];
-      }
-      case "remove_host": {
-        const { name } = raw as Commands["remove_host"]["args"];
-        if (!this.config.hosts.some((h) => h.name === name)) throw `no host named ${name} in the config file`;
-        this.config = { ...this.config, hosts: this.config.hosts.filter((h) => h.name !== name) };
-        return [];
-      }
       case "open_url": {
         const { url } = raw as Commands["open_url"]["args"];
         if (!/^https?:\/\//.test(url)) throw `not opening ${url}: only http and https addresses are opened`;
         this.opened.push(url);
         return null;
-      }
-      case "test_channel": {
-        const { channel } = raw as Commands["test_channel"]["args"];
-        const names = channelNames(this.config);
-        if (!names.includes(channel)) {
-          throw `no channel named ${channel}: the configured ones are ${names.join(", ") || "none"} (\`docktray notify list\`)`;
-        }
-        const failure = this.failingChannels.get(channel);
-        if (failure) throw `${channel}: ${failure}`;
-        this.channelTests.set(channel, (this.channelTests.get(channel) ?? 0) + 1);
-        this.tick();
-        return channel.startsWith("webhook:") ? "POST to the webhook's URL" : `sent through ${channel}`;
       }
       case "retry_caddy": {
         this.caddyRetries += 1;
@@ -390,23 +289,11 @@ export class MockBackend implements Backend {
         this.tick();
         return null;
       }
-      case "get_vps_history": {
-        const points = (values: number[], stepS: number) =>
-          values.map((value, i) => ({ at: new Date(this.now() - (values.length - 1 - i) * stepS * 1000).toISOString(), value }));
-        return {
-          cpu_percent: points([10, 35, 50, 20], 1800),
-          memory_gb: points([1, 1.5], 3600),
-          memory_percent: points([50, 75], 3600),
-          disk_gb: points([10, 10.5], 86400),
-          disk_allowed_gb: 40,
-          ingress_mib: points([100, 200], 86400),
-          egress_mib: points([50, 80], 86400),
-          network_used_gb: 120,
-          network_allowed_gb: 1000,
-          processes: points([90, 97], 1800),
-        };
-      }
+      case "get_vps_history":
+        return vpsHistory(this.now());
       default: {
+        const fromSettings = this.settings.answer(command, raw);
+        if (fromSettings !== NOT_MINE) return fromSettings;
         const fromTimeline = this.timeline.answer(command, raw);
         if (fromTimeline !== NOT_MINE) return fromTimeline;
         const answer = this.workbench.answer(command, raw);
@@ -415,25 +302,6 @@ export class MockBackend implements Backend {
         return answer;
       }
     }
-  }
-
-  /** The step-by-step check: port 1 refuses (TCP), a host not trusted yet fails at the host key, else all pass. */
-  private checkHost(host: HostConfig): StepResult[] {
-    const name = hostPart(host.destination);
-    const steps: StepResult[] = [{ step: "DNS", ok: true, detail: `${name} resolves to 192.0.2.10:22` }];
-    if (host.destination.endsWith(":1")) {
-      steps.push({ step: "TCP", ok: false, detail: `cannot connect to ${name}:1 (Connection refused): is sshd running, the port right, a firewall open?` });
-      return steps;
-    }
-    steps.push({ step: "TCP", ok: true, detail: "192.0.2.10:22 accepts connections" });
-    if (!this.trusted.has(name)) {
-      steps.push({ step: "host key", ok: false, detail: `${name} is not in known_hosts (it offers ${MOCK_HOST_KEY.key_type} ${MOCK_HOST_KEY.fingerprint}): compare the fingerprint and trust it` });
-      return steps;
-    }
-    steps.push({ step: "host key", ok: true, detail: "known" });
-    steps.push({ step: "SSH login and socket", ok: true, detail: `logged in; ${host.socket} forwarded` });
-    steps.push({ step: "Docker", ok: true, detail: "Docker 27.3.1 (API 1.47)" });
-    return steps;
   }
 
   private require(ref: string): ContainerSpec {
@@ -480,32 +348,6 @@ export class MockBackend implements Backend {
   }
 
   // Building the answers
-
-  private initialAlerts(): Alert[] {
-    const at = (minutesAgo: number) => new Date(this.started - minutesAgo * 60_000).toISOString();
-    const target = (name: string) => {
-      const s = this.specs.find((c) => c.name === name);
-      return { kind: "container" as const, host: s?.host ?? "local", id: s?.id ?? name, name };
-    };
-    const host = (name: string) => ({ kind: "host" as const, host: name, id: name, name });
-    const active: Alert[] = [
-      makeAlert({ target: target("shop-worker-1"), metric: "container_cpu_percent", level: "warning", value: 78.3, threshold: 70, unit: "%", message: "shop-worker-1 CPU at 78.3 % (warning above 70 %)", started_at: at(12) }),
-      makeAlert({ target: host("local"), metric: "host_disk_percent", detail: "/", level: "warning", value: 82.4, threshold: 80, unit: "%", message: "local disk / at 82.4 % (warning above 80 %)", started_at: at(95), top: [["monitoring-prometheus-1", 41.2], ["shop-db-1", 18.9]] }),
-      makeAlert({ target: target("uptime-kuma"), metric: "unhealthy", level: "critical", value: null, threshold: null, unit: "", message: "uptime-kuma is unhealthy: healthcheck exited 1 three times", started_at: at(34), acknowledged: true }),
-      makeAlert({ target: target("db-migrate"), metric: "exited", level: "warning", value: 1, threshold: null, unit: "", message: "db-migrate exited with code 1", started_at: at(40) }),
-    ];
-    const past = (minutesAgo: number, lasted: number, fields: Parameters<typeof makeAlert>[0]) =>
-      makeAlert({ ...fields, started_at: at(minutesAgo), resolved_at: at(minutesAgo - lasted) });
-    const history: Alert[] = [
-      past(180, 6, { target: target("shop-api-1"), metric: "container_memory_percent", level: "warning", value: 84.1, threshold: 80, unit: "%", message: "shop-api-1 memory at 84.1 % (warning above 80 %)", started_at: "" }),
-      past(420, 2, { target: host("edge-01"), metric: "host_cpu_percent", level: "critical", value: 97.2, threshold: 95, unit: "%", message: "edge-01 CPU at 97.2 % (critical above 95 %)", started_at: "", top: [["uptime-kuma", 61.3]] }),
-      past(600, 1, { target: target("shop-worker-1"), metric: "restart_loop", level: "critical", value: 3, threshold: 3, unit: "restarts", message: "shop-worker-1 restarted 3 times in 5m", started_at: "" }),
-      past(1440, 30, { target: host("edge-01"), metric: "unreachable", level: "critical", value: null, threshold: null, unit: "", message: "edge-01 is unreachable: ssh: connect to host edge-01.example.net port 22: Connection timed out", started_at: "" }),
-      past(2900, 0, { target: target("backup-nightly"), metric: "exited", level: "info", value: 0, threshold: null, unit: "", message: "backup-nightly exited with code 0", started_at: "" }),
-      past(4000, 14, { target: target("shop-db-1"), metric: "oom_killed", level: "critical", value: null, threshold: null, unit: "", message: "shop-db-1 was killed: out of memory (limit 1 GiB)", started_at: "" }),
-    ];
-    return [...active, ...history];
-  }
 
   private transition(kind: AlertTransition["kind"], alert: Alert, previous: Level | null): void {
     this.emit("alert", { kind, alert: structuredClone(alert), previous_level: previous, at: new Date(this.now()).toISOString() });
@@ -690,44 +532,14 @@ export class MockBackend implements Backend {
 
   private detail(s: ContainerSpec): ContainerDetail {
     const { stats: _stats, ...info } = this.containerSnapshot(s, this.now() / 1000);
-    const now = this.now();
-    const check = (secondsAgo: number, exit: number, output: string) => ({
-      start: new Date(now - secondsAgo * 1000).toISOString(),
-      end: new Date(now - secondsAgo * 1000 + 84).toISOString(),
-      exit_code: exit,
-      output,
-    });
-    const failing = s.health === "unhealthy";
-    return {
-      info,
-      command: s.command,
-      working_dir: s.project ? "/app" : null,
-      hostname: s.id.slice(0, 12),
-      env: s.env,
-      mounts: s.project
-        ? [
-            { kind: "bind", source: `/srv/${s.project}/config`, destination: "/etc/app", read_only: true },
-            { kind: "volume", source: `${s.project}_${s.service ?? "data"}-data`, destination: "/data", read_only: false },
-          ]
-        : [{ kind: "volume", source: `${s.name}-data`, destination: "/data", read_only: false }],
-      networks: [
-        { name: s.project ? `${s.project}_default` : "bridge", ip_address: `172.18.0.${(seedOf(s.id) % 200) + 2}`, gateway: "172.18.0.1", mac_address: "02:42:ac:12:00:05" },
-      ],
-      restart_policy: s.project ? "unless-stopped" : "no",
-      health_log: s.health
-        ? [30, 60, 90, 120, 150].reverse().map((ago) =>
-            failing ? check(ago, 1, "curl: (7) Failed to connect to localhost port 3001: Connection refused\n") : check(ago, 0, "ok\n"),
-          )
-        : [],
-    };
+    return containerDetail(s, info, this.now());
   }
 
   private history(target: HistoryTarget, metric: string, range: HistoryRange): Series {
     const span = RANGE_SECONDS[range];
     if (!span) throw `unknown range ${range}`;
     const end = Math.floor(this.now() / 1000 / SAMPLE_S) * SAMPLE_S;
-    const minute = span > 7200;
-    const step = minute ? 60 : SAMPLE_S;
+    const step = span > 7200 ? 60 : SAMPLE_S;
     let value: (t: number) => number;
     let from = end - span;
     let until = end;
@@ -755,18 +567,7 @@ export class MockBackend implements Backend {
         return values[metric];
       };
     }
-    const points: SeriesPoint[] = [];
-    for (let t = Math.ceil(from / step) * step; t <= until; t += step) {
-      if (minute) {
-        const samples = [0, 12, 24, 36, 48].map((o) => value(t + o));
-        const avg = samples.reduce((a, b) => a + b, 0) / samples.length;
-        points.push({ at: new Date(t * 1000).toISOString(), min: Math.min(...samples), avg, max: Math.max(...samples) });
-      } else {
-        const v = value(t);
-        points.push({ at: new Date(t * 1000).toISOString(), min: v, avg: v, max: v });
-      }
-    }
-    return { resolution: minute ? "minute" : "raw", points };
+    return sampled(value, from, until, step);
   }
 
   private nextLines(sub: Subscription, count: number): LogLine[] {

@@ -2,9 +2,11 @@
 // smooth waves of time, so live snapshots and get_history agree with each other.
 import type { Alert } from "../bindings/Alert";
 import type { Config } from "../bindings/Config";
+import type { ContainerDetail } from "../bindings/ContainerDetail";
 import type { ContainerState } from "../bindings/ContainerState";
 import type { Health } from "../bindings/Health";
 import type { PortMapping } from "../bindings/PortMapping";
+import type { Series, SeriesPoint } from "../types";
 
 export const GIB = 1024 ** 3;
 export const MIB = 1024 ** 2;
@@ -312,4 +314,73 @@ export function makeAlert(fields: Omit<Alert, "id" | "top" | "resolved_at" | "ac
     top: [],
     ...fields,
   };
+}
+
+/** What the detail view shows of a container beside its snapshot (`info`): command, mounts, health checks... */
+export function containerDetail(s: ContainerSpec, info: ContainerDetail["info"], now: number): ContainerDetail {
+  const check = (secondsAgo: number, exit: number, output: string) => ({
+    start: new Date(now - secondsAgo * 1000).toISOString(),
+    end: new Date(now - secondsAgo * 1000 + 84).toISOString(),
+    exit_code: exit,
+    output,
+  });
+  const failing = s.health === "unhealthy";
+  return {
+    info,
+    command: s.command,
+    working_dir: s.project ? "/app" : null,
+    hostname: s.id.slice(0, 12),
+    env: s.env,
+    mounts: s.project
+      ? [
+          { kind: "bind", source: `/srv/${s.project}/config`, destination: "/etc/app", read_only: true },
+          { kind: "volume", source: `${s.project}_${s.service ?? "data"}-data`, destination: "/data", read_only: false },
+        ]
+      : [{ kind: "volume", source: `${s.name}-data`, destination: "/data", read_only: false }],
+    networks: [
+      { name: s.project ? `${s.project}_default` : "bridge", ip_address: `172.18.0.${(seedOf(s.id) % 200) + 2}`, gateway: "172.18.0.1", mac_address: "02:42:ac:12:00:05" },
+    ],
+    restart_policy: s.project ? "unless-stopped" : "no",
+    health_log: s.health
+      ? [30, 60, 90, 120, 150].reverse().map((ago) =>
+          failing ? check(ago, 1, "curl: (7) Failed to connect to localhost port 3001: Connection refused\n") : check(ago, 0, "ok\n"),
+        )
+      : [],
+  };
+}
+
+/** A Webdock VPS's recorded metrics as Webdock answers them: a few points each, at its own steps. */
+export function vpsHistory(now: number) {
+  const points = (values: number[], stepS: number) =>
+    values.map((value, i) => ({ at: new Date(now - (values.length - 1 - i) * stepS * 1000).toISOString(), value }));
+  return {
+    cpu_percent: points([10, 35, 50, 20], 1800),
+    memory_gb: points([1, 1.5], 3600),
+    memory_percent: points([50, 75], 3600),
+    disk_gb: points([10, 10.5], 86400),
+    disk_allowed_gb: 40,
+    ingress_mib: points([100, 200], 86400),
+    egress_mib: points([50, 80], 86400),
+    network_used_gb: 120,
+    network_allowed_gb: 1000,
+    processes: points([90, 97], 1800),
+  };
+}
+
+/** A series of `value` (t in seconds) from `from` to `until`: raw samples every `step` seconds, or with a step of a
+ * minute and more, each point the min, average and max of five samples in its minute, as the history keeps them. */
+export function sampled(value: (t: number) => number, from: number, until: number, step: number): Series {
+  const minute = step >= 60;
+  const points: SeriesPoint[] = [];
+  for (let t = Math.ceil(from / step) * step; t <= until; t += step) {
+    if (minute) {
+      const samples = [0, 12, 24, 36, 48].map((o) => value(t + o));
+      const avg = samples.reduce((a, b) => a + b, 0) / samples.length;
+      points.push({ at: new Date(t * 1000).toISOString(), min: Math.min(...samples), avg, max: Math.max(...samples) });
+    } else {
+      const v = value(t);
+      points.push({ at: new Date(t * 1000).toISOString(), min: v, avg: v, max: v });
+    }
+  }
+  return { resolution: minute ? "minute" : "raw", points };
 }
