@@ -14,7 +14,8 @@
 //! Environment: DOCKER_HOST and DOCKTRAY_TEST_IMAGE (scripts/test-env.sh env), WINDOW_SECS (default 60),
 //! BENCH_N (default "10,50,200,500"; N=500 needs about 5 GB of free memory, docs/benchmarks.md), DOCKER_CLI
 //! (default `docker` on PATH), BENCH_MODE=engine (profiling aid: only run
-//! the engine for one window with the largest N, e.g. under `perf record`).
+//! the engine for one window with the largest N, e.g. under `perf record`; BENCH_MODE=first-snapshot: only the
+//! first snapshot, against benchmark containers already running, benches/collector/first.rs).
 //! Every container it creates is labelled docktray.test=1 and docktray.bench=1 and removed at the end.
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,6 +28,7 @@ use docktray::{Config, Engine};
 
 mod breakdown;
 mod cpu;
+mod first;
 mod fixtures;
 
 use breakdown::*;
@@ -65,6 +67,9 @@ fn main() -> Result<()> {
         "collector bench: DOCKER_HOST={docker_host}, window {}s, N={counts:?}",
         window.as_secs()
     );
+    if std::env::var("BENCH_MODE").is_ok_and(|mode| mode == "first-snapshot") {
+        return first::first_snapshot_only(&cli);
+    }
     let versions = cli.output(&[
         "version",
         "--format",

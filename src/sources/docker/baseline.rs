@@ -1,11 +1,11 @@
-//! The first sweep of a local engine, taken while the engine still answers the first inspects: the running
-//! containers' main pids are found in `/proc` ([`cgroup::scan`]), their files opened and read, and the readings
-//! become the CPU baseline once the inspects have confirmed each pid. The first figures then wait for the
-//! inspects or the warm-up, whichever is longer, not for the inspects, the opening of every file and the
-//! warm-up in turn.
+//! The first two sweeps of a local engine, taken while the engine still lists and inspects the containers:
+//! the running containers' main pids are found in `/proc` ([`cgroup::scan`]), their files opened, then read
+//! twice a warm-up apart. The readings count once the inspects have confirmed each pid; when every running
+//! container has both, the first figures are there as soon as the inspects are, with no sweep after them.
+//! Otherwise the first tick, a warm-up after the second reading, gives the others their baseline.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
@@ -13,58 +13,116 @@ use super::cgroup::{self, KeptFiles, Outcome};
 use super::session::Session;
 use crate::model::{CounterSample, Observation, RawCounters, SampleMethod};
 
-/// A baseline sweep under way on the blocking pool: what it reads, the pids it found, and the kept files.
-pub(super) type Early = JoinHandle<(Vec<(String, Outcome)>, HashMap<String, u32>, KeptFiles)>;
+/// What the first two sweeps read, the pids they read them for, and the kept files.
+pub(super) struct Readings {
+    first: Vec<(String, Outcome)>,
+    second: Vec<(String, Outcome)>,
+    /// When the second sweep read.
+    second_at: Instant,
+    pids: HashMap<String, u32>,
+    kept: KeptFiles,
+}
+
+/// The first two sweeps under way.
+pub(super) type Early = JoinHandle<Option<Readings>>;
+
+/// What the first sweeps gave: when their figures were read, and whether every container that has processes
+/// has figures from them (then the source is ready at once).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FirstFigures {
+    pub at: Instant,
+    pub complete: bool,
+}
 
 impl Session<'_> {
-    /// Starts the baseline sweep of the containers the list calls running, when this engine's cgroup files
-    /// are read here and nothing has been listed yet in this session.
-    pub(super) fn start_baseline(&mut self, listed: &[(String, bool)]) -> Option<Early> {
+    /// Starts the first two sweeps, `warmup` apart, of every container process found on this machine, when
+    /// this engine's cgroup files are read here and nothing has been listed yet in this session. Called before
+    /// the list, so the warm-up runs while the engine lists and inspects.
+    pub(super) fn start_baseline(&mut self, warmup: Duration) -> Option<Early> {
         if !self.known.is_empty() || self.stats_unavailable.is_some() {
             return None;
         }
         let mut kept = self.kept.take()?;
-        let running: Vec<String> = listed
-            .iter()
-            .filter(|(_, running)| *running)
-            .map(|(id, _)| id.clone())
-            .collect();
-        Some(tokio::task::spawn_blocking(move || {
-            let ids: HashSet<&str> = running.iter().map(String::as_str).collect();
-            let pids = cgroup::scan::main_pids(&ids);
-            let targets: Vec<(String, u32)> =
-                pids.iter().map(|(id, pid)| (id.clone(), *pid)).collect();
-            let read = kept.sweep(targets, Instant::now());
-            (read, pids, kept)
+        Some(tokio::spawn(async move {
+            let blocking = tokio::task::spawn_blocking(move || {
+                let pids = cgroup::scan::every_main_pid();
+                let targets: Vec<(String, u32)> =
+                    pids.iter().map(|(id, pid)| (id.clone(), *pid)).collect();
+                // Open first, then read: the sweep's time is true of every reading in it.
+                kept.open(&targets);
+                let at = Instant::now();
+                let first = kept.sweep(targets.clone(), at);
+                (first, at, targets, pids, kept)
+            });
+            let (first, first_at, targets, pids, mut kept) = blocking.await.ok()?;
+            tokio::time::sleep_until((first_at + warmup).into()).await;
+            let (second, second_at, kept) = tokio::task::spawn_blocking(move || {
+                let at = Instant::now();
+                let second = kept.sweep(targets, at);
+                (second, at, kept)
+            })
+            .await
+            .ok()?;
+            Some(Readings {
+                first,
+                second,
+                second_at,
+                pids,
+                kept,
+            })
         }))
     }
 
-    /// Takes the baseline sweep's files back and reports its readings of the containers whose inspect named
-    /// the same main pid (the others get their baseline at the next sweep). Returns when it was read.
-    pub(super) async fn finish_baseline(&mut self, early: Early) -> Option<Instant> {
-        let (read, pids, kept) = match early.await {
-            Ok(done) => done,
-            Err(err) => {
+    /// Takes the first sweeps' files back and reports both readings of the containers whose inspect named the
+    /// same main pid (the others get their baseline at the first tick). Call after the containers were
+    /// reported, so the engine has somewhere to put the readings.
+    pub(super) async fn finish_baseline(&mut self, early: Early) -> Option<FirstFigures> {
+        let Readings {
+            first,
+            second,
+            second_at,
+            pids,
+            kept,
+        } = match early.await {
+            Ok(Some(done)) => done,
+            Ok(None) | Err(_) => {
                 // Its files were closed with it; the next sweep opens them again.
-                tracing::warn!(%err, "the first counter sweep failed");
+                tracing::warn!("the first counter sweeps failed");
                 return None;
             }
         };
         self.kept = Some(kept);
-        let samples = confirmed(read, &pids, |id| {
+        let inspected = |id: &str| {
             self.known
                 .get(id)
                 .filter(|known| known.has_processes)
                 .and_then(|known| known.pid)
-        });
-        let at = samples.first().map(|sample| sample.counters.at);
-        self.report(Observation::Counters {
-            host: self.client.host.clone(),
-            samples,
+        };
+        let first = confirmed(first, &pids, inspected);
+        let second = confirmed(second, &pids, inspected);
+        let complete = covers(&self.targets(), &second);
+        tracing::debug!(host = %self.client.host, confirmed = second.len(), complete, "first sweeps joined");
+        for samples in [first, second] {
+            self.report(Observation::Counters {
+                host: self.client.host.clone(),
+                samples,
+            })
+            .await;
+        }
+        Some(FirstFigures {
+            at: second_at,
+            complete,
         })
-        .await;
-        at
     }
+}
+
+/// Whether every container with processes (id, inspected main pid) has a reading among `samples`: one without
+/// a pid is read through the API, at the first tick.
+fn covers(targets: &[(String, Option<u32>)], samples: &[CounterSample]) -> bool {
+    let read: HashSet<&str> = samples.iter().map(|sample| sample.id.as_str()).collect();
+    targets
+        .iter()
+        .all(|(id, pid)| pid.is_some() && read.contains(id.as_str()))
 }
 
 /// The readings whose container's inspected main pid is the one found in `/proc`.
@@ -135,5 +193,29 @@ mod tests {
             .map(|sample| sample.id)
             .collect();
         assert_eq!(kept, vec!["same".to_owned()]);
+    }
+
+    #[test]
+    fn ready_at_once_only_when_every_running_container_has_a_confirmed_reading() {
+        let sample = |id: &str| CounterSample {
+            id: id.to_owned(),
+            counters: counters(),
+            method: SampleMethod::Cgroup,
+        };
+        let targets = |list: &[(&str, Option<u32>)]| -> Vec<(String, Option<u32>)> {
+            list.iter()
+                .map(|(id, pid)| ((*id).to_owned(), *pid))
+                .collect()
+        };
+        let read = [sample("a"), sample("b")];
+        assert!(covers(&targets(&[("a", Some(1)), ("b", Some(2))]), &read));
+        assert!(covers(&[], &read));
+        // One more container than was read (started after the scan, or a pid the inspect did not confirm).
+        assert!(!covers(
+            &targets(&[("a", Some(1)), ("b", Some(2)), ("c", Some(3))]),
+            &read
+        ));
+        // No main pid: read through the API at the first tick.
+        assert!(!covers(&targets(&[("a", Some(1)), ("b", None)]), &read));
     }
 }

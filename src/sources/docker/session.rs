@@ -95,8 +95,6 @@ pub(super) struct Session<'a> {
     pub(super) kept: Option<KeptFiles>,
     /// A remote host's SSH connection and its batched reads (None for the local engine).
     pub(super) remote: Option<RemoteReads>,
-    /// When the first listing's baseline sweep read the counters (the first figures follow a warm-up later).
-    baseline: Option<Instant>,
     /// Which containers the OOM killer hit in their current run (their `die` is marked).
     oom: events::OomWatch,
     /// Where the timeline's back-fill starts: the last event seen (engine time), or when the last connection
@@ -141,7 +139,6 @@ impl<'a> Session<'a> {
             kept: mounts.clone().map(|mounts| KeptFiles::new(mounts, memory)),
             mounts,
             remote: remote.map(RemoteReads::new),
-            baseline: None,
             oom: events::OomWatch::default(),
             resume: None,
         }
@@ -179,7 +176,14 @@ impl<'a> Session<'a> {
     ) -> Result<(), Failure> {
         // Subscribe to events before listing, so nothing that happens during the list is missed.
         let mut events = self.events();
+        let warmup = WARMUP.min(self.settings.interval);
+        // The first two sweeps run beside the list and the inspects (local engines).
+        let early = self.start_baseline(warmup);
         self.reconcile().await.map_err(docker_failure)?;
+        let first_figures = match early {
+            Some(early) => self.finish_baseline(early).await,
+            None => None,
+        };
         self.backfill().await;
         status.state = SourceState::Up;
         status.reason = None;
@@ -208,17 +212,21 @@ impl<'a> Session<'a> {
         self.logs.engine_reconnected();
         tracing::info!(endpoint = %self.client.endpoint, engine = %self.client.label(), "container engine up");
 
-        // Baseline sample now, first figures after a short warm-up, then every interval.
+        // Baseline sample now, first figures after a short warm-up, then every interval; when the first sweeps
+        // gave every container its figures, the source is ready now and the next sweep is an interval on.
         self.probe_remote(status).await?;
-        let baseline = match self.baseline.take() {
-            Some(read) => read,
+        let interval = self.settings.interval;
+        let first = match first_figures {
+            Some(figures) if figures.complete => {
+                self.report(Observation::Ready(ReadyPart::Docker)).await;
+                tokio::time::Instant::from_std(figures.at) + interval
+            }
+            Some(figures) => tokio::time::Instant::from_std(figures.at) + warmup,
             None => {
                 self.sweep().await;
-                Instant::now()
+                tokio::time::Instant::now() + warmup
             }
         };
-        let interval = self.settings.interval;
-        let first = tokio::time::Instant::from_std(baseline) + WARMUP.min(interval);
         let mut ticker = tokio::time::interval_at(first, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reconcile_every = self.settings.reconcile_every;
@@ -246,6 +254,7 @@ impl<'a> Session<'a> {
                 _ = ticker.tick() => {
                     self.probe_remote(status).await?;
                     self.sweep().await;
+                    tracing::debug!(host = %self.client.host, "swept");
                     if self.remote.is_none() {
                         self.reporter.report(Observation::Ready(ReadyPart::Docker)).await;
                     }
@@ -334,14 +343,14 @@ impl<'a> Session<'a> {
             .list_all()
             .await
             .map_err(|err| format!("listing containers failed: {err}"))?;
-        // The first listing: the running containers' files are read while the engine answers the inspects.
-        let early = self.start_baseline(&listed);
+        tracing::debug!(host = %self.client.host, containers = listed.len(), "listed");
         let client = &self.client;
         let infos: Vec<_> = stream::iter(listed.into_iter().map(|(id, _)| id))
             .map(|id| async move { client.inspect(&id).await })
             .buffer_unordered(16)
             .collect()
             .await;
+        tracing::debug!(host = %self.client.host, "inspected");
         self.pods = self.client.pods(None).await;
         let mut containers = Vec::with_capacity(infos.len());
         for info in infos {
@@ -369,10 +378,6 @@ impl<'a> Session<'a> {
             containers,
         })
         .await;
-        if let Some(early) = early {
-            // After the containers, so the engine has somewhere to put the readings.
-            self.baseline = self.finish_baseline(early).await;
-        }
         Ok(())
     }
 

@@ -237,31 +237,59 @@ impl KeptFiles {
         outcomes
     }
 
+    /// Locates and opens the targets' files without reading them, so that the sweep which follows reads every
+    /// container within a short moment: the time it is given is then true of all its readings (opening a
+    /// container's files takes several times as long as reading them).
+    pub fn open(&mut self, targets: &[(String, u32)]) {
+        for (id, pid) in targets {
+            let current = self
+                .containers
+                .get(id)
+                .is_some_and(|entry| entry.pid == *pid);
+            if !current || self.recheck {
+                self.reopen(id, *pid);
+            }
+        }
+    }
+
+    /// Locates a container's cgroup and opens its files (keeping those already open at the right place).
+    /// False when its process is gone.
+    fn reopen(&mut self, id: &str, pid: u32) -> bool {
+        let kept = self
+            .containers
+            .get_mut(id)
+            .filter(|entry| entry.pid == pid)
+            .and_then(|entry| entry.files.take());
+        match self.locate(pid, id, kept) {
+            Some(files) => {
+                let entry = Entry {
+                    pid,
+                    sweep: self.sweep,
+                    files,
+                };
+                self.containers.insert(id.to_owned(), entry);
+                true
+            }
+            None => {
+                self.containers.remove(id);
+                false
+            }
+        }
+    }
+
     fn read_container(&mut self, id: &str, pid: u32, host: &HostCpu, at: Instant) -> Outcome {
         let current = self.containers.get_mut(id).filter(|entry| entry.pid == pid);
         let entry = match current {
             Some(entry) if !self.recheck => entry,
-            current => {
-                let kept = current.and_then(|entry| entry.files.take());
-                match self.locate(pid, id, kept) {
-                    Some(files) => {
-                        let entry = Entry {
-                            pid,
-                            sweep: self.sweep,
-                            files,
-                        };
-                        self.containers.insert(id.to_owned(), entry);
-                        // Just inserted.
-                        let Some(entry) = self.containers.get_mut(id) else {
-                            return Outcome::Gone;
-                        };
-                        entry
-                    }
-                    None => {
-                        self.containers.remove(id);
-                        return Outcome::Gone;
-                    }
+            _ => {
+                if !self.reopen(id, pid) {
+                    return Outcome::Gone;
                 }
+                // Just inserted.
+                let Some(entry) = self.containers.get_mut(id) else {
+                    return Outcome::Gone;
+                };
+                entry
             }
         };
         entry.sweep = self.sweep;

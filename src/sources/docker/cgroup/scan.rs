@@ -11,6 +11,16 @@ use std::io::Read;
 /// The lowest pid in each of `ids`' cgroups, from every `/proc/<pid>/cgroup` (the container's first process,
 /// which is its main one). Processes that vanish while they are read are skipped.
 pub fn main_pids(ids: &HashSet<&str>) -> HashMap<String, u32> {
+    main_pids_where(|text| container_of(text, ids).map(str::to_owned))
+}
+
+/// The lowest pid in every cgroup named after a container (any engine's, any id): what [`main_pids`] finds
+/// when the engine has not said yet which containers run.
+pub fn every_main_pid() -> HashMap<String, u32> {
+    main_pids_where(|text| own_ids(text).next().map(str::to_owned))
+}
+
+fn main_pids_where(container: impl Fn(&[u8]) -> Option<String>) -> HashMap<String, u32> {
     let mut found: HashMap<String, u32> = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return found;
@@ -30,9 +40,9 @@ pub fn main_pids(ids: &HashSet<&str>) -> HashMap<String, u32> {
         if read.is_err() {
             continue;
         }
-        if let Some(id) = container_of(&buffer, ids) {
+        if let Some(id) = container(&buffer) {
             found
-                .entry(id.to_owned())
+                .entry(id)
                 .and_modify(|lowest| *lowest = (*lowest).min(pid))
                 .or_insert(pid);
         }
@@ -44,29 +54,24 @@ pub fn main_pids(ids: &HashSet<&str>) -> HashMap<String, u32> {
 /// component of a cgroup path is the id itself or the id with a runtime's prefix and suffix
 /// (`docker-<id>.scope`, `libpod-<id>`); paths naming a helper of the container (`conmon`) do not count.
 pub fn container_of<'a>(text: &[u8], ids: &HashSet<&'a str>) -> Option<&'a str> {
-    for line in text.split(|&b| b == b'\n') {
+    own_ids(text).find_map(|id| ids.get(id).copied())
+}
+
+/// The container ids named by the own cgroups (not a helper's) in a `/proc/<pid>/cgroup` text, line by line.
+fn own_ids(text: &[u8]) -> impl Iterator<Item = &str> {
+    text.split(|&b| b == b'\n').filter_map(|line| {
         // hierarchy-id:controllers:path
-        let Some(path) = line.splitn(3, |&b| b == b':').nth(2) else {
-            continue;
-        };
+        let path = line.splitn(3, |&b| b == b':').nth(2)?;
         let last = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-        let Some(start) = id_start(last) else {
-            continue;
-        };
+        let start = id_start(last)?;
         let (prefix, rest) = last.split_at(start);
         let (id, suffix) = rest.split_at(64);
         let own = matches!(
             prefix,
             b"" | b"docker-" | b"libpod-" | b"crio-" | b"cri-containerd-"
         ) && matches!(suffix, b"" | b".scope");
-        if !own {
-            continue;
-        }
-        if let Some(found) = std::str::from_utf8(id).ok().and_then(|id| ids.get(id)) {
-            return Some(found);
-        }
-    }
-    None
+        own.then(|| std::str::from_utf8(id).ok()).flatten()
+    })
 }
 
 /// Where a run of exactly 64 hex digits starts in a path component, if it has one.
@@ -123,8 +128,19 @@ mod tests {
     }
 
     #[test]
+    fn any_container_id_is_found_when_no_list_is_given() {
+        let systemd = format!("0::/system.slice/docker-{ID}.scope\n");
+        assert_eq!(own_ids(systemd.as_bytes()).collect::<Vec<_>>(), vec![ID]);
+        let conmon = format!("0::/machine.slice/libpod-conmon-{ID}.scope\n");
+        assert_eq!(own_ids(conmon.as_bytes()).next(), None);
+        assert_eq!(own_ids(b"0::/init.scope\n").next(), None);
+    }
+
+    #[test]
     fn this_process_is_in_no_container() {
         let found = main_pids(&ids());
         assert!(found.is_empty(), "{found:?}");
+        let mine = std::process::id();
+        assert!(every_main_pid().values().all(|&pid| pid != mine));
     }
 }
