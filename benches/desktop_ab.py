@@ -16,6 +16,8 @@ the lines missing after pausing the writer.
                    pseudo-setting BINARY=path measures another build). Default "shipped".
   BENCH_BROWSER    1 (default): the Chromium variant too ("chromium"); 0: only the app's variants.
   BENCH_ROUNDS     rounds (default 3).
+  BENCH_AB_CLOSED  "all": every app variant, in every round, also closes its window and measures its memory
+                   IDLE_SETTLE s later (default: only the first variant, in the last round).
 
 Results: results["ab"] in $BENCH_WORK/results.json (every measure of every round, the medians per variant, and
 each variant's ratio to the first one, round by round).
@@ -229,6 +231,7 @@ def run(d):
     if os.environ.get("BENCH_BROWSER", "1") == "1":
         names.append("chromium")
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    closed_all = os.environ.get("BENCH_AB_CLOSED") == "all"
     by_name = {n: (s, b) for n, s, b in variants}
     ab = d.results["ab"] = {"variants": {n: {"settings": s, "binary": b or d.APP} for n, s, b in variants},
                             "rounds": [], "log_window_s": d.LOG_WINDOW, "open_settle_s": d.OPEN_SETTLE}
@@ -246,7 +249,7 @@ def run(d):
             else:
                 settings, binary = by_name[name]
                 idle, follow = measure_app(d, name, settings, binary, shoot=r == 0,
-                                           closed=r == rounds - 1 and name == names[0])
+                                           closed=closed_all or (r == rounds - 1 and name == names[0]))
             measured[name] = row(idle, follow)
             measured[name]["raw"] = {"idle": idle, "follow": follow}
             d.log(f"  {name}: PSS {measured[name]['pss_mb']} MB, CPU {measured[name]['cpu_percent']} % "
@@ -273,10 +276,12 @@ def run(d):
             f"cpu_ratio_to_{base}_per_round": [round(x["cpu_percent"] / y["cpu_percent"], 2) if y["cpu_percent"] else None
                                                for x, y in zip(rows, base_rows)],
         }
-    for rd in ab["rounds"]:
-        after = rd["measured"][base]["raw"]["follow"].get("idle_after_window_closed")
-        if after:
-            summary[base]["idle_after_window_closed_mb"] = round(after["total"]["pss_kb"] / 1024, 1)
+    for name in names:
+        closed = [round(after["total"]["pss_kb"] / 1024, 1) for rd in ab["rounds"]
+                  if (after := rd["measured"][name]["raw"]["follow"].get("idle_after_window_closed"))]
+        if closed:
+            summary[name]["idle_after_window_closed_mb"] = statistics.median(closed)
+            summary[name]["idle_after_window_closed_mb_runs"] = closed
     ab["summary"] = summary
     d.save()
     print(f"\nInterleaved rounds ({rounds}), the log view: {d.results['containers']} idle containers; "

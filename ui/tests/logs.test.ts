@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { FILTER_SLICE, LogBuffer, MAX_LINES, RENDER_EVERY_MS } from "../src/lib/logbuffer";
 import type { LogLine } from "../src/lib/bindings/LogLine";
 import { live } from "../src/lib/state/live.svelte";
+import { renderLogRow } from "../src/lib/logrow";
 import { compileSearch } from "../src/lib/util/logfilter";
 import LogsTab from "../src/views/detail/LogsTab.svelte";
 import { line, logTexts, settle, setup, teardown } from "./helpers";
@@ -219,6 +220,29 @@ describe("logs view", () => {
     expect(screen.getByText(/^206 lines/)).toBeTruthy();
   });
 
+  test("following a busy log fills the same row elements again: no row is made or moved per drawing", async () => {
+    const { container } = await open();
+    const [sub] = ctx.mock.activeSubscriptions();
+    ctx.mock.emitLogs(sub, Array.from({ length: 200 }, (_, i) => line(100 + i, `first ${i}`)));
+    await waitFor(() => expect(logTexts(container).at(-1)).toBe("first 199"));
+    const before = [...container.querySelectorAll(".line")];
+    const texts = [...container.querySelectorAll(".line .text > span")];
+    const drawings = countDrawings(container);
+    // The next 100 lines replace every row on screen.
+    ctx.mock.emitLogs(sub, Array.from({ length: 100 }, (_, i) => line(300 + i, `next ${i}`)));
+    await waitFor(() => expect(logTexts(container).at(-1)).toBe("next 99"));
+    drawings.stop();
+    const after = [...container.querySelectorAll(".line")];
+    expect(after.length).toBe(before.length);
+    expect(after.every((row, k) => row === before[k])).toBe(true);
+    expect([...container.querySelectorAll(".line .text > span")].every((el, k) => el === texts[k])).toBe(true);
+    expect(drawings.count()).toBe(0);
+    // What they show is exactly what new rows would show.
+    const seqs = after.map((row) => Number((row as HTMLElement).dataset.seq));
+    expect(seqs.at(-1)).toBe(399);
+    expect(logTexts(container)).toEqual(seqs.map((seq) => (seq >= 300 ? `next ${seq - 300}` : `first ${seq - 100}`)));
+  });
+
   test("nothing is drawn while the window is hidden; every line is there when it is seen again", async () => {
     let state: DocumentVisibilityState = "visible";
     const visibility = vi.spyOn(document, "visibilityState", "get").mockImplementation(() => state);
@@ -334,5 +358,46 @@ describe("log buffer search in slices", () => {
     const first = buffer.lines[0].seq;
     expect(buffer.view.every((l) => l.seq >= first)).toBe(true);
     expect(buffer.view.length).toBe(buffer.lines.filter((l) => /needle/.test(l.plain)).length);
+  });
+});
+
+describe("log row recycling", () => {
+  const LINES = [
+    line(1, "plain text"),
+    line(2, "another plain one"),
+    line(3, "\x1b[31mred\x1b[0m and \x1b[38;2;1;2;3mtrue colour\x1b[0m"),
+    line(4, "on stderr", "stderr"),
+    line(5, "\x1b[1mbold\x1b[0m on stderr", "stderr"),
+    line(6, "needle in plain text"),
+    { ...line(7, "no time"), timestamp: null },
+  ];
+
+  test("a row filled again with any line is the row that line would get new", () => {
+    for (const pattern of [null, /needle|red/g]) {
+      for (const timestamps of [false, true]) {
+        for (const a of LINES) {
+          for (const b of LINES) {
+            const row = renderLogRow(a, pattern, timestamps);
+            const again = renderLogRow(b, pattern, timestamps, row);
+            expect(again).toBe(row);
+            expect(again.outerHTML).toBe(renderLogRow(b, pattern, timestamps).outerHTML);
+          }
+        }
+      }
+    }
+  });
+
+  test("a plain line into a plain row changes its text nodes only", () => {
+    const row = renderLogRow(line(1, "first"), null, true);
+    const nodes = [...row.querySelectorAll("*")];
+    const observer = new MutationObserver(() => {});
+    observer.observe(row, { childList: true, subtree: true, attributes: true, characterData: true });
+    renderLogRow(line(2, "second"), null, true, row);
+    const records = observer.takeRecords();
+    observer.disconnect();
+    expect([...row.querySelectorAll("*")]).toEqual(nodes);
+    expect(records.filter((r) => r.type === "childList")).toEqual([]);
+    expect(records.filter((r) => r.type === "attributes").map((r) => r.attributeName)).toEqual(["data-seq"]);
+    expect(row.querySelector(".text")!.textContent).toBe("second");
   });
 });
