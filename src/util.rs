@@ -158,6 +158,22 @@ pub fn rate_per_second(previous: u64, current: u64, seconds: f64) -> f64 {
     counter_delta(previous, current) as f64 / seconds
 }
 
+/// The environment variable holding a named thing's secret: `prefix` then `name` upper-cased, anything but ASCII
+/// letters and digits as `_` (`"DOCKTRAY_WEBDOCK_TOKEN_"`, `"my-shop"` gives `DOCKTRAY_WEBDOCK_TOKEN_MY_SHOP`).
+pub fn env_var_name(prefix: &str, name: &str) -> String {
+    let suffix: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,17 +109,7 @@ impl<'de> Deserialize<'de> for ServerSelection {
 
 /// `DOCKTRAY_WEBDOCK_TOKEN_<NAME>`: the account name upper-cased, anything but letters and digits as `_`.
 pub fn webdock_token_env(account: &str) -> String {
-    let name: String = account
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("DOCKTRAY_WEBDOCK_TOKEN_{name}")
+    crate::util::env_var_name("DOCKTRAY_WEBDOCK_TOKEN_", account)
 }
 
 fn default_webdock_interval() -> Duration {

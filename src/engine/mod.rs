@@ -5,30 +5,35 @@
 mod alerting;
 mod hosts;
 pub mod rates;
+mod shared;
 mod state;
 pub mod terminal;
+mod view;
 mod workbench;
 mod writer;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::alerts::overall_level;
 use crate::config::{Config, HostConfig};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, Actor, AuditTarget, ContainerInfo, ContainerSnapshot, OverallLevel, SelfFigures,
-    ServiceRegistry, Snapshot, SourceState, SourceStatus, Update, LOCAL_HOST,
+    Action, Actor, AuditTarget, OverallLevel, SelfFigures, Snapshot, SourceStatus, Update,
+    LOCAL_HOST,
 };
-use crate::sources::docker::{self, Client, DockerSource, SessionSettings, Target};
+use crate::sources::docker::{self, Client, DockerSource, Target};
 use crate::sources::{host, logwatch, webdock, Reporter};
 use hosts::{diff_hosts, spawn_host, stop_host, HostTask};
+use shared::{read_lock, Shared};
 use state::{Readiness, State};
+pub use view::View;
+use view::{HostClients, StateContainers};
 use writer::Command;
 
 /// The shared log streams the engine hands out ([`Engine::logs`]), for sinks that follow logs (the HTTP API).
@@ -38,259 +43,6 @@ pub use crate::sources::docker::logs::{LogHub, LogLine, LogQuery, LogStream, Log
 const OBSERVATION_QUEUE: usize = 1024;
 /// How many updates a subscriber may fall behind before it is told it lagged.
 const UPDATE_QUEUE: usize = 1024;
-
-/// State shared by the writer task and the engine handle. Only the writer writes `state`.
-pub(crate) struct Shared {
-    pub config: Config,
-    state: RwLock<State>,
-    updates: broadcast::Sender<Update>,
-    readiness: watch::Sender<Readiness>,
-    /// Each host's current engine connection (`None` while unreachable), by host name; its source fills it in.
-    /// Actions and logs use it. Entries change only when hosts are added or removed.
-    clients: RwLock<BTreeMap<String, watch::Sender<Option<Client>>>>,
-    /// Wakes a host's retry wait at once ("retry now").
-    retry: RwLock<BTreeMap<String, Arc<Notify>>>,
-    /// Each host's last stored timeline event (engine time): its source back-fills from there.
-    resume: BTreeMap<String, DateTime<Utc>>,
-}
-
-/// Reads a lock even if a holder panicked (the maps stay consistent: every write is a single insert or remove).
-fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl Shared {
-    fn read(&self) -> RwLockReadGuard<'_, State> {
-        read_lock(&self.state)
-    }
-
-    /// For the writer task only.
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
-        write_lock(&self.state)
-    }
-
-    /// Publishes an update; having no subscriber is normal.
-    fn publish(&self, update: Update) {
-        let _ = self.updates.send(update);
-    }
-
-    /// Publishes who did what and how it ended, for the history (see [`Engine::act`]).
-    fn audit<T>(
-        &self,
-        actor: &Actor,
-        host: &str,
-        target: AuditTarget,
-        action: &str,
-        result: &Result<T>,
-    ) {
-        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
-        let entry = actor.entry(host, target, action, outcome);
-        self.publish(Update::Audit(Box::new(entry)));
-    }
-
-    fn session_settings(&self) -> SessionSettings {
-        SessionSettings {
-            interval: self.config.interval,
-            reconcile_every: self.config.docker.reconcile_every,
-        }
-    }
-
-    /// Starts watching a host: the slot its source puts its connection in, and its retry signal.
-    fn register_host(&self, host: &str) -> (watch::Sender<Option<Client>>, Arc<Notify>) {
-        let slot = watch::channel(None).0;
-        let retry = Arc::new(Notify::new());
-        write_lock(&self.clients).insert(host.to_owned(), slot.clone());
-        write_lock(&self.retry).insert(host.to_owned(), retry.clone());
-        (slot, retry)
-    }
-
-    /// Lets go of a host whose source task has ended: its connection and retry signal.
-    fn unregister_host(&self, host: &str) {
-        if let Some(sender) = write_lock(&self.clients).remove(host) {
-            // Log streams following its containers see the engine go away, then the channel close.
-            sender.send_replace(None);
-        }
-        write_lock(&self.retry).remove(host);
-    }
-
-    /// A host's connection channel, if the host is watched.
-    fn client_channel(&self, host: &str) -> Option<watch::Sender<Option<Client>>> {
-        read_lock(&self.clients).get(host).cloned()
-    }
-
-    /// The remote hosts being watched, by name.
-    fn remote_names(&self) -> Vec<String> {
-        read_lock(&self.clients)
-            .keys()
-            .filter(|name| name.as_str() != LOCAL_HOST)
-            .cloned()
-            .collect()
-    }
-
-    /// Everything known right now, containers sorted by host, compose project and name, with the services
-    /// their labels describe and Caddy's state for each.
-    fn snapshot(&self) -> Snapshot {
-        let now = Utc::now();
-        let state = self.read();
-        let mut containers: Vec<ContainerSnapshot> = state
-            .containers
-            .values()
-            .map(|entry| {
-                let mut info = entry.info.clone();
-                info.status = crate::model::status_text(&info, now);
-                ContainerSnapshot {
-                    info,
-                    stats: entry.stats.clone(),
-                }
-            })
-            .collect();
-        containers.sort_by(|a, b| {
-            (&a.info.host, &a.info.compose_project, &a.info.name).cmp(&(
-                &b.info.host,
-                &b.info.compose_project,
-                &b.info.name,
-            ))
-        });
-        let registry = ServiceRegistry::build(
-            containers.iter().map(|c| &c.info),
-            &self.config.services.label_prefix,
-        )
-        .with_routes(state.proxy.as_ref());
-        let sources: Vec<SourceStatus> = state.sources.values().cloned().collect();
-        Snapshot {
-            taken_at: now,
-            overall: overall_level(&state.alerts, &sources),
-            alerts: state.alerts.clone(),
-            sources,
-            hosts: state.hosts.values().cloned().collect(),
-            containers,
-            services: registry.services,
-            service_problems: registry.problems,
-            proxy: state.proxy.clone(),
-            forecasts: state.forecasts.clone(),
-            channels: state.channels.values().cloned().collect(),
-        }
-    }
-
-    /// Whether every source has delivered its first round (or failed once): the local engine and host, and
-    /// each remote host (up with its figures, or failed).
-    fn is_ready(&self) -> bool {
-        self.readiness.borrow().local_ready() && self.remotes_settled()
-    }
-
-    /// Whether every remote host has either failed once or is up with its first figures.
-    fn remotes_settled(&self) -> bool {
-        let names = self.remote_names();
-        let state = self.read();
-        names
-            .iter()
-            .all(|name| match state.sources.get(&format!("{name}/docker")) {
-                Some(source) => match source.state {
-                    SourceState::Connecting => false,
-                    SourceState::Unreachable => true,
-                    SourceState::Up | SourceState::Degraded => state.hosts.contains_key(name),
-                },
-                None => false,
-            })
-    }
-
-    /// The host a container runs on (the local one when it is not known yet).
-    fn host_of(&self, container: &str) -> String {
-        self.read()
-            .containers
-            .get(container)
-            .map_or_else(|| LOCAL_HOST.to_owned(), |entry| entry.info.host.clone())
-    }
-}
-
-/// The containers in the live state, for the log watcher.
-struct StateContainers(Arc<Shared>);
-
-impl logwatch::Containers for StateContainers {
-    fn containers(&self) -> Vec<ContainerInfo> {
-        self.0
-            .read()
-            .containers
-            .values()
-            .map(|entry| entry.info.clone())
-            .collect()
-    }
-}
-
-/// Routes a container's log stream to the client of the host it runs on.
-struct HostClients(Arc<Shared>);
-
-impl docker::logs::ClientLookup for HostClients {
-    fn client_for(&self, container: &str) -> watch::Receiver<Option<Client>> {
-        let host = self.0.host_of(container);
-        match self.0.client_channel(&host) {
-            Some(sender) => sender.subscribe(),
-            // A host that is not watched: a receiver that never gets a client.
-            None => watch::channel(None).1,
-        }
-    }
-}
-
-/// A read-only view of the live state for sinks that need more than an update carries (the history recorder
-/// names the container behind each sample). Cheap to clone.
-#[derive(Clone)]
-pub struct View(Arc<Shared>);
-
-impl View {
-    /// Everything known right now, as [`Engine::snapshot`] gives it.
-    pub fn snapshot(&self) -> Snapshot {
-        self.0.snapshot()
-    }
-
-    /// Whether every source has delivered its first round, as [`Engine::is_ready`] says: before that, the
-    /// state does not hold every container yet.
-    pub fn is_ready(&self) -> bool {
-        self.0.is_ready()
-    }
-
-    /// Each container's CPU time so far, in seconds, by id (the counter `container_cpu_usage_seconds_total` is
-    /// made from): the last sample's cumulative counter, for containers with one.
-    pub fn cpu_seconds(&self) -> std::collections::HashMap<String, f64> {
-        self.0
-            .read()
-            .containers
-            .iter()
-            .filter_map(|(id, entry)| {
-                let counters = entry.previous.as_ref()?;
-                Some((id.clone(), counters.0.cpu_total_ns as f64 / 1e9))
-            })
-            .collect()
-    }
-
-    /// The description of a container in the live state.
-    pub fn container(&self, id: &str) -> Option<ContainerInfo> {
-        self.0
-            .read()
-            .containers
-            .get(id)
-            .map(|entry| entry.info.clone())
-    }
-
-    /// Hands `each` the items paired with the descriptions of their containers (by id), under one read of the
-    /// state and without copying a description (sinks take the few fields they keep); items of containers no
-    /// longer known are skipped. Keep `each` short: the writer waits for it.
-    pub fn with_described<T, R>(
-        &self,
-        items: &[(String, T)],
-        each: impl for<'s> FnOnce(&mut dyn Iterator<Item = (&'s ContainerInfo, &'s T)>) -> R,
-    ) -> R {
-        let state = self.0.read();
-        let mut described = items
-            .iter()
-            .filter_map(|(id, item)| state.containers.get(id).map(|entry| (&entry.info, item)));
-        each(&mut described)
-    }
-}
 
 /// A running engine. Dropping it stops the collectors; call [`Engine::shutdown`] to wait for them.
 pub struct Engine {

@@ -53,17 +53,7 @@ pub enum SecretError {
 
 /// `DOCKTRAY_NOTIFY_SECRET_<CHANNEL>`: the channel's name upper-cased, anything but letters and digits as `_`.
 pub fn env_name(channel: &str) -> String {
-    let name: String = channel
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("DOCKTRAY_NOTIFY_SECRET_{name}")
+    crate::util::env_var_name("DOCKTRAY_NOTIFY_SECRET_", channel)
 }
 
 /// The channel's secret: the variable, then the file it names, then the keychain.
