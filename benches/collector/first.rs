@@ -13,19 +13,7 @@ pub(crate) fn first_snapshot_only(cli: &Cli) -> Result<()> {
             .init();
     }
     let runs = env_parse("BENCH_RUNS", SNAPSHOT_RUNS as u64)? as usize;
-    let ids: Vec<String> = cli
-        .output(&[
-            "ps",
-            "-q",
-            "--no-trunc",
-            "--filter",
-            "label=docktray.bench=1",
-            "--filter",
-            "status=running",
-        ])?
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let ids = cli.running_bench_ids()?;
     let running = cli.output(&["ps", "-q"])?.lines().count();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -34,18 +22,9 @@ pub(crate) fn first_snapshot_only(cli: &Cli) -> Result<()> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let (ms, sampled) = runtime.block_on(async {
-            let started = Instant::now();
-            let engine = Engine::start(bench_config());
-            let ready = engine.ready(Duration::from_secs(30)).await;
-            let snapshot = engine.snapshot();
-            let elapsed = started.elapsed();
-            engine.shutdown().await;
-            ensure!(ready, "the engine was not ready within 30 s");
+            let (ms, snapshot) = time_first_snapshot().await?;
             tokio::time::sleep(Duration::from_millis(500)).await;
-            Ok::<_, anyhow::Error>((
-                elapsed.as_secs_f64() * 1000.0,
-                count_sampled(&snapshot, &ids),
-            ))
+            Ok::<_, anyhow::Error>((ms, count_sampled(&snapshot, &ids)))
         })?;
         ensure!(
             sampled == ids.len(),

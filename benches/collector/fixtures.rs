@@ -8,6 +8,23 @@ pub(crate) struct Cli {
 }
 
 impl Cli {
+    /// Full ids of the running containers labelled as benchmark containers.
+    pub(crate) fn running_bench_ids(&self) -> Result<Vec<String>> {
+        Ok(self
+            .output(&[
+                "ps",
+                "-q",
+                "--no-trunc",
+                "--filter",
+                "label=docktray.bench=1",
+                "--filter",
+                "status=running",
+            ])?
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.program);
         command.args(args);
@@ -52,18 +69,10 @@ impl Containers {
             let id = self.cli.output(&args)?;
             self.ids.push(id);
         }
-        let running = self.cli.output(&[
-            "ps",
-            "-q",
-            "--no-trunc",
-            "--filter",
-            "label=docktray.bench=1",
-            "--filter",
-            "status=running",
-        ])?;
+        let running = self.cli.running_bench_ids()?;
         for id in &self.ids {
             ensure!(
-                running.lines().any(|line| line == id),
+                running.iter().any(|line| line == id),
                 "container {id} is not running"
             );
         }

@@ -253,14 +253,8 @@ async fn measure(cli: &Cli, containers: &Containers, window: Duration) -> Result
     let mut first_snapshot_ms = Vec::new();
     let mut snapshot_complete = true;
     for _ in 0..SNAPSHOT_RUNS {
-        let started = Instant::now();
-        let engine = Engine::start(bench_config());
-        let ready = engine.ready(Duration::from_secs(30)).await;
-        let snapshot = engine.snapshot();
-        let elapsed = started.elapsed();
-        engine.shutdown().await;
-        ensure!(ready, "the engine was not ready within 30 s");
-        first_snapshot_ms.push(elapsed.as_secs_f64() * 1000.0);
+        let (ms, snapshot) = time_first_snapshot().await?;
+        first_snapshot_ms.push(ms);
         snapshot_complete &= count_sampled(&snapshot, &containers.ids) == n;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -331,6 +325,18 @@ fn bench_config() -> Config {
 }
 
 /// How many of `ids` have figures in the snapshot.
+/// Milliseconds from starting an engine to its first full snapshot, and that snapshot.
+async fn time_first_snapshot() -> Result<(f64, docktray::Snapshot)> {
+    let started = Instant::now();
+    let engine = Engine::start(bench_config());
+    let ready = engine.ready(Duration::from_secs(30)).await;
+    let snapshot = engine.snapshot();
+    let elapsed = started.elapsed();
+    engine.shutdown().await;
+    ensure!(ready, "the engine was not ready within 30 s");
+    Ok((elapsed.as_secs_f64() * 1000.0, snapshot))
+}
+
 fn count_sampled(snapshot: &docktray::Snapshot, ids: &[String]) -> usize {
     snapshot
         .containers
