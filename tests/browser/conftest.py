@@ -74,6 +74,39 @@ def rest_pointer(driver):
     time.sleep(0.8)
 
 
+def screen_pixel(x, y):
+    """The (r, g, b) the Xvfb screen shows at (x, y): what a user would see there, not what the page computed."""
+    with tempfile.NamedTemporaryFile(suffix=".png") as grab:
+        subprocess.run(["import", "-window", "root", grab.name], check=True, timeout=30)
+        text = subprocess.run(["convert", grab.name, "-crop", f"1x1+{x}+{y}", "-depth", "8", "txt:-"],
+                              check=True, timeout=30, capture_output=True, text=True).stdout
+    # "0,0: (14,16,20)  #0E1014  srgb(14,16,20)"
+    rgb = text.strip().splitlines()[-1].split("(", 1)[1].split(")", 1)[0]
+    return tuple(int(float(part)) for part in rgb.split(",")[:3])
+
+
+def luminance(rgb):
+    """WCAG relative luminance of an sRGB colour (0 black, 1 white)."""
+    def linear(channel):
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def on_screen(driver, element, dx, dy):
+    """Screen coordinates of the point (dx, dy) inside `element` (negative: from its right/bottom edge), with the
+    browser's own toolbar above the page."""
+    box = driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect();"
+        "return [r.left, r.top, r.right, r.bottom, window.screenX, window.screenY,"
+        "        window.outerHeight - window.innerHeight];", element)
+    left, top, right, bottom, screen_x, screen_y, toolbar = box
+    x = (left + dx) if dx >= 0 else (right + dx)
+    y = (top + dy) if dy >= 0 else (bottom + dy)
+    return int(screen_x + x), int(screen_y + toolbar + y)
+
+
 def chromium():
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from access import reset_theme, set_theme
-from conftest import downloads_folder, http
+from conftest import downloads_folder, http, luminance, on_screen, rest_pointer, screen_pixel
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from ui import CHART, CONFIRM_ACCEPT, CONFIRM_DIALOG, CONTAINER_STATE, LABEL_ROW, Window, action, wait_for
@@ -258,21 +258,49 @@ def test_docs_render_the_api_reference(driver, window, server, shots):
 
 
 def test_the_dark_theme(driver, window, web, shots):
+    window.go("overview")
+    wait_for("the host card", lambda: driver.find_elements(By.CSS_SELECTOR, "article.host"), 20)
+    the_screen_shows(driver, "light", "main")  # the probe tells the themes apart
     set_theme(driver, "dark")
     try:
         window.go("overview")
         wait_for("the host card", lambda: driver.find_elements(By.CSS_SELECTOR, "article.host"), 20)
+        the_screen_shows(driver, "dark", "main")
         shots("overview-dark", driver)
         window.open_container(web)
         window.tab("logs")
         wait_for("log lines", lambda: len(window.log_lines()) >= 3, 20)
+        the_screen_shows(driver, "dark", "main", "[role=log]")
         shots("container-logs-dark", driver)
         window.tab("terminal")
         wait_for("the terminal to connect", lambda: "Connected: sh" in terminal_status(driver), 30)
-        run_in_terminal(driver, "printf '\\033[32mgreen\\033[0m and plain\\n'", lambda lines: "green and plain" in lines, "coloured output")
+        run_in_terminal(driver, "printf '\\033[32mgreen\\033[0m and plain\\n'", lambda lines: "green and plain" in lines,
+                        "coloured output")
+        the_screen_shows(driver, "dark", "main")
         shots("container-terminal-dark", driver)
     finally:
         reset_theme(driver)
+
+
+def the_screen_shows(driver, theme, *selectors):
+    """What the screen shows (not only what the page computed) has the theme's background at an empty spot near
+    the top right of each element: a screenshot of the dark theme once showed the container view light beside a
+    dark sidebar, the page computing dark colours (Chromium on Xvfb had not put the new frame on the screen)."""
+    def pixels():
+        spots = [on_screen(driver, driver.find_element(By.CSS_SELECTOR, selector), -60, 8) for selector in selectors]
+        return [(selector, spot, screen_pixel(*spot)) for selector, spot in zip(selectors, spots)]
+    rest_pointer(driver)  # as the screenshot is taken: the pointer out of the way, nothing focused
+    computed = driver.execute_script("return getComputedStyle(document.body).backgroundColor;")
+    seen = []
+
+    def shown():
+        seen[:] = pixels()
+        return all((luminance(rgb) < 0.05) == (theme == "dark") for _, _, rgb in seen)
+    try:
+        wait_for(f"the screen to show the {theme} theme", shown, 10)
+    except AssertionError as error:
+        raise AssertionError(f"the page computes the background {computed} ({theme} theme) but the screen shows "
+                             f"{seen}") from error
 
 
 def test_a_setting_changed_in_the_page_is_saved_in_the_servers_config_file(driver, window, server, shots):
