@@ -541,4 +541,9 @@ fn status_json_reports_descriptors_and_the_raised_limit() {
         Some(descriptors::budget_for(Some(hard)) as u64)
     );
     assert_eq!(figures["containers_read_per_open"].as_u64(), Some(0));
+    // The last sweep's reads: at least the CPU, memory usage and net/dev of each of ours.
+    let sweep = &json["engine"]["sweep"];
+    let files_read = sweep["files_read"].as_u64().expect("files_read");
+    assert!(files_read >= 3 * 3, "{sweep}");
+    assert!(sweep["reads_skipped"].as_u64().is_some(), "{sweep}");
 }

@@ -241,10 +241,11 @@ impl Engine {
         self.shared.snapshot()
     }
 
-    /// What the engine costs its process (descriptors), for `status --json`.
+    /// What the engine costs its process (descriptors, the last sweep's reads), for `status --json`.
     pub fn self_figures(&self) -> SelfFigures {
         SelfFigures {
             descriptors: docker::descriptors::figures(),
+            sweep: docker::descriptors::sweep_figures(),
         }
     }
 

@@ -28,7 +28,7 @@ pub use forecast::{Forecast, ForecastKind, ForecastState};
 pub use logmatch::LogMatch;
 pub use observation::{CounterSample, Observation, RawCounters, ReadyPart, Reporter};
 pub use proxy::{ProxyStatus, RouteState, RouteStatus};
-pub use self_figures::{DescriptorFigures, SelfFigures};
+pub use self_figures::{DescriptorFigures, SelfFigures, SweepFigures};
 pub use server::*;
 pub use services::{Service, ServiceKind, ServiceProblem, ServiceRegistry};
 pub use snapshot::Snapshot;

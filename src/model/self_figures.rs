@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelfFigures {
     pub descriptors: DescriptorFigures,
+    #[serde(default)]
+    pub sweep: SweepFigures,
 }
 
 /// File descriptors: the local sweep keeps each running container's counter files open (about 7 each), within
@@ -23,4 +25,14 @@ pub struct DescriptorFigures {
     pub kept_open_budget: u64,
     /// Containers whose files the last sweep opened per read, because the budget was used up.
     pub containers_read_per_open: u64,
+}
+
+/// The last local sweep's reads: a container that ran no CPU since its last full reading is read in part (its
+/// CPU, memory usage and network counters), the files that cannot have changed are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepFigures {
+    /// Counter files read.
+    pub files_read: u64,
+    /// Reads left out.
+    pub reads_skipped: u64,
 }

@@ -13,9 +13,11 @@ use crate::model::RawCounters;
 
 mod kept;
 pub mod parse;
+mod quiet;
 pub mod scan;
 
 pub use kept::{ContainerFiles, KeptFiles, Outcome};
+pub use quiet::{LastReading, Needs, Quiet, FULL_READ_EVERY};
 
 /// Where a container's cgroup files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,35 +359,57 @@ fn read_number(files: &mut impl CounterFiles, file: CounterFile) -> io::Result<u
 
 /// One container's counters from its files, as the engine's own stats command computes them (`formula`: Docker's,
 /// or the Podman version's memory). The one reading for every way of getting at the files: kept open, opened per
-/// read, or read by one batched command on a remote host.
+/// read, or read by one batched command on a remote host. `quiet` holds the container's last full reading: the
+/// files that cannot have changed since are left out ([`Quiet`]); a fresh `Quiet` reads everything.
 pub fn counters(
     paths: &CgroupPaths,
     files: &mut impl CounterFiles,
     host: &HostCpu,
     at: Instant,
     formula: MemoryFormula,
+    quiet: &mut Quiet,
 ) -> io::Result<RawCounters> {
     use CounterFile::*;
     let (net_rx_bytes, net_tx_bytes) = files.read(NetDev, parse::net_dev_totals)?;
-    let (cpu_total_ns, memory_bytes, limit, block, pids) = match paths {
+    let mut skipped = 0u8;
+    let reading = match paths {
         CgroupPaths::V1 { pids, .. } => {
             let cpu = read_number(files, CpuacctUsage)?;
             let usage = read_number(files, MemoryUsage)?;
-            let stat = files.read(MemoryStat, parse::memory_stat)?;
-            // The lowest limit of the cgroup and its ancestors, so never above memory.limit_in_bytes.
-            let limit = match stat.hierarchical_memory_limit {
-                Some(limit) => limit,
-                None => read_number(files, MemoryLimit).unwrap_or(u64::MAX),
+            let (needs, last) = quiet.needs(cpu, usage);
+            let mut reuse = |needed: bool| last.filter(|_| !needed).inspect(|_| skipped += 1);
+            let (memory_bytes, memory_limit) = match reuse(needs.memory_stat) {
+                Some(last) => (last.memory_bytes, last.memory_limit),
+                None => {
+                    let stat = files.read(MemoryStat, parse::memory_stat)?;
+                    // The lowest limit of the cgroup and its ancestors, so never above memory.limit_in_bytes.
+                    let limit = match stat.hierarchical_memory_limit {
+                        Some(limit) => limit,
+                        None => read_number(files, MemoryLimit).unwrap_or(u64::MAX),
+                    };
+                    (formula.v1(usage, &stat), limit)
+                }
             };
-            let block = [BlkioService, BlkioThrottle]
-                .into_iter()
-                .find_map(|file| files.read(file, parse::blkio_v1).ok().flatten())
-                .unwrap_or((0, 0));
-            let pids = match pids {
-                Some(_) => read_number(files, Pids).unwrap_or(0),
-                None => 0,
+            let block = match reuse(needs.v1_block) {
+                Some(last) => last.block,
+                None => [BlkioService, BlkioThrottle]
+                    .into_iter()
+                    .find_map(|file| files.read(file, parse::blkio_v1).ok().flatten())
+                    .unwrap_or((0, 0)),
             };
-            (cpu, formula.v1(usage, &stat), limit, block, pids)
+            let pids = match (pids, reuse(needs.pids)) {
+                (None, _) => 0,
+                (Some(_), Some(last)) => last.pids,
+                (Some(_), None) => read_number(files, Pids).unwrap_or(0),
+            };
+            LastReading {
+                cpu_total_ns: cpu,
+                memory_usage: usage,
+                memory_bytes,
+                memory_limit,
+                block,
+                pids,
+            }
         }
         CgroupPaths::V2 { .. } => {
             let cpu = files
@@ -393,29 +417,52 @@ pub fn counters(
                 .unwrap_or(0)
                 .saturating_mul(1000);
             let usage = read_number(files, MemoryCurrent)?;
-            let stat = files
-                .read(MemoryStat, parse::memory_stat)
-                .unwrap_or_default();
-            // "max" (no limit) is no number and falls back to the host's memory below.
-            let limit = read_number(files, MemoryMax).unwrap_or(u64::MAX);
+            let (needs, last) = quiet.needs(cpu, usage);
+            let mut reuse = |needed: bool, files_left_out: u8| {
+                last.filter(|_| !needed)
+                    .inspect(|_| skipped += files_left_out)
+            };
+            let (memory_bytes, memory_limit) = match reuse(needs.memory_stat, 2) {
+                Some(last) => (last.memory_bytes, last.memory_limit),
+                None => {
+                    let stat = files
+                        .read(MemoryStat, parse::memory_stat)
+                        .unwrap_or_default();
+                    // "max" (no limit) is no number and falls back to the host's memory below.
+                    let limit = read_number(files, MemoryMax).unwrap_or(u64::MAX);
+                    (formula.v2(usage, &stat), limit)
+                }
+            };
+            // Read every sweep: v2 charges writeback by the flusher threads to the cgroup.
             let block = files.read(IoStat, parse::io_stat).unwrap_or((0, 0));
-            let pids = read_number(files, Pids).unwrap_or(0);
-            (cpu, formula.v2(usage, &stat), limit, block, pids)
+            let pids = match reuse(needs.pids, 1) {
+                Some(last) => last.pids,
+                None => read_number(files, Pids).unwrap_or(0),
+            };
+            LastReading {
+                cpu_total_ns: cpu,
+                memory_usage: usage,
+                memory_bytes,
+                memory_limit,
+                block,
+                pids,
+            }
         }
     };
+    quiet.remember(reading, skipped);
     Ok(RawCounters {
         at,
-        cpu_total_ns,
+        cpu_total_ns: reading.cpu_total_ns,
         system_ns: host.system_ns,
         online_cpus: host.online_cpus,
-        memory_bytes,
+        memory_bytes: reading.memory_bytes,
         // No limit, or one above the machine's memory, is shown as the machine's memory, like docker stats.
-        memory_limit_bytes: limit.min(host.memory_total_bytes),
+        memory_limit_bytes: reading.memory_limit.min(host.memory_total_bytes),
         net_rx_bytes,
         net_tx_bytes,
-        block_read_bytes: block.0,
-        block_write_bytes: block.1,
-        pids,
+        block_read_bytes: reading.block.0,
+        block_write_bytes: reading.block.1,
+        pids: reading.pids,
     })
 }
 
@@ -432,7 +479,14 @@ pub fn read_counters(
         pid,
         buffer: Vec::new(),
     };
-    counters(paths, &mut files, host, at, MemoryFormula::DOCKER)
+    counters(
+        paths,
+        &mut files,
+        host,
+        at,
+        MemoryFormula::DOCKER,
+        &mut Quiet::default(),
+    )
 }
 
 /// Files opened, read whole and closed at each read.
@@ -519,7 +573,16 @@ pub fn counters_with(
             Ok(parse((self.read)(&path)?.as_bytes()))
         }
     }
-    counters(paths, &mut Given { paths, pid, read }, host, at, formula)
+    // A remote host's files are read in one batch: nothing to leave out.
+    let mut quiet = Quiet::default();
+    counters(
+        paths,
+        &mut Given { paths, pid, read },
+        host,
+        at,
+        formula,
+        &mut quiet,
+    )
 }
 
 /// Sums bytes received and sent over every interface of a network namespace except loopback.

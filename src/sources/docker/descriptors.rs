@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::model::DescriptorFigures;
+use crate::model::{DescriptorFigures, SweepFigures};
 
 /// Descriptors left for everything that is not a kept counter file.
 const RESERVED: u64 = 256;
@@ -21,6 +21,9 @@ pub struct Budget {
     kept: AtomicUsize,
     /// Containers whose files were opened per read in the last sweep (beyond the budget).
     read_per_open: AtomicUsize,
+    /// Counter files the last sweep read, and those it left out (`cgroup::Quiet`).
+    files_read: AtomicUsize,
+    reads_skipped: AtomicUsize,
 }
 
 impl Budget {
@@ -30,6 +33,8 @@ impl Budget {
             limit,
             kept: AtomicUsize::new(0),
             read_per_open: AtomicUsize::new(0),
+            files_read: AtomicUsize::new(0),
+            reads_skipped: AtomicUsize::new(0),
         }
     }
 
@@ -61,6 +66,19 @@ impl Budget {
 
     pub(crate) fn set_read_per_open(&self, containers: usize) {
         self.read_per_open.store(containers, Ordering::Release);
+    }
+
+    /// (files read, reads left out) by the last sweep.
+    pub fn sweep_reads(&self) -> (usize, usize) {
+        (
+            self.files_read.load(Ordering::Acquire),
+            self.reads_skipped.load(Ordering::Acquire),
+        )
+    }
+
+    pub(crate) fn set_sweep_reads(&self, read: usize, skipped: usize) {
+        self.files_read.store(read, Ordering::Release);
+        self.reads_skipped.store(skipped, Ordering::Release);
     }
 }
 
@@ -139,6 +157,15 @@ pub fn figures() -> DescriptorFigures {
         kept_open: budget.kept() as u64,
         kept_open_budget: budget.limit() as u64,
         containers_read_per_open: budget.read_per_open() as u64,
+    }
+}
+
+/// The last local sweep's reads, for `status --json`.
+pub fn sweep_figures() -> SweepFigures {
+    let (files_read, reads_skipped) = budget().sweep_reads();
+    SweepFigures {
+        files_read: files_read as u64,
+        reads_skipped: reads_skipped as u64,
     }
 }
 

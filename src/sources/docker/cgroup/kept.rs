@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::{
     clock_ticks, counters, parse_mem_total, parse_proc_stat, read_whole, CgroupPaths, CounterFile,
-    CounterFiles, HostCpu, Mounts,
+    CounterFiles, HostCpu, Mounts, Quiet,
 };
 use crate::model::RawCounters;
 use crate::sources::docker::descriptors::{Budget, Reservation};
@@ -45,6 +45,10 @@ pub struct ContainerFiles {
     slots: [Slot; CounterFile::COUNT],
     /// The open slots' share of the budget; `None` when the budget was used up and every file is read per open.
     reservation: Option<Reservation>,
+    /// The last full reading: what the next may leave out.
+    quiet: Quiet,
+    /// Files the last reading read.
+    files_read: u8,
 }
 
 impl ContainerFiles {
@@ -55,6 +59,8 @@ impl ContainerFiles {
             paths,
             slots: std::array::from_fn(|_| Slot::PerRead),
             reservation: None,
+            quiet: Quiet::starting_at(pid),
+            files_read: 0,
         };
         files.keep_open(budget);
         files
@@ -105,24 +111,31 @@ impl ContainerFiles {
     }
 
     /// The container's counters now, read through its kept descriptors (or per open), parsed in `buffer`,
-    /// memory as `formula` counts it.
+    /// memory as `formula` counts it; the files that cannot have changed since the last full reading are left
+    /// out (`Quiet`).
     pub fn read(
-        &self,
+        &mut self,
         host: &HostCpu,
         at: Instant,
         formula: MemoryFormula,
         buffer: &mut Vec<u8>,
     ) -> io::Result<RawCounters> {
-        counters(
-            &self.paths,
-            &mut Reader {
-                files: self,
-                buffer,
-            },
-            host,
-            at,
-            formula,
-        )
+        let mut quiet = std::mem::take(&mut self.quiet);
+        let mut reader = Reader {
+            files: self,
+            buffer,
+            reads: 0,
+        };
+        let read = counters(&self.paths, &mut reader, host, at, formula, &mut quiet);
+        let reads = reader.reads;
+        self.files_read = reads;
+        self.quiet = quiet;
+        read
+    }
+
+    /// Files the last reading read, and those it left out.
+    pub fn last_reads(&self) -> (u8, u8) {
+        (self.files_read, self.quiet.skipped())
     }
 }
 
@@ -134,11 +147,17 @@ fn is_process_file(file: CounterFile) -> bool {
 struct Reader<'a> {
     files: &'a ContainerFiles,
     buffer: &'a mut Vec<u8>,
+    /// Files read (missing ones not counted).
+    reads: u8,
 }
 
 impl CounterFiles for Reader<'_> {
     fn read<T>(&mut self, file: CounterFile, parse: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
-        let text = match &self.files.slots[file as usize] {
+        let slot = &self.files.slots[file as usize];
+        if !matches!(slot, Slot::Missing) {
+            self.reads = self.reads.saturating_add(1);
+        }
+        let text = match slot {
             Slot::Open(handle) => read_whole(handle, self.buffer)?,
             Slot::Missing => return Err(io::ErrorKind::NotFound.into()),
             Slot::PerRead => {
@@ -212,6 +231,7 @@ impl KeptFiles {
         self.sweep += 1;
         let host = self.read_host();
         let mut read_per_open = 0;
+        let (mut files_read, mut reads_skipped) = (0, 0);
         let outcomes = targets
             .into_iter()
             .map(|(id, pid)| {
@@ -219,13 +239,13 @@ impl KeptFiles {
                     Some(host) => self.read_container(&id, pid, host, at),
                     None => Outcome::Unreadable,
                 };
-                if self
-                    .containers
-                    .get(&id)
-                    .and_then(|entry| entry.files.as_ref())
-                    .is_some_and(ContainerFiles::reads_per_open)
-                {
-                    read_per_open += 1;
+                if let Some(files) = self.container(&id) {
+                    read_per_open += usize::from(files.reads_per_open());
+                    if matches!(outcome, Outcome::Counters(_)) {
+                        let (read, skipped) = files.last_reads();
+                        files_read += usize::from(read);
+                        reads_skipped += usize::from(skipped);
+                    }
                 }
                 (id, outcome)
             })
@@ -234,6 +254,7 @@ impl KeptFiles {
         self.containers.retain(|_, entry| entry.sweep == sweep);
         self.recheck = false;
         self.budget.set_read_per_open(read_per_open);
+        self.budget.set_sweep_reads(files_read, reads_skipped);
         outcomes
     }
 

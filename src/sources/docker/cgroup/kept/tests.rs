@@ -65,7 +65,7 @@ fn pid() -> u32 {
     std::process::id()
 }
 
-fn read(files: &ContainerFiles) -> RawCounters {
+fn read(files: &mut ContainerFiles) -> RawCounters {
     files
         .read(
             &HOST,
@@ -81,13 +81,13 @@ fn v1_files_are_kept_open_and_read_fresh_in_place() {
     let root = tempfile::tempdir().expect("tempdir");
     let paths = v1(root.path());
     let budget = Arc::new(Budget::new(100));
-    let files = ContainerFiles::open(paths.clone(), pid(), &budget);
+    let mut files = ContainerFiles::open(paths.clone(), pid(), &budget);
     // net/dev, cpuacct.usage, memory.usage_in_bytes, memory.stat, the throttle file, pids.current; the CFQ
     // file is missing and memory.limit_in_bytes is not needed (memory.stat has the effective limit).
     assert_eq!(files.open_count(), 6);
     assert_eq!(budget.kept(), 6);
     assert!(!files.reads_per_open());
-    let first = read(&files);
+    let first = read(&mut files);
     assert_eq!(first.cpu_total_ns, 123_456_789);
     assert_eq!(first.memory_bytes, 10_000_000 - 2_000_000);
     assert_eq!(first.memory_limit_bytes, 64 << 20);
@@ -101,7 +101,7 @@ fn v1_files_are_kept_open_and_read_fresh_in_place() {
     // descriptor read from offset 0.
     write(&root.path().join("cpuacct"), "cpuacct.usage", "223456789\n");
     write(&root.path().join("pids"), "pids.current", "12\n");
-    let second = read(&files);
+    let second = read(&mut files);
     assert_eq!(second.cpu_total_ns, 223_456_789);
     assert_eq!(second.pids, 12);
     assert_eq!(files.open_count(), 6, "no file opened again");
@@ -169,7 +169,7 @@ fn podman_memory_formula_through_kept_files() {
         (&v2_paths, MemoryFormula::DOCKER, 5_000_000, "Docker, v2"),
     ];
     for (paths, formula, memory, case) in cases {
-        let files = ContainerFiles::open(paths.clone(), pid(), &budget);
+        let mut files = ContainerFiles::open(paths.clone(), pid(), &budget);
         assert!(files.open_count() >= 6, "{case}: kept open");
         let kept = files
             .read(&HOST, Instant::now(), formula, &mut Vec::new())
@@ -197,16 +197,16 @@ fn v1_without_a_hierarchical_limit_reads_the_limit_file() {
         "memory.limit_in_bytes",
         "33554432\n",
     );
-    let files = ContainerFiles::open(paths, pid(), &Arc::new(Budget::new(100)));
-    assert_eq!(read(&files).memory_limit_bytes, 32 << 20);
+    let mut files = ContainerFiles::open(paths, pid(), &Arc::new(Budget::new(100)));
+    assert_eq!(read(&mut files).memory_limit_bytes, 32 << 20);
 }
 
 #[test]
 fn v2_files_with_no_memory_limit_show_the_host_memory() {
     let root = tempfile::tempdir().expect("tempdir");
-    let files = ContainerFiles::open(v2(root.path()), pid(), &Arc::new(Budget::new(100)));
+    let mut files = ContainerFiles::open(v2(root.path()), pid(), &Arc::new(Budget::new(100)));
     assert_eq!(files.open_count(), 7);
-    let counters = read(&files);
+    let counters = read(&mut files);
     assert_eq!(counters.cpu_total_ns, 1_500_000);
     assert_eq!(counters.memory_bytes, 5_000_000);
     assert_eq!(counters.memory_limit_bytes, HOST.memory_total_bytes);
@@ -223,13 +223,13 @@ fn beyond_the_budget_files_are_opened_per_read_with_the_same_figures() {
     let first_root = tempfile::tempdir().expect("tempdir");
     let second_root = tempfile::tempdir().expect("tempdir");
     let budget = Arc::new(Budget::new(10));
-    let first = ContainerFiles::open(v2(first_root.path()), pid(), &budget);
-    let second = ContainerFiles::open(v2(second_root.path()), pid(), &budget);
+    let mut first = ContainerFiles::open(v2(first_root.path()), pid(), &budget);
+    let mut second = ContainerFiles::open(v2(second_root.path()), pid(), &budget);
     assert_eq!(first.open_count(), 7);
     assert_eq!(second.open_count(), 0, "7 more would pass the budget of 10");
     assert!(second.reads_per_open());
     assert_eq!(budget.kept(), 7);
-    let (a, b) = (read(&first), read(&second));
+    let (a, b) = (read(&mut first), read(&mut second));
     assert_eq!(
         (a.cpu_total_ns, a.memory_bytes, a.pids),
         (b.cpu_total_ns, b.memory_bytes, b.pids)
@@ -252,7 +252,7 @@ fn a_missing_required_file_is_gone_and_a_bad_number_is_unreadable() {
     let root = tempfile::tempdir().expect("tempdir");
     let paths = v2(root.path());
     write(root.path(), "memory.current", "lots\n");
-    let files = ContainerFiles::open(paths, pid(), &Arc::new(Budget::new(100)));
+    let mut files = ContainerFiles::open(paths, pid(), &Arc::new(Budget::new(100)));
     let err = files
         .read(
             &HOST,
