@@ -1,7 +1,8 @@
 //! Log-pattern alerts against the real engine: a container writes ten matching lines (plain, with colour codes
 //! inside the word, with invalid UTF-8 before it) among others, which raises exactly one alert showing the last
-//! matching lines; a quiet period clears it. The watcher follows the engine's shared log stream: a viewer of the
-//! same container's logs opens no second Docker stream.
+//! matching lines; a quiet period clears it. The watcher follows the engine's shared log stream from the moment
+//! the container runs (not while it is only created): a viewer of the same container's logs opens no second
+//! Docker stream.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use docktray::alerts::{metric, AlertTransition, Level, TransitionKind};
 use docktray::sources::docker::logs::LogQuery;
-use docktray::{Config, Update};
+use docktray::{Config, ContainerState, Update};
 use tokio::sync::broadcast;
 
 use common::*;
@@ -57,8 +58,7 @@ async fn ten_matching_lines_raise_one_alert_and_quiet_clears_it() {
     let mut updates = engine.subscribe();
     let image = image();
     let id = docker(&[
-        "run",
-        "-d",
+        "create",
         "--label",
         "docktray.test=1",
         "--name",
@@ -72,6 +72,26 @@ async fn ten_matching_lines_raise_one_alert_and_quiet_clears_it() {
         name: name.clone(),
         id: id.clone(),
     };
+    // Known to the engine while only created (a rule selects it already): the watcher waits for it to run
+    // rather than opening a stream that Docker ends at once and that would be opened again.
+    wait_for(
+        &engine,
+        Duration::from_secs(10),
+        "the created container",
+        |s| {
+            find(s, &name)
+                .filter(|c| c.info.state == ContainerState::Created)
+                .map(|_| ())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        engine.logs().follow_streams_opened(),
+        0,
+        "no stream before it runs"
+    );
+    docker(&["start", &id]);
 
     // A viewer of the same logs (the window's log view) shares the watcher's stream.
     let viewer = async {

@@ -13,7 +13,9 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::LogAlert;
-use crate::model::{ContainerInfo, Observation, Reporter, Target, TargetKind, Update};
+use crate::model::{
+    ContainerInfo, ContainerState, Observation, Reporter, Target, TargetKind, Update,
+};
 use crate::sources::docker::logs::{LogHub, LogQuery};
 use matcher::{RuleState, REPORT_EVERY};
 
@@ -45,7 +47,12 @@ pub async fn run(mut wiring: Wiring) {
         followers.retain(|_, handle| !handle.is_finished());
         let rules = wiring.rules.borrow().clone();
         for info in known.values() {
-            if !followers.contains_key(&info.id) && rules.iter().any(|rule| rule.selects(info)) {
+            // Only once it runs: a stream opened on a container just created (between `docker create` and its
+            // start) ends at once and is opened again; a follower, once started, stays through stops and restarts.
+            if info.state == ContainerState::Running
+                && !followers.contains_key(&info.id)
+                && rules.iter().any(|rule| rule.selects(info))
+            {
                 followers.insert(
                     info.id.clone(),
                     tokio::spawn(follow(
