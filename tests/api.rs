@@ -1,53 +1,16 @@
 //! The HTTP API of a real `docktray serve` on the test engine: every documented endpoint with and without the
 //! token, a wrong token, a wrong `Host`, a foreign `Origin`; bad parameters and unknown containers as JSON
-//! errors; the predecessors' routes in the seeds' shapes; the OpenAPI document valid (openapi-spec-validator)
-//! and listing exactly the routes served.
+//! errors; the OpenAPI document valid (openapi-spec-validator) and listing exactly the routes served. The
+//! predecessors' routes are in `api_compat.rs`.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use common::serve::{Options, Serve};
+use common::serve::{compose_sample, Options, Serve};
 use common::*;
 use serde_json::Value;
-
-/// A container the endpoints can name, in a compose project of its own (`shop-<its name>`).
-fn sample() -> TestContainer {
-    let project = format!("com.docker.compose.project=shop-{}", unique("p"));
-    TestContainer::run(
-        "api",
-        &[
-            "--label",
-            &project,
-            "--label",
-            "com.docker.compose.service=web",
-            "--label",
-            "docktray.revp.domain=shop.example",
-            "--label",
-            "docktray.revp.port=80",
-        ],
-        &["sleep", "600"],
-    )
-}
-
-fn wait_listed(serve: &Serve, name: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let (status, body) = serve.get(&format!("/containers/{name}"));
-        if status == 200 {
-            let value: Value = serde_json::from_str(&body).expect("JSON");
-            if !value["stats"].is_null() {
-                return value;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{name} never listed with figures: {body}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
 
 /// Each documented (method, path) with its parameters filled in.
 fn documented(document: &Value, container: &str) -> Vec<(String, String, bool, bool)> {
@@ -74,9 +37,9 @@ fn documented(document: &Value, container: &str) -> Vec<(String, String, bool, b
 
 #[test]
 fn every_endpoint_checks_token_host_and_origin_and_the_document_lists_the_routes() {
-    let container = sample();
+    let container = compose_sample();
     let serve = Serve::start(Options::default());
-    wait_listed(&serve, &container.name);
+    serve.wait_listed_with_figures(&container.name);
     let document = serve.json("/api/v1/openapi.json");
     assert_eq!(
         document["openapi"].as_str().map(|v| &v[..3]),
@@ -244,240 +207,11 @@ fn target_dir() -> std::path::PathBuf {
         .to_path_buf()
 }
 
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-fn has(value: &Value, wanted: &[&str]) {
-    let found = keys(value);
-    for key in wanted {
-        assert!(found.contains(*key), "missing `{key}` in {value}");
-    }
-}
-
-#[test]
-fn compatibility_routes_answer_in_the_seeds_shapes() {
-    let container = sample();
-    let serve = Serve::start(Options::default());
-    wait_listed(&serve, &container.name);
-    // Enhanced Docker Monitor.
-    assert_eq!(serve.json("/healthz")["status"], "ok");
-    assert_eq!(serve.json("/readiness")["ready"], true);
-    let health = serve.json("/health");
-    has(&health, &["status", "overall", "sources"]);
-    let local = health["sources"]
-        .as_array()
-        .expect("sources")
-        .iter()
-        .find(|s| s["kind"] == "docker")
-        .cloned();
-    has(
-        &local.expect("the local engine"),
-        &[
-            "state",
-            "last_error",
-            "error_step",
-            "consecutive_failures",
-            "next_retry",
-        ],
-    );
-    has(&serve.json("/errors"), &["sources", "total_errors"]);
-    let project = docker(&[
-        "inspect",
-        "-f",
-        "{{index .Config.Labels \"com.docker.compose.project\"}}",
-        &container.id,
-    ]);
-    let listed = serve.json(&format!(
-        "/containers?project={project}&state=running&host=local"
-    ));
-    assert_eq!(listed["count"], 1, "{listed}");
-    assert_eq!(listed["containers"][0]["name"], container.name.as_str());
-    assert_eq!(serve.json("/containers?project=other")["count"], 0);
-    let by_id = serve.json(&format!("/containers/{}", &container.id[..12]));
-    assert_eq!(by_id["name"], container.name.as_str());
-    let by_host = serve.json(&format!("/containers/local:{}", container.name));
-    assert_eq!(by_host["id"], container.id.as_str());
-    has(
-        &by_host["stats"],
-        &["cpu_percent", "memory_bytes", "net_rx_bytes"],
-    );
-    let summary = serve.json("/containers/summary");
-    has(&summary, &["total_containers", "by_state", "hosts"]);
-    assert!(
-        summary["hosts"]["local"]["states"]["running"].as_u64() >= Some(1),
-        "{summary}"
-    );
-    let labels = serve.json("/labels");
-    assert_eq!(
-        labels[&container.name]["docktray.revp.domain"], "shop.example",
-        "{labels}"
-    );
-    assert!(
-        serve.json("/labels?prefix=com.docker.compose.")[&container.name]
-            ["com.docker.compose.service"]
-            == "web"
-    );
-    let ips = serve.json("/ips");
-    assert!(ips.to_string().contains(&container.name), "{ips}");
-    has(
-        &serve.json("/services"),
-        &["services", "count", "label_prefix"],
-    );
-    has(
-        &serve.json("/services/schema"),
-        &["implemented_services", "label_format"],
-    );
-    serve.json("/caddy");
-    serve.json("/caddy/status");
-    // Dockpeek.
-    let stats = serve.json("/server-stats");
-    has(&stats, &["stats", "timestamp", "count"]);
-    let host = &stats["stats"][0];
-    has(
-        host,
-        &[
-            "server_name",
-            "source_type",
-            "memory",
-            "disk",
-            "cpu",
-            "status",
-        ],
-    );
-    has(&host["memory"], &["used_gb", "total_gb", "percent"]);
-    has(&host["disk"], &["used_gb", "total_gb", "percent"]);
-    has(&host["cpu"], &["count"]);
-    assert_eq!(
-        serve.json("/server-stats/local")["source_type"],
-        "docker-host"
-    );
-    // WakeDock.
-    let status = serve.json("/api/v1/monitoring/status");
-    has(
-        &status["monitoring"],
-        &[
-            "is_running",
-            "monitored_containers",
-            "collection_interval",
-            "retention_days",
-        ],
-    );
-    has(
-        &status["websocket"],
-        &["active_connections", "total_connections", "messages_sent"],
-    );
-    let monitored = serve.json("/api/v1/monitoring/containers");
-    let row = monitored["containers"]
-        .as_array()
-        .expect("containers")
-        .iter()
-        .find(|c| c["container_name"] == container.name.as_str())
-        .cloned()
-        .expect("the container is monitored");
-    has(
-        &row,
-        &[
-            "container_id",
-            "container_name",
-            "service_name",
-            "last_update",
-            "cpu_percent",
-            "memory_percent",
-            "network_rx_mb",
-            "network_tx_mb",
-        ],
-    );
-    assert_eq!(row["service_name"], "web");
-    // The history has rows once the recorder committed (every 2 s).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let rows = loop {
-        let rows = serve.json(&format!(
-            "/api/v1/monitoring/metrics?container_id={}&hours=1&limit=5",
-            container.name
-        ));
-        if rows.as_array().is_some_and(|r| !r.is_empty()) {
-            break rows;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no metrics recorded: {rows}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    };
-    assert!(rows.as_array().expect("rows").len() <= 5);
-    has(
-        &rows[0],
-        &[
-            "container_id",
-            "container_name",
-            "service_name",
-            "timestamp",
-            "cpu_percent",
-            "memory_usage",
-            "memory_limit",
-            "memory_percent",
-            "network_rx_bytes",
-            "network_tx_bytes",
-            "pids",
-        ],
-    );
-    let (status, text) = serve.request(
-        "POST",
-        "/api/v1/monitoring/metrics/query",
-        &[],
-        Some(&format!(
-            r#"{{"container_id": "{}", "service_name": "web", "hours": 1, "limit": 3}}"#,
-            container.id
-        )),
-    );
-    assert_eq!(status, 200, "{text}");
-    let queried: Value = serde_json::from_str(&text).expect("JSON");
-    assert!(
-        !queried.as_array().expect("rows").is_empty()
-            && queried.as_array().expect("rows").len() <= 3
-    );
-    let alerts = serve.json("/api/v1/monitoring/alerts?level=warning&hours=24");
-    assert!(alerts.is_array(), "{alerts}");
-    let thresholds = serve.json("/api/v1/monitoring/thresholds");
-    let cpu = thresholds
-        .as_array()
-        .expect("list")
-        .iter()
-        .find(|t| t["wakedock_name"] == "cpu_percent")
-        .cloned();
-    has(
-        &cpu.expect("cpu threshold"),
-        &[
-            "metric_type",
-            "warning_threshold",
-            "critical_threshold",
-            "enabled",
-        ],
-    );
-    // The API's own snapshot is the desktop window's Snapshot.
-    has(
-        &serve.json("/api/v1/snapshot"),
-        &[
-            "taken_at",
-            "overall",
-            "alerts",
-            "sources",
-            "hosts",
-            "containers",
-            "services",
-        ],
-    );
-}
-
 #[test]
 fn bad_input_gets_a_json_error_naming_what_is_wrong() {
-    let container = sample();
+    let container = compose_sample();
     let serve = Serve::start(Options::default());
-    wait_listed(&serve, &container.name);
+    serve.wait_listed_with_figures(&container.name);
     for (path, status, field) in [
         ("/containers?state=sleepy", 400, Some("state")),
         ("/api/v1/monitoring/metrics?hours=lots", 400, Some("hours")),
@@ -571,12 +305,12 @@ fn bad_input_gets_a_json_error_naming_what_is_wrong() {
 
 #[test]
 fn actions_work_when_allowed() {
-    let container = sample();
+    let container = compose_sample();
     let serve = Serve::start(Options {
         api: "allow_actions = true",
         ..Options::default()
     });
-    wait_listed(&serve, &container.name);
+    serve.wait_listed_with_figures(&container.name);
     let state = || docker(&["inspect", "-f", "{{.State.Status}}", &container.id]);
     let (status, text) = serve.request(
         "POST",

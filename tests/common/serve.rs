@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::caddy::free_port;
+use super::{unique, TestContainer};
 
 /// Who sends a request: a client with the bearer token, or a page (only the headers it is given).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -403,6 +404,26 @@ impl Serve {
         }
     }
 
+    /// Waits until the predecessors' `/containers/{name}` route answers with the container's figures (its
+    /// first sweep with stats), and returns that answer.
+    pub fn wait_listed_with_figures(&self, name: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body) = self.get(&format!("/containers/{name}"));
+            if status == 200 {
+                let value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+                if !value["stats"].is_null() {
+                    return value;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} never listed with figures: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// GET with the token, expecting 200 and JSON.
     pub fn json(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get(path);
@@ -418,4 +439,23 @@ impl Drop for Serve {
             let _ = child.wait();
         }
     }
+}
+
+/// A container the API's endpoints can name, in a compose project of its own (`shop-<unique>`) with Caddy labels.
+pub fn compose_sample() -> TestContainer {
+    let project = format!("com.docker.compose.project=shop-{}", unique("p"));
+    TestContainer::run(
+        "api",
+        &[
+            "--label",
+            &project,
+            "--label",
+            "com.docker.compose.service=web",
+            "--label",
+            "docktray.revp.domain=shop.example",
+            "--label",
+            "docktray.revp.port=80",
+        ],
+        &["sleep", "600"],
+    )
 }
