@@ -40,6 +40,10 @@ pub(crate) struct Breakdown {
     /// Wall time of connecting (version negotiation) and of one re-list, the first steps of a first snapshot.
     pub(crate) connect_wall_ms: f64,
     pub(crate) reconcile_wall_ms: f64,
+    /// Engine CPU (above idle) and wall time of one disk-usage measurement (`/system/df`), which the engine
+    /// makes 10 s after start and then every 5 minutes.
+    pub(crate) disk_usage_engine_ms: f64,
+    pub(crate) disk_usage_wall_ms: f64,
 }
 
 pub(crate) const BREAKDOWN_ROUNDS: u32 = 20;
@@ -204,5 +208,7 @@ pub(crate) fn breakdown(id_pids: &str) -> Result<Breakdown> {
         api_sweep_wall_ms: 0.0,
         connect_wall_ms: 0.0,
         reconcile_wall_ms: 0.0,
+        disk_usage_engine_ms: 0.0,
+        disk_usage_wall_ms: 0.0,
     })
 }

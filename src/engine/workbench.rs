@@ -56,11 +56,15 @@ impl Engine {
         self.client_for(host)?.networks().await
     }
 
+    /// The last measurement of Docker's disk usage on a host, if any was made yet (never measures).
+    pub fn last_disk_usage(&self, host: &str) -> Option<DockerDiskUsage> {
+        self.shared.read().docker_disk.get(host).cloned()
+    }
+
     /// Docker's disk usage on a host: the last measurement when it is younger than `max_age`, else measured now
     /// (and kept for the host's disk alerts).
     pub async fn disk_usage(&self, host: &str, max_age: Duration) -> Result<DockerDiskUsage> {
-        let cached = self.shared.read().docker_disk.get(host).cloned();
-        if let Some(usage) = cached {
+        if let Some(usage) = self.last_disk_usage(host) {
             let age = (Utc::now() - usage.measured_at)
                 .to_std()
                 .unwrap_or_default();

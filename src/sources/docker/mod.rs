@@ -26,4 +26,4 @@ pub use client::*;
 pub use collector::{DockerSource, Target};
 pub use exec::{Exec, ExecChunk, ExecHandle, ExecInput, ExecOptions, ExecOutput, TermSize};
 pub use logs::LogHub;
-pub use session::SessionSettings;
+pub use session::{SessionSettings, DISK_USAGE_EVERY, DISK_USAGE_FIRST};

@@ -52,8 +52,9 @@ const API_CONCURRENCY: usize = 8;
 /// How often Docker's disk usage is measured (also after each removal or prune from Docktray): the engine
 /// walks every container's writable layer for it, so not every interval. The first comes once a short
 /// command (`docktray status`) would be done.
-const DISK_USAGE_EVERY: Duration = Duration::from_secs(300);
-const DISK_USAGE_FIRST: Duration = Duration::from_secs(10);
+pub const DISK_USAGE_EVERY: Duration = Duration::from_secs(300);
+/// When the first disk-usage measurement comes after a session starts.
+pub const DISK_USAGE_FIRST: Duration = Duration::from_secs(10);
 
 /// The collection settings a session runs with (taken at start).
 #[derive(Debug, Clone, Copy)]
