@@ -52,6 +52,16 @@ def at_prompt(window):
     return bool(lines) and lines[-1].endswith("#")
 
 
+def settled_prompt(window):
+    """At its prompt and still there a moment later. As the prompt appears, busybox's line editor asks the terminal
+    for the cursor position and reads the answer, which makes the round trip through the app: keys typed inside
+    that moment were seen lost (the shell ran "e-✓ | wc -c; ..." of "echo grüße-✓ | wc -c; ...")."""
+    if not at_prompt(window):
+        return False
+    time.sleep(0.3)
+    return at_prompt(window)
+
+
 def typed_in(window, text):
     """The shell shows the end of `text` on its input line: it has taken every key of it (its line editor echoes
     them, in order). Only the end is compared: busybox's line editor counts a multi-byte character as several
@@ -66,7 +76,7 @@ def type_line(window, text):
     is back at its prompt (while the previous command runs, or before a late resize's redraw) are typeahead:
     the tty echoes them, busybox's line editor then asks the terminal for the cursor position (ESC [6n) and the
     terminal's answer can land in the middle of them, so a command typed ahead was seen to come out mangled."""
-    wait_for("the shell's prompt", lambda: at_prompt(window), 15)
+    wait_for("the shell's prompt", lambda: settled_prompt(window), 15)
     box = window.d.find_element(By.CSS_SELECTOR, "[data-testid=terminal] textarea.xterm-helper-textarea")
     box.send_keys(text)
     wait_for(f"the shell to echo {text!r}", lambda: typed_in(window, text), 15)
